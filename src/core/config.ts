@@ -1,0 +1,106 @@
+import { parseDuration } from './duration';
+import { UsageError } from './errors';
+import type { BackoffPolicy } from './backoff';
+
+/**
+ * The one table of configuration keys: it drives `config get/set/list`, validation and the docs.
+ * Values live in the store (so every worker on every host sees them) as strings; `parse` turns them into values.
+ */
+interface KeyDef<T> {
+  default: T;
+  description: string;
+  parse(text: string): T;
+  format(value: T): string;
+}
+
+function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (text: string): number => {
+    const n = Number(text);
+    if (text.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+      throw new UsageError(`expected a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ' up'}, got '${text}'`);
+    }
+    return n;
+  };
+}
+
+function decimal(min: number, max: number, minExclusive = false) {
+  return (text: string): number => {
+    const n = Number(text);
+    if (text.trim() === '' || !Number.isFinite(n) || n < min || n > max || (minExclusive && n === min)) {
+      throw new UsageError(`expected a number ${minExclusive ? 'above' : 'from'} ${min} to ${max}, got '${text}'`);
+    }
+    return n;
+  };
+}
+
+const asString = (value: number | string | null): string => (value === null ? '' : String(value));
+
+export const CONFIG_KEYS = {
+  'max-retries': { default: 3, description: 'Re-runs after the first failed attempt before a job is dead', parse: integer(0, 1000), format: asString },
+  'backoff-base': { default: 2, description: 'Retry delay is backoff-base ^ attempts seconds', parse: decimal(1, 1000), format: asString },
+  'backoff-max': { default: 3600, description: 'Upper bound on a retry delay, in seconds', parse: integer(0), format: asString },
+  'backoff-jitter': { default: 0, description: 'Spread each retry delay by up to this fraction (0 to 1)', parse: decimal(0, 1), format: asString },
+  'job-timeout': { default: 0, description: 'Seconds a job may run before it is killed (0 = no limit); a job\'s own timeout wins', parse: integer(0), format: asString },
+  'lease-timeout': { default: 30, description: 'Seconds a worker\'s claim lasts without a heartbeat; heartbeats adapt to it', parse: integer(1, 86_400), format: asString },
+  'output-limit': { default: 1_048_576, description: 'Bytes of output kept per attempt (the tail is kept)', parse: integer(0), format: asString },
+  'retention': {
+    default: null as number | null,
+    description: 'Delete completed/dead/cancelled jobs older than this (e.g. 7d); empty = keep forever',
+    parse: (text: string): number | null => (text.trim() === '' || text === 'off' ? null : parseDuration(text, 'retention')),
+    format: (value: number | string | null) => (value === null ? 'off' : `${Number(value) / 1000}s`),
+  },
+  'on-finish': {
+    default: null as string | null,
+    description: 'Shell command run after each job ends, with QUEUECTL_JOB_ID, QUEUECTL_STATE, QUEUECTL_EXIT_CODE',
+    parse: (text: string): string | null => (text.trim() === '' ? null : text),
+    format: (value: number | string | null) => (value === null ? '' : String(value)),
+  },
+} satisfies Record<string, KeyDef<number | string | null>>;
+
+export type ConfigKey = keyof typeof CONFIG_KEYS;
+export type Config = { [K in ConfigKey]: ReturnType<(typeof CONFIG_KEYS)[K]['parse']> };
+
+export const CONFIG_KEY_NAMES = Object.keys(CONFIG_KEYS) as ConfigKey[];
+
+/** Accepts `max_retries` and `max-retries` alike; rejects unknown keys with the list of known ones. */
+export function normalizeConfigKey(raw: string): ConfigKey {
+  const key = raw.trim().toLowerCase().replace(/_/g, '-');
+  if (!(key in CONFIG_KEYS)) {
+    throw new UsageError(`unknown config key '${raw}'; known keys: ${CONFIG_KEY_NAMES.join(', ')}`);
+  }
+  return key as ConfigKey;
+}
+
+/** Validates a value for a key, returning the canonical text to store. */
+export function validateConfigValue(key: ConfigKey, text: string): string {
+  try {
+    (CONFIG_KEYS[key].parse as (t: string) => unknown)(text);
+  } catch (err) {
+    if (err instanceof UsageError) throw new UsageError(`config ${key}: ${err.message}`);
+    throw err;
+  }
+  return text.trim();
+}
+
+/** Builds the effective config from stored text values; a stored value that no longer parses falls back to the default. */
+export function resolveConfig(stored: Readonly<Record<string, string>>): Config {
+  const config = {} as Record<string, unknown>;
+  for (const key of CONFIG_KEY_NAMES) {
+    const def = CONFIG_KEYS[key];
+    const text = stored[key];
+    let value: unknown = def.default;
+    if (text !== undefined) {
+      try {
+        value = (def.parse as (t: string) => unknown)(text);
+      } catch {
+        value = def.default;
+      }
+    }
+    config[key] = value;
+  }
+  return config as Config;
+}
+
+export function backoffPolicy(config: Config): BackoffPolicy {
+  return { base: config['backoff-base'], maxSeconds: config['backoff-max'], jitter: config['backoff-jitter'] };
+}

@@ -1,0 +1,24 @@
+import { UsageError } from './errors';
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** Parses `90s`, `15m`, `12h`, `7d`, `2w` (or a bare number of seconds) into milliseconds. */
+export function parseDuration(text: string, what: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$/.exec(text);
+  if (!match) {
+    throw new UsageError(`${what}: '${text}' is not a duration; use a number with a unit, e.g. 30s, 15m, 12h, 7d`);
+  }
+  return Math.round(Number(match[1]) * UNIT_MS[match[2] ?? 's']!);
+}
+
+/** Short human form of a duration: `850ms`, `12s`, `5m03s`, `2h10m`, `3d4h`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h${String(m % 60).padStart(2, '0')}m`;
+  return `${Math.floor(h / 24)}d${h % 24}h`;
+}

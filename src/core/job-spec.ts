@@ -1,0 +1,161 @@
+import { randomBytes } from 'node:crypto';
+import { UsageError } from './errors';
+
+/**
+ * A validated request to create one job, as the store receives it. Times are resolved by the store's clock:
+ * `runAt` when given, else now + `delayMs`.
+ */
+export interface NewJob {
+  id: string;
+  command: string;
+  /** null: the `max-retries` config at enqueue time. */
+  maxRetries: number | null;
+  priority: number;
+  runAt: number | null;
+  delayMs: number;
+  timeout: number | null;
+  cwd: string | null;
+  env: Record<string, string> | null;
+  dependsOn: string[];
+}
+
+/** What `enqueue` accepts as JSON, and the flags map onto. */
+export interface JobSpecInput {
+  id?: unknown;
+  command?: unknown;
+  max_retries?: unknown;
+  priority?: unknown;
+  run_at?: unknown;
+  delay?: unknown;
+  timeout?: unknown;
+  cwd?: unknown;
+  env?: unknown;
+  depends_on?: unknown;
+  if_not_exists?: unknown;
+}
+
+const FIELDS = ['id', 'command', 'max_retries', 'priority', 'run_at', 'delay', 'timeout', 'cwd', 'env', 'depends_on', 'if_not_exists'];
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}$/;
+const ID_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+/** A short random id (10 characters, 50 bits): unique enough for a queue, short enough to type. */
+export function generateJobId(): string {
+  const bytes = randomBytes(10);
+  let id = '';
+  for (const byte of bytes) id += ID_ALPHABET[byte & 31];
+  return id;
+}
+
+export function validateJobId(id: unknown, field = 'id'): string {
+  if (typeof id !== 'string' || !ID_PATTERN.test(id)) {
+    throw new UsageError(
+      `${field}: ${JSON.stringify(id)} is not a valid job id (1-128 letters, digits or . _ : @ / + -, starting with a letter or digit)`,
+    );
+  }
+  return id;
+}
+
+function integerField(value: unknown, field: string, min: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || !Number.isSafeInteger(value)) {
+    throw new UsageError(`${field}: expected a whole number >= ${min}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function secondsField(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new UsageError(`${field}: expected a number of seconds >= 0, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** Parses an ISO 8601 date-time; a date without a zone is read as UTC so every host agrees. */
+export function parseRunAt(value: unknown, field = 'run_at'): number {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)) {
+    throw new UsageError(`${field}: expected an ISO 8601 date-time such as 2030-01-31T09:00:00Z, got ${JSON.stringify(value)}`);
+  }
+  const hasZone = /(Z|[+-]\d{2}:?\d{2})$/.test(value) && value.length > 10;
+  const ms = Date.parse(hasZone || value.length === 10 ? value : `${value}Z`);
+  if (Number.isNaN(ms)) throw new UsageError(`${field}: ${JSON.stringify(value)} is not a real date-time`);
+  return ms;
+}
+
+/** The options that govern an enqueue call rather than a single job. */
+export interface ParsedJobSpec {
+  job: NewJob;
+  ifNotExists: boolean;
+}
+
+/**
+ * Validates one job spec (from JSON or flags). Unknown fields and wrong types are rejected with the field's name.
+ * `defaultCwd` is recorded when the spec names none, so the job runs where it was enqueued.
+ */
+export function parseJobSpec(input: unknown, defaultCwd: string | null): ParsedJobSpec {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new UsageError(`a job must be a JSON object such as {"command":"echo hi"}, got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`);
+  }
+  const spec = input as JobSpecInput & Record<string, unknown>;
+  for (const key of Object.keys(spec)) {
+    if (!FIELDS.includes(key)) throw new UsageError(`unknown field '${key}'; allowed fields: ${FIELDS.join(', ')}`);
+  }
+  if (spec.command === undefined) throw new UsageError(`command: required (the shell command to run)`);
+  if (typeof spec.command !== 'string') throw new UsageError(`command: expected a string, got ${JSON.stringify(spec.command)}`);
+  if (spec.command.trim() === '') throw new UsageError('command: must not be empty');
+
+  const id = spec.id === undefined ? generateJobId() : validateJobId(spec.id);
+  const maxRetries = spec.max_retries === undefined ? null : integerField(spec.max_retries, 'max_retries', 0);
+  const priority = spec.priority === undefined ? 0 : integerField(spec.priority, 'priority', Number.MIN_SAFE_INTEGER);
+  if (spec.run_at !== undefined && spec.delay !== undefined) throw new UsageError('run_at and delay: give one or the other, not both');
+  const runAt = spec.run_at === undefined ? null : parseRunAt(spec.run_at);
+  const delayMs = spec.delay === undefined ? 0 : Math.round(secondsField(spec.delay, 'delay') * 1000);
+  let timeout: number | null = null;
+  if (spec.timeout !== undefined && spec.timeout !== null) {
+    timeout = secondsField(spec.timeout, 'timeout');
+    if (timeout === 0) timeout = null;
+  }
+
+  let cwd = defaultCwd;
+  if (spec.cwd !== undefined) {
+    if (typeof spec.cwd !== 'string' || spec.cwd === '') throw new UsageError(`cwd: expected a directory path, got ${JSON.stringify(spec.cwd)}`);
+    cwd = spec.cwd;
+  }
+
+  let env: Record<string, string> | null = null;
+  if (spec.env !== undefined) {
+    if (typeof spec.env !== 'object' || spec.env === null || Array.isArray(spec.env)) {
+      throw new UsageError(`env: expected an object of NAME: "value" pairs, got ${JSON.stringify(spec.env)}`);
+    }
+    env = {};
+    for (const [name, value] of Object.entries(spec.env as Record<string, unknown>)) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`env: '${name}' is not a valid variable name`);
+      if (typeof value !== 'string') throw new UsageError(`env.${name}: expected a string, got ${JSON.stringify(value)}`);
+      env[name] = value;
+    }
+  }
+
+  let dependsOn: string[] = [];
+  if (spec.depends_on !== undefined) {
+    if (!Array.isArray(spec.depends_on)) throw new UsageError(`depends_on: expected an array of job ids, got ${JSON.stringify(spec.depends_on)}`);
+    dependsOn = [...new Set(spec.depends_on.map((dep) => validateJobId(dep, 'depends_on')))];
+    if (dependsOn.includes(id)) throw new UsageError(`depends_on: job '${id}' cannot depend on itself`);
+  }
+
+  let ifNotExists = false;
+  if (spec.if_not_exists !== undefined) {
+    if (typeof spec.if_not_exists !== 'boolean') throw new UsageError(`if_not_exists: expected true or false, got ${JSON.stringify(spec.if_not_exists)}`);
+    ifNotExists = spec.if_not_exists;
+  }
+
+  return { job: { id, command: spec.command, maxRetries, priority, runAt, delayMs, timeout, cwd, env, dependsOn }, ifNotExists };
+}
+
+/** Parses the text of one JSON job; the message names what was wrong. */
+export function parseJobJson(text: string, defaultCwd: string | null): ParsedJobSpec {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`invalid JSON: ${(err as Error).message}`);
+  }
+  return parseJobSpec(value, defaultCwd);
+}

@@ -1,0 +1,35 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Clock } from '../core/clock';
+import { StoreUnavailableError } from '../core/errors';
+import type { Store } from './store';
+
+export interface OpenStoreOptions {
+  /** `full` for commands people run (an acknowledged write survives a power cut); `normal` for workers. */
+  durability?: 'full' | 'normal';
+  clock?: Clock;
+}
+
+/** `$XDG_DATA_HOME/queuectl/queue.db`, else `~/.local/share/queuectl/queue.db`. */
+export function defaultDatabasePath(env: NodeJS.ProcessEnv = process.env): string {
+  const dataHome = env.XDG_DATA_HOME && env.XDG_DATA_HOME !== '' ? env.XDG_DATA_HOME : join(homedir(), '.local', 'share');
+  return join(dataHome, 'queuectl', 'queue.db');
+}
+
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(location);
+}
+
+/**
+ * Opens the store a location names: a `postgres://` URL selects PostgreSQL, anything else is a SQLite file path.
+ * Adapters load lazily, so the SQLite path never pays for `pg` and vice versa.
+ */
+export async function openStore(location: string, options: OpenStoreOptions = {}): Promise<Store> {
+  if (isPostgresUrl(location)) {
+    const { PostgresStore } = await import('./postgres/postgres-store');
+    return PostgresStore.open(location, options);
+  }
+  if (location.trim() === '') throw new StoreUnavailableError('the database path is empty; pass --db PATH or set QUEUECTL_DB');
+  const { SqliteStore } = await import('./sqlite/sqlite-store');
+  return SqliteStore.open(resolve(location), options);
+}

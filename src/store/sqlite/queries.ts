@@ -1,0 +1,155 @@
+/**
+ * Every SQL statement of the SQLite store, one named constant per unit of work, with bound parameters only.
+ * Times are epoch milliseconds passed in as @now from the store's clock.
+ */
+
+export const INSERT_JOB = `
+  INSERT INTO jobs (id, command, state, max_retries, priority, run_at, timeout, cwd, env, depends_on,
+                    created_at, updated_at, finished_at, last_error)
+  VALUES (@id, @command, @state, @maxRetries, @priority, @runAt, @timeout, @cwd, @env, @dependsOn,
+          @now, @now, @finishedAt, @lastError)
+  ON CONFLICT (id) DO NOTHING`;
+
+export const INSERT_DEP = `INSERT OR IGNORE INTO job_deps (job_id, depends_on) VALUES (?, ?)`;
+
+export const GET_JOB = `SELECT * FROM jobs WHERE id = ?`;
+export const GET_JOB_STATE = `SELECT state FROM jobs WHERE id = ?`;
+
+export const LIST_JOBS = `SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?`;
+export const LIST_JOBS_IN_STATE = `SELECT * FROM jobs WHERE state = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`;
+
+export const COUNT_JOBS = `SELECT state, count(*) AS n FROM jobs GROUP BY state`;
+export const OLDEST_PENDING = `SELECT min(created_at) AS at FROM jobs WHERE state = 'pending'`;
+
+export const LIST_ATTEMPTS = `SELECT * FROM attempts WHERE job_id = ? ORDER BY attempt`;
+export const READ_OUTPUT = `SELECT seq, stream, data FROM job_output WHERE job_id = ? AND attempt = ? AND seq > ? ORDER BY seq`;
+
+/** The claim: one statement picks the best due job and takes it; the caller's IMMEDIATE transaction makes it atomic. */
+export const CLAIM_JOB = `
+  UPDATE jobs
+     SET state = 'processing', attempts = attempts + 1, runs = runs + 1, worker_id = @workerId,
+         lease_expires_at = @now + @leaseMs, updated_at = @now, cancel_signal = NULL
+   WHERE id = (SELECT id FROM jobs
+                WHERE state IN ('pending', 'failed') AND run_at <= @now
+                ORDER BY priority DESC, run_at, created_at
+                LIMIT 1)
+  RETURNING *`;
+
+export const INSERT_ATTEMPT = `
+  INSERT INTO attempts (job_id, attempt, worker_id, host, started_at) VALUES (@jobId, @attempt, @workerId, @host, @now)`;
+
+export const MARK_WORKER_BUSY = `
+  UPDATE workers SET state = 'busy', current_job = @jobId, last_heartbeat = @now WHERE id = @workerId`;
+
+export const RECORD_ATTEMPT_PROCESS = `
+  UPDATE attempts SET pid = @pid, pid_start = @pidStart
+   WHERE job_id = @jobId AND attempt = @attempt AND worker_id = @workerId`;
+
+export const OUTPUT_NEXT_SEQ = `SELECT coalesce(max(seq), 0) + 1 AS seq FROM job_output WHERE job_id = ? AND attempt = ?`;
+export const INSERT_OUTPUT = `INSERT INTO job_output (job_id, attempt, seq, stream, data) VALUES (?, ?, ?, ?, ?)`;
+export const ADD_OUTPUT_BYTES = `
+  UPDATE attempts SET output_bytes = output_bytes + @bytes WHERE job_id = @jobId AND attempt = @attempt
+  RETURNING output_bytes`;
+export const OLDEST_OUTPUT = `SELECT seq, data FROM job_output WHERE job_id = ? AND attempt = ? ORDER BY seq LIMIT 64`;
+export const DELETE_OUTPUT_CHUNK = `DELETE FROM job_output WHERE job_id = ? AND attempt = ? AND seq = ?`;
+export const REPLACE_OUTPUT_CHUNK = `UPDATE job_output SET data = ? WHERE job_id = ? AND attempt = ? AND seq = ?`;
+export const MARK_OUTPUT_TRUNCATED = `
+  UPDATE attempts SET output_truncated = 1, output_bytes = @bytes WHERE job_id = @jobId AND attempt = @attempt`;
+
+/** Applies an attempt's end; the guard means a worker that lost its lease writes nothing. */
+export const FINISH_JOB = `
+  UPDATE jobs
+     SET state = @state,
+         attempts = attempts - @uncounted,
+         run_at = CASE WHEN @state = 'failed' THEN @now + @delayMs WHEN @state = 'pending' THEN @now ELSE run_at END,
+         finished_at = CASE WHEN @state IN ('completed', 'dead', 'cancelled') THEN @now ELSE NULL END,
+         worker_id = NULL, lease_expires_at = NULL, cancel_signal = NULL,
+         last_error = @error, exit_code = @exitCode, updated_at = @now
+   WHERE id = @jobId AND state = 'processing' AND worker_id = @workerId AND runs = @attempt`;
+
+export const FINISH_ATTEMPT = `
+  UPDATE attempts SET finished_at = @now, outcome = @outcome, exit_code = @exitCode, signal = @signal, error = @error
+   WHERE job_id = @jobId AND attempt = @attempt`;
+
+export const MARK_WORKER_IDLE = `
+  UPDATE workers SET state = CASE WHEN state = 'busy' THEN 'idle' ELSE state END, current_job = NULL, last_heartbeat = @now
+   WHERE id = @workerId`;
+
+/** Waiting jobs whose every dependency has now completed become pending. Purged dependencies count as done. */
+export const PROMOTE_DEPENDENTS = `
+  UPDATE jobs SET state = 'pending', updated_at = @now
+   WHERE state = 'waiting'
+     AND id IN (SELECT job_id FROM job_deps WHERE depends_on = @jobId)
+     AND NOT EXISTS (SELECT 1 FROM job_deps d JOIN jobs dep ON dep.id = d.depends_on
+                      WHERE d.job_id = jobs.id AND dep.state <> 'completed')`;
+
+/** Everything downstream of a dead or cancelled job that is still waiting ends cancelled. */
+export const CANCEL_DEPENDENTS = `
+  WITH RECURSIVE downstream(id) AS (
+    SELECT job_id FROM job_deps WHERE depends_on = @jobId
+    UNION
+    SELECT d.job_id FROM job_deps d JOIN downstream ON d.depends_on = downstream.id
+  )
+  UPDATE jobs SET state = 'cancelled', last_error = @reason, finished_at = @now, updated_at = @now
+   WHERE state = 'waiting' AND id IN (SELECT id FROM downstream)`;
+
+export const NEXT_RUN_AT = `
+  SELECT min(run_at) AS at FROM jobs WHERE state IN ('pending', 'failed') AND run_at > @now`;
+
+export const UPSERT_WORKER = `
+  INSERT INTO workers (id, host, pid, pid_start, state, started_at, last_heartbeat)
+  VALUES (@id, @host, @pid, @pidStart, 'idle', @now, @now)
+  ON CONFLICT (id) DO UPDATE SET last_heartbeat = @now`;
+
+export const WORKER_HEARTBEAT = `
+  UPDATE workers SET last_heartbeat = @now, state = @state, current_job = @jobId WHERE id = @workerId
+  RETURNING stop_request`;
+
+export const RENEW_LEASE = `
+  UPDATE jobs SET lease_expires_at = @now + @leaseMs
+   WHERE id = @jobId AND state = 'processing' AND worker_id = @workerId
+  RETURNING cancel_signal`;
+
+export const LIST_WORKERS = `
+  SELECT *, last_heartbeat < @now - @staleAfterMs AS heartbeat_expired FROM workers ORDER BY host, started_at, id`;
+export const DELETE_WORKER = `DELETE FROM workers WHERE id = ?`;
+
+export const REQUEST_STOP = `
+  UPDATE workers SET stop_request = CASE WHEN stop_request = 'kill' THEN 'kill' ELSE @mode END,
+                     state = 'stopping'
+   WHERE (@host IS NULL OR host = @host)
+  RETURNING id`;
+
+export const LIST_LEASES = `
+  SELECT j.id AS job_id, j.runs AS attempt, j.attempts, j.max_retries, j.worker_id,
+         j.lease_expires_at < @now AS lease_expired,
+         a.host, a.pid, a.pid_start,
+         w.host AS worker_host, w.pid AS worker_pid, w.pid_start AS worker_pid_start
+    FROM jobs j
+    JOIN attempts a ON a.job_id = j.id AND a.attempt = j.runs
+    LEFT JOIN workers w ON w.id = j.worker_id
+   WHERE j.state = 'processing'`;
+
+export const RETRY_JOB = `
+  UPDATE jobs SET state = 'pending', attempts = 0, run_at = @now, finished_at = NULL, last_error = NULL,
+                  exit_code = NULL, updated_at = @now
+   WHERE id = @id AND state IN ('dead', 'cancelled')`;
+export const LIST_DEAD_IDS = `SELECT id FROM jobs WHERE state = 'dead' ORDER BY created_at, rowid`;
+
+export const CANCEL_QUEUED_JOB = `
+  UPDATE jobs SET state = 'cancelled', last_error = @reason, finished_at = @now, updated_at = @now
+   WHERE id = @id AND state IN ('waiting', 'pending', 'failed')`;
+export const FLAG_CANCEL = `
+  UPDATE jobs SET cancel_signal = @signal, updated_at = @now WHERE id = @id AND state = 'processing'`;
+
+export const SELECT_FINISHED_BEFORE = `
+  SELECT id FROM jobs WHERE state = @state AND finished_at < @before ORDER BY finished_at LIMIT @limit`;
+export const DELETE_JOB = `DELETE FROM jobs WHERE id = ?`;
+export const DELETE_JOB_ATTEMPTS = `DELETE FROM attempts WHERE job_id = ?`;
+export const DELETE_JOB_OUTPUT = `DELETE FROM job_output WHERE job_id = ?`;
+export const DELETE_JOB_DEPS = `DELETE FROM job_deps WHERE job_id = ?`;
+
+export const GET_CONFIG = `SELECT key, value FROM config`;
+export const SET_CONFIG = `INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
+export const UNSET_CONFIG = `DELETE FROM config WHERE key = ?`;
+export const GET_CONFIG_VALUE = `SELECT value FROM config WHERE key = ?`;

@@ -1,0 +1,547 @@
+import Database from 'better-sqlite3';
+import { closeSync, mkdirSync, openSync, utimesSync, watch, type FSWatcher } from 'node:fs';
+import { dirname } from 'node:path';
+import { systemClock, type Clock } from '../../core/clock';
+import { resolveConfig } from '../../core/config';
+import { planEnqueue } from '../../core/dependencies';
+import { ConflictError, NotFoundError, StoreUnavailableError } from '../../core/errors';
+import { emptyCounts, isTerminal, type Job, type JobState, type OutputChunk, type OutputStream } from '../../core/job';
+import type { NewJob } from '../../core/job-spec';
+import type { AttemptResult, NextState } from '../../core/transitions';
+import type {
+  CancelResult, ClaimedJob, EnqueueResult, HeartbeatReply, JobCountsSummary, LeaseRecord, StopMode, Store,
+  WorkerIdentity, WorkerRecord, WorkerState,
+} from '../store';
+import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './migrations';
+import * as Q from './queries';
+import { toAttempt, toJob, toWorker, type AttemptRow, type JobRow, type WorkerRow } from './rows';
+
+export interface SqliteStoreOptions {
+  /**
+   * `full` (the default) fsyncs every commit: an enqueue that returned survives a power cut.
+   * `normal` (workers) skips the fsync at commit in WAL mode: still safe against a crash of any process, and after a
+   * power cut at worst a finished job's result is lost and the job runs again.
+   */
+  durability?: 'full' | 'normal';
+  clock?: Clock;
+  /** How long a write keeps retrying while other processes hold the write lock. */
+  busyTimeoutMs?: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+/** The embedded store: one SQLite file in WAL mode, shared by every process on this host. */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private readonly statements = new Map<string, Database.Statement>();
+  private readonly clock: Clock;
+  private readonly busyTimeoutMs: number;
+  private readonly wakePath: string;
+
+  private constructor(private readonly db: Database.Database, readonly location: string, options: SqliteStoreOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 30_000;
+    this.wakePath = `${location}-wake`;
+  }
+
+  /** Opens (creating with owner-only permissions if needed) and migrates the database at `path`. */
+  static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+    let db: Database.Database;
+    try {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      try {
+        closeSync(openSync(path, 'wx', 0o600));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      // Busy waits are ours (see write()): SQLite's own handler sleeps ever longer and starves a waiting process.
+      db = new Database(path, { timeout: 0 });
+    } catch (err) {
+      throw new StoreUnavailableError(`cannot open database ${path}: ${(err as Error).message}; pass a writable file path with --db or QUEUECTL_DB`);
+    }
+    const store = new SqliteStore(db, path, options);
+    try {
+      store.configure(options.durability ?? 'full');
+    } catch (err) {
+      db.close();
+      if (err instanceof StoreUnavailableError) throw err;
+      throw new StoreUnavailableError(`cannot use database ${path}: ${(err as Error).message}; is it a queuectl SQLite file?`);
+    }
+    return store;
+  }
+
+  private configure(durability: 'full' | 'normal'): void {
+    this.withBusyRetrySync(() => {
+      const version = this.db.pragma('user_version', { simple: true }) as number;
+      if (version > SQLITE_SCHEMA_VERSION) {
+        throw new StoreUnavailableError(
+          `database ${this.location} has schema version ${version}, newer than this queuectl understands (${SQLITE_SCHEMA_VERSION}); upgrade queuectl`,
+        );
+      }
+      if (version < SQLITE_SCHEMA_VERSION) this.migrate();
+    });
+    this.db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
+    try {
+      closeSync(openSync(this.wakePath, 'a', 0o600));
+    } catch {
+      // Without a wake file workers still find work through their fallback poll.
+    }
+  }
+
+  private migrate(): void {
+    this.db.pragma('journal_mode = WAL');
+    for (const migration of SQLITE_MIGRATIONS) {
+      this.db.transaction(() => {
+        // Re-read inside the write lock: another process may have migrated meanwhile.
+        const current = this.db.pragma('user_version', { simple: true }) as number;
+        if (current >= migration.version) return;
+        this.db.exec(migration.sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(migration.version, migration.name, Date.now());
+        this.db.pragma(`user_version = ${migration.version}`);
+      }).immediate();
+    }
+  }
+
+  private withBusyRetrySync<T>(fn: () => T): T {
+    const deadline = Date.now() + this.busyTimeoutMs;
+    for (;;) {
+      try {
+        return fn();
+      } catch (err) {
+        if (!isBusy(err) || Date.now() > deadline) throw err;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2 + Math.random() * 8);
+      }
+    }
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /**
+   * Runs `fn` in a `BEGIN IMMEDIATE` transaction. While another process holds the write lock we retry after a short
+   * random pause, yielding to the event loop; equal short pauses give every waiting process a fair chance.
+   */
+  private async write<T>(fn: () => T): Promise<T> {
+    const deadline = Date.now() + this.busyTimeoutMs;
+    const transaction = this.db.transaction(fn);
+    for (let tries = 0; ; tries++) {
+      try {
+        return transaction.immediate();
+      } catch (err) {
+        if (!isBusy(err)) throw err;
+        if (Date.now() > deadline) {
+          throw new StoreUnavailableError(`database ${this.location} stayed locked for ${this.busyTimeoutMs / 1000}s; another process holds its write lock`);
+        }
+        await sleep(Math.random() * Math.min(4, 1 + tries / 4));
+      }
+    }
+  }
+
+  private async read<T>(fn: () => T): Promise<T> {
+    const deadline = Date.now() + this.busyTimeoutMs;
+    for (;;) {
+      try {
+        return fn();
+      } catch (err) {
+        if (!isBusy(err) || Date.now() > deadline) throw err;
+        await sleep(1 + Math.random() * 4);
+      }
+    }
+  }
+
+  async now(): Promise<number> {
+    return this.clock.now();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  // --- Jobs ---------------------------------------------------------------------------------------------------------
+
+  async enqueue(params: { jobs: NewJob[]; ifNotExists: boolean }): Promise<EnqueueResult[]> {
+    const results = await this.write(() => {
+      const now = this.clock.now();
+      const needsDefault = params.jobs.some((job) => job.maxRetries === null);
+      const defaultMaxRetries = needsDefault ? resolveConfig(this.configSync())['max-retries'] : 0;
+      const getState = this.stmt(Q.GET_JOB_STATE);
+      const plan = planEnqueue(params.jobs, (id) => (getState.get(id) as { state: JobState } | undefined)?.state);
+      const insert = this.stmt(Q.INSERT_JOB);
+      const insertDep = this.stmt(Q.INSERT_DEP);
+      const out: EnqueueResult[] = [];
+      for (const { job, state, reason } of plan) {
+        const row = {
+          id: job.id,
+          command: job.command,
+          state,
+          maxRetries: job.maxRetries ?? defaultMaxRetries,
+          priority: job.priority,
+          runAt: job.runAt ?? now + job.delayMs,
+          timeout: job.timeout,
+          cwd: job.cwd,
+          env: job.env === null ? null : JSON.stringify(job.env),
+          dependsOn: job.dependsOn.length === 0 ? null : JSON.stringify(job.dependsOn),
+          now,
+          finishedAt: state === 'cancelled' ? now : null,
+          lastError: reason,
+        };
+        if (insert.run(row).changes === 0) {
+          if (!params.ifNotExists) throw new ConflictError(`job '${job.id}' already exists; choose another id or pass --if-not-exists`);
+          out.push({ job: toJob(this.stmt(Q.GET_JOB).get(job.id) as JobRow), created: false });
+          continue;
+        }
+        for (const dep of job.dependsOn) insertDep.run(job.id, dep);
+        out.push({ job: newJobRecord(row, state), created: true });
+      }
+      return out;
+    });
+    if (results.some((result) => result.created)) await this.notify();
+    return results;
+  }
+
+  async getJob(params: { id: string }): Promise<Job | null> {
+    const row = await this.read(() => this.stmt(Q.GET_JOB).get(params.id) as JobRow | undefined);
+    return row ? toJob(row) : null;
+  }
+
+  async listJobs(params: { states?: JobState[]; limit: number }): Promise<Job[]> {
+    return this.read(() => {
+      if (!params.states || params.states.length === 0) {
+        return (this.stmt(Q.LIST_JOBS).all(params.limit) as JobRow[]).map(toJob);
+      }
+      const rows = params.states.flatMap((state) => this.stmt(Q.LIST_JOBS_IN_STATE).all(state, params.limit) as JobRow[]);
+      rows.sort((a, b) => b.created_at - a.created_at);
+      return rows.slice(0, params.limit).map(toJob);
+    });
+  }
+
+  async countJobs(): Promise<JobCountsSummary> {
+    return this.read(() => {
+      const counts = emptyCounts();
+      for (const row of this.stmt(Q.COUNT_JOBS).all() as { state: JobState; n: number }[]) counts[row.state] = row.n;
+      const oldest = this.stmt(Q.OLDEST_PENDING).get() as { at: number | null };
+      return { counts, oldestPendingAt: oldest.at, now: this.clock.now() };
+    });
+  }
+
+  async listAttempts(params: { jobId: string }) {
+    return this.read(() => (this.stmt(Q.LIST_ATTEMPTS).all(params.jobId) as AttemptRow[]).map(toAttempt));
+  }
+
+  async readOutput(params: { jobId: string; attempt: number; afterSeq?: number }): Promise<OutputChunk[]> {
+    return this.read(() => this.stmt(Q.READ_OUTPUT).all(params.jobId, params.attempt, params.afterSeq ?? 0) as OutputChunk[]);
+  }
+
+  // --- Worker side --------------------------------------------------------------------------------------------------
+
+  async claim(params: { workerId: string; host: string; leaseMs: number }): Promise<ClaimedJob | null> {
+    return this.write(() => {
+      const now = this.clock.now();
+      const row = this.stmt(Q.CLAIM_JOB).get({ workerId: params.workerId, leaseMs: params.leaseMs, now }) as JobRow | undefined;
+      if (!row) return null;
+      this.stmt(Q.INSERT_ATTEMPT).run({ jobId: row.id, attempt: row.runs, workerId: params.workerId, host: params.host, now });
+      this.stmt(Q.MARK_WORKER_BUSY).run({ jobId: row.id, workerId: params.workerId, now });
+      return { job: toJob(row), attempt: row.runs };
+    });
+  }
+
+  async recordAttemptProcess(params: { jobId: string; attempt: number; workerId: string; pid: number; pidStart: string | null }): Promise<void> {
+    await this.write(() => this.stmt(Q.RECORD_ATTEMPT_PROCESS).run(params));
+  }
+
+  async appendOutput(params: { jobId: string; attempt: number; chunks: { stream: OutputStream; data: string }[]; limitBytes: number }): Promise<void> {
+    if (params.chunks.length === 0) return;
+    await this.write(() => {
+      const { jobId, attempt } = params;
+      let seq = (this.stmt(Q.OUTPUT_NEXT_SEQ).get(jobId, attempt) as { seq: number }).seq;
+      let bytes = 0;
+      for (const chunk of params.chunks) {
+        this.stmt(Q.INSERT_OUTPUT).run(jobId, attempt, seq++, chunk.stream, chunk.data);
+        bytes += Buffer.byteLength(chunk.data);
+      }
+      const total = (this.stmt(Q.ADD_OUTPUT_BYTES).get({ bytes, jobId, attempt }) as { output_bytes: number } | undefined)?.output_bytes ?? 0;
+      if (total > params.limitBytes) this.trimOutput(jobId, attempt, total, params.limitBytes);
+    });
+  }
+
+  /** Drops the oldest output until the attempt holds at most `limit` bytes, keeping the tail. */
+  private trimOutput(jobId: string, attempt: number, total: number, limit: number): void {
+    let excess = total - limit;
+    while (excess > 0) {
+      const oldest = this.stmt(Q.OLDEST_OUTPUT).all(jobId, attempt) as { seq: number; data: string }[];
+      if (oldest.length === 0) break;
+      for (const chunk of oldest) {
+        const size = Buffer.byteLength(chunk.data);
+        if (size <= excess) {
+          this.stmt(Q.DELETE_OUTPUT_CHUNK).run(jobId, attempt, chunk.seq);
+          excess -= size;
+        } else {
+          const kept = Buffer.from(chunk.data).subarray(excess).toString();
+          this.stmt(Q.REPLACE_OUTPUT_CHUNK).run(kept, jobId, attempt, chunk.seq);
+          excess = 0;
+        }
+        if (excess <= 0) break;
+      }
+    }
+    this.stmt(Q.MARK_OUTPUT_TRUNCATED).run({ bytes: limit, jobId, attempt });
+  }
+
+  async finishAttempt(params: { jobId: string; workerId: string; attempt: number; result: AttemptResult; next: NextState }): Promise<boolean> {
+    const { jobId, workerId, attempt, result, next } = params;
+    const applied = await this.write(() => {
+      const now = this.clock.now();
+      const changed = this.stmt(Q.FINISH_JOB).run({
+        state: next.state,
+        uncounted: next.countsAttempt ? 0 : 1,
+        delayMs: next.retryDelayMs,
+        error: result.error,
+        exitCode: result.exitCode,
+        jobId,
+        workerId,
+        attempt,
+        now,
+      }).changes;
+      if (changed === 0) return false;
+      this.stmt(Q.FINISH_ATTEMPT).run({ now, outcome: result.outcome, exitCode: result.exitCode, signal: result.signal, error: result.error, jobId, attempt });
+      this.stmt(Q.MARK_WORKER_IDLE).run({ workerId, now });
+      this.settleDependents(jobId, next.state, now);
+      return true;
+    });
+    if (applied && next.state === 'completed') await this.notify();
+    return applied;
+  }
+
+  private settleDependents(jobId: string, state: JobState, now: number): void {
+    if (state === 'completed') this.stmt(Q.PROMOTE_DEPENDENTS).run({ jobId, now });
+    else if (state === 'dead' || state === 'cancelled') {
+      this.stmt(Q.CANCEL_DEPENDENTS).run({ jobId, now, reason: `dependency '${jobId}' ended ${state}` });
+    }
+  }
+
+  async nextRunAt(): Promise<number | null> {
+    return this.read(() => (this.stmt(Q.NEXT_RUN_AT).get({ now: this.clock.now() }) as { at: number | null }).at);
+  }
+
+  // --- Workers ------------------------------------------------------------------------------------------------------
+
+  async registerWorker(params: { worker: WorkerIdentity }): Promise<void> {
+    await this.write(() => this.stmt(Q.UPSERT_WORKER).run({ ...params.worker, now: this.clock.now() }));
+  }
+
+  async heartbeat(params: { workerId: string; state: WorkerState; jobId: string | null; leaseMs: number }): Promise<HeartbeatReply> {
+    return this.write(() => {
+      const now = this.clock.now();
+      const worker = this.stmt(Q.WORKER_HEARTBEAT).get({ workerId: params.workerId, state: params.state, jobId: params.jobId, now }) as
+        | { stop_request: StopMode | null }
+        | undefined;
+      let reply: HeartbeatReply = { stopRequest: worker?.stop_request ?? null, leaseHeld: false, cancelSignal: null };
+      if (params.jobId !== null) {
+        const job = this.stmt(Q.RENEW_LEASE).get({ jobId: params.jobId, workerId: params.workerId, leaseMs: params.leaseMs, now }) as
+          | { cancel_signal: string | null }
+          | undefined;
+        reply = { ...reply, leaseHeld: job !== undefined, cancelSignal: job?.cancel_signal ?? null };
+      }
+      return reply;
+    });
+  }
+
+  async listWorkers(params: { staleAfterMs: number }): Promise<WorkerRecord[]> {
+    return this.read(() => (this.stmt(Q.LIST_WORKERS).all({ now: this.clock.now(), staleAfterMs: params.staleAfterMs }) as WorkerRow[]).map(toWorker));
+  }
+
+  async removeWorker(params: { workerId: string }): Promise<void> {
+    await this.write(() => this.stmt(Q.DELETE_WORKER).run(params.workerId));
+  }
+
+  async requestStop(params: { mode: StopMode; host?: string }): Promise<string[]> {
+    const ids = await this.write(() => {
+      const rows = this.stmt(Q.REQUEST_STOP).all({ mode: params.mode, host: params.host ?? null }) as { id: string }[];
+      return rows.map((row) => row.id);
+    });
+    await this.notify();
+    return ids;
+  }
+
+  async listLeases(): Promise<LeaseRecord[]> {
+    return this.read(() => {
+      const rows = this.stmt(Q.LIST_LEASES).all({ now: this.clock.now() }) as {
+        job_id: string; attempt: number; attempts: number; max_retries: number; worker_id: string; lease_expired: number;
+        host: string; pid: number | null; pid_start: string | null;
+        worker_host: string | null; worker_pid: number | null; worker_pid_start: string | null;
+      }[];
+      return rows.map((row) => ({
+        jobId: row.job_id,
+        attempt: row.attempt,
+        attempts: row.attempts,
+        maxRetries: row.max_retries,
+        workerId: row.worker_id,
+        leaseExpired: row.lease_expired === 1,
+        host: row.host,
+        pid: row.pid,
+        pidStart: row.pid_start,
+        worker: row.worker_host === null ? null : { host: row.worker_host, pid: row.worker_pid!, pidStart: row.worker_pid_start },
+      }));
+    });
+  }
+
+  // --- Operator actions -----------------------------------------------------------------------------------------------
+
+  async retryJobs(params: { ids?: string[]; allDead?: boolean }): Promise<string[]> {
+    const retried = await this.write(() => {
+      const now = this.clock.now();
+      const ids = params.allDead ? (this.stmt(Q.LIST_DEAD_IDS).all() as { id: string }[]).map((row) => row.id) : (params.ids ?? []);
+      for (const id of ids) {
+        if (this.stmt(Q.RETRY_JOB).run({ id, now }).changes === 1) continue;
+        const row = this.stmt(Q.GET_JOB_STATE).get(id) as { state: JobState } | undefined;
+        if (!row) throw new NotFoundError(`no job with id '${id}'; see 'queuectl list'`);
+        throw new ConflictError(`job '${id}' is ${row.state}; only dead or cancelled jobs can be retried`);
+      }
+      return ids;
+    });
+    if (retried.length > 0) await this.notify();
+    return retried;
+  }
+
+  async clearDead(): Promise<number> {
+    return this.write(() => {
+      const ids = (this.stmt(Q.LIST_DEAD_IDS).all() as { id: string }[]).map((row) => row.id);
+      for (const id of ids) this.deleteJob(id);
+      return ids.length;
+    });
+  }
+
+  private deleteJob(id: string): void {
+    this.stmt(Q.DELETE_JOB_OUTPUT).run(id);
+    this.stmt(Q.DELETE_JOB_ATTEMPTS).run(id);
+    this.stmt(Q.DELETE_JOB_DEPS).run(id);
+    this.stmt(Q.DELETE_JOB).run(id);
+  }
+
+  async cancel(params: { ids: string[]; signal: string }): Promise<CancelResult[]> {
+    const results = await this.write(() => {
+      const now = this.clock.now();
+      const states = params.ids.map((id) => {
+        const row = this.stmt(Q.GET_JOB_STATE).get(id) as { state: JobState } | undefined;
+        if (!row) throw new NotFoundError(`no job with id '${id}'; see 'queuectl list'`);
+        return row.state;
+      });
+      return params.ids.map((id, i): CancelResult => {
+        const state = states[i]!;
+        if (state === 'processing') {
+          this.stmt(Q.FLAG_CANCEL).run({ id, signal: params.signal, now });
+          return { id, action: 'signalled', state };
+        }
+        if (isTerminal(state)) return { id, action: 'unchanged', state };
+        this.stmt(Q.CANCEL_QUEUED_JOB).run({ id, reason: 'cancelled by user', now });
+        this.settleDependents(id, 'cancelled', now);
+        return { id, action: 'cancelled', state: 'cancelled' };
+      });
+    });
+    if (results.some((result) => result.action === 'signalled')) await this.notify();
+    return results;
+  }
+
+  async purge(params: { states: JobState[]; olderThanMs: number; dryRun: boolean; limit?: number }): Promise<number> {
+    return this.write(() => {
+      const before = this.clock.now() - params.olderThanMs;
+      let remaining = params.limit ?? Number.MAX_SAFE_INTEGER;
+      let count = 0;
+      for (const state of params.states) {
+        const ids = (this.stmt(Q.SELECT_FINISHED_BEFORE).all({ state, before, limit: Math.min(remaining, 1e9) }) as { id: string }[]).map((row) => row.id);
+        if (!params.dryRun) for (const id of ids) this.deleteJob(id);
+        count += ids.length;
+        remaining -= ids.length;
+        if (remaining <= 0) break;
+      }
+      return count;
+    });
+  }
+
+  // --- Config -------------------------------------------------------------------------------------------------------
+
+  private configSync(): Record<string, string> {
+    const config: Record<string, string> = {};
+    for (const row of this.stmt(Q.GET_CONFIG).all() as { key: string; value: string }[]) config[row.key] = row.value;
+    return config;
+  }
+
+  async getConfig(): Promise<Record<string, string>> {
+    return this.read(() => this.configSync());
+  }
+
+  async setConfig(params: { key: string; value: string }): Promise<void> {
+    await this.write(() => this.stmt(Q.SET_CONFIG).run(params.key, params.value));
+    await this.notify();
+  }
+
+  async unsetConfig(params: { key: string }): Promise<boolean> {
+    const removed = await this.write(() => this.stmt(Q.UNSET_CONFIG).run(params.key).changes > 0);
+    if (removed) await this.notify();
+    return removed;
+  }
+
+  // --- Wake-ups: a file beside the database whose timestamp we touch; watchers see it through inotify -------------
+
+  async notify(): Promise<void> {
+    const now = new Date();
+    try {
+      utimesSync(this.wakePath, now, now);
+    } catch {
+      try {
+        closeSync(openSync(this.wakePath, 'a', 0o600));
+      } catch {
+        // Workers fall back to polling; a lost wake-up only delays a pickup.
+      }
+    }
+  }
+
+  async subscribe(onWake: () => void): Promise<() => Promise<void>> {
+    let watcher: FSWatcher | null = null;
+    try {
+      watcher = watch(this.wakePath, { persistent: false }, () => onWake());
+      watcher.on('error', () => watcher?.close());
+    } catch {
+      watcher = null;
+    }
+    return async () => watcher?.close();
+  }
+}
+
+/** The job record of a row just inserted, built without reading it back (bulk enqueue stays fast). */
+function newJobRecord(
+  row: { id: string; command: string; maxRetries: number; priority: number; runAt: number; timeout: number | null; cwd: string | null; env: string | null; dependsOn: string | null; now: number; finishedAt: number | null; lastError: string | null },
+  state: JobState,
+): Job {
+  return {
+    id: row.id,
+    command: row.command,
+    state,
+    attempts: 0,
+    maxRetries: row.maxRetries,
+    priority: row.priority,
+    runAt: row.runAt,
+    timeout: row.timeout,
+    cwd: row.cwd,
+    env: row.env === null ? null : (JSON.parse(row.env) as Record<string, string>),
+    dependsOn: row.dependsOn === null ? [] : (JSON.parse(row.dependsOn) as string[]),
+    createdAt: row.now,
+    updatedAt: row.now,
+    finishedAt: row.finishedAt,
+    workerId: null,
+    leaseExpiresAt: null,
+    lastError: row.lastError,
+    exitCode: null,
+    cancelSignal: null,
+  };
+}

@@ -1,0 +1,168 @@
+import type { Attempt, Job, JobCounts, JobState, OutputChunk, OutputStream } from '../core/job';
+import type { NewJob } from '../core/job-spec';
+import type { AttemptResult, NextState } from '../core/transitions';
+
+/**
+ * The only seam between queuectl and a database. Every adapter (SQLite, PostgreSQL) implements it and passes the
+ * same contract suite (test/store/contract.ts). Methods take one params object, are async, and return our own types.
+ *
+ * Time: each adapter owns its clock. SQLite uses an injected `Clock`; PostgreSQL uses the database's `now()` so that
+ * hosts with skewed clocks agree. Callers pass durations, never absolute "now" values.
+ */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Where the store is, for messages (a file path, or a URL without its password). */
+  readonly location: string;
+
+  /** The store's current time in epoch ms. */
+  now(): Promise<number>;
+  close(): Promise<void>;
+
+  // --- Jobs -------------------------------------------------------------------------------------------------------
+
+  /**
+   * Inserts the jobs in one transaction: all or nothing. A duplicate id throws ConflictError naming it, unless
+   * `ifNotExists`, which returns the existing job with `created: false`. Dependencies must name existing jobs or jobs
+   * of the same batch, without cycles (UsageError). A job with unfinished dependencies starts `waiting`; one whose
+   * dependency already ended dead or cancelled starts `cancelled`. Wakes idle workers.
+   */
+  enqueue(params: { jobs: NewJob[]; ifNotExists: boolean }): Promise<EnqueueResult[]>;
+  getJob(params: { id: string }): Promise<Job | null>;
+  /** Newest first. */
+  listJobs(params: { states?: JobState[]; limit: number }): Promise<Job[]>;
+  countJobs(): Promise<JobCountsSummary>;
+  listAttempts(params: { jobId: string }): Promise<Attempt[]>;
+  /** Output chunks of one attempt with `seq > afterSeq`, oldest first. */
+  readOutput(params: { jobId: string; attempt: number; afterSeq?: number }): Promise<OutputChunk[]>;
+
+  // --- Worker side: claim, lease, report ------------------------------------------------------------------------------
+
+  /**
+   * Atomically picks the runnable job (pending or failed, `run_at` due) with the highest priority, earliest run_at,
+   * oldest, marks it processing under `workerId` with a lease of `leaseMs`, counts the attempt and records it.
+   */
+  claim(params: { workerId: string; host: string; leaseMs: number }): Promise<ClaimedJob | null>;
+  /** Records the spawned process group so a reaper on the same host can kill it if the worker dies. */
+  recordAttemptProcess(params: { jobId: string; attempt: number; workerId: string; pid: number; pidStart: string | null }): Promise<void>;
+  /** Appends output; trims the oldest chunks past `limitBytes` and marks the attempt truncated. */
+  appendOutput(params: { jobId: string; attempt: number; chunks: { stream: OutputStream; data: string }[]; limitBytes: number }): Promise<void>;
+  /**
+   * Applies an attempt's end, guarded by `state = 'processing' AND worker_id = workerId AND attempts = attempt`.
+   * Also promotes dependents of a completed job and cancels dependents of a dead or cancelled one.
+   * Returns false when the guard failed: the lease was lost and nothing was written.
+   */
+  finishAttempt(params: { jobId: string; workerId: string; attempt: number; result: AttemptResult; next: NextState }): Promise<boolean>;
+  /** Earliest `run_at` among jobs runnable later, so an idle worker knows when to look again. */
+  nextRunAt(): Promise<number | null>;
+
+  // --- Workers --------------------------------------------------------------------------------------------------------
+
+  registerWorker(params: { worker: WorkerIdentity }): Promise<void>;
+  /**
+   * The worker's heartbeat: marks it alive, renews its job's lease (when it holds one) and returns what it has been
+   * asked to do. `leaseHeld: false` means the job was taken away: kill it and discard its result.
+   */
+  heartbeat(params: { workerId: string; state: WorkerState; jobId: string | null; leaseMs: number }): Promise<HeartbeatReply>;
+  /** All registered workers; `heartbeatExpired` when the last heartbeat is older than `staleAfterMs`. */
+  listWorkers(params: { staleAfterMs: number }): Promise<WorkerRecord[]>;
+  removeWorker(params: { workerId: string }): Promise<void>;
+  /** Marks workers stopping (`graceful`: finish the job; `kill`: kill it and put it back). Returns the ids asked. */
+  requestStop(params: { mode: StopMode; host?: string }): Promise<string[]>;
+  /** Jobs in processing, with what a reaper needs to decide whether their worker is gone. */
+  listLeases(): Promise<LeaseRecord[]>;
+
+  // --- Operator actions ---------------------------------------------------------------------------------------------
+
+  /** Moves dead (or cancelled) jobs back to pending with attempts reset, keeping their history. */
+  retryJobs(params: { ids?: string[]; allDead?: boolean }): Promise<string[]>;
+  /** Deletes dead jobs (the DLQ) and their history. */
+  clearDead(): Promise<number>;
+  /**
+   * Cancels jobs: waiting/pending/failed ones at once (and their dependents); processing ones are flagged so their
+   * worker signals them with `signal`. Unknown ids throw NotFoundError before anything changes.
+   */
+  cancel(params: { ids: string[]; signal: string }): Promise<CancelResult[]>;
+  /** Deletes jobs in `states` whose `finished_at` is older than `olderThanMs` ago; at most `limit` when given. */
+  purge(params: { states: JobState[]; olderThanMs: number; dryRun: boolean; limit?: number }): Promise<number>;
+
+  // --- Config -------------------------------------------------------------------------------------------------------
+
+  getConfig(): Promise<Record<string, string>>;
+  setConfig(params: { key: string; value: string }): Promise<void>;
+  unsetConfig(params: { key: string }): Promise<boolean>;
+
+  // --- Wake-ups -----------------------------------------------------------------------------------------------------
+
+  /** Tells every subscriber that something changed (new work, a stop, a cancel). */
+  notify(): Promise<void>;
+  /** Calls `onWake` when any process notifies. Returns the function that unsubscribes. */
+  subscribe(onWake: () => void): Promise<() => Promise<void>>;
+}
+
+export interface EnqueueResult {
+  job: Job;
+  created: boolean;
+}
+
+export interface JobCountsSummary {
+  counts: JobCounts;
+  /** `created_at` of the oldest job in pending, or null. */
+  oldestPendingAt: number | null;
+  now: number;
+}
+
+export interface ClaimedJob {
+  job: Job;
+  attempt: number;
+}
+
+export type WorkerState = 'idle' | 'busy' | 'stopping';
+export type StopMode = 'graceful' | 'kill';
+
+export interface WorkerIdentity {
+  id: string;
+  host: string;
+  pid: number;
+  /** Process start time (from /proc), so liveness checks survive PID reuse. */
+  pidStart: string | null;
+}
+
+export interface WorkerRecord extends WorkerIdentity {
+  state: WorkerState;
+  startedAt: number;
+  lastHeartbeat: number;
+  currentJob: string | null;
+  stopRequest: StopMode | null;
+  /** True when the last heartbeat is older than the lease timeout (by the store's clock). */
+  heartbeatExpired: boolean;
+}
+
+export interface HeartbeatReply {
+  stopRequest: StopMode | null;
+  leaseHeld: boolean;
+  cancelSignal: string | null;
+}
+
+export interface LeaseRecord {
+  jobId: string;
+  attempt: number;
+  workerId: string;
+  /** Attempts counted so far, including this one. */
+  attempts: number;
+  maxRetries: number;
+  /** By the store's clock. */
+  leaseExpired: boolean;
+  /** Where the command runs, from the attempt. */
+  host: string;
+  pid: number | null;
+  pidStart: string | null;
+  /** The worker's registration, if it still has one. */
+  worker: { host: string; pid: number; pidStart: string | null } | null;
+}
+
+export interface CancelResult {
+  id: string;
+  /** `cancelled`: done now; `signalled`: its worker will kill it; `unchanged`: it had already finished. */
+  action: 'cancelled' | 'signalled' | 'unchanged';
+  state: JobState;
+}
