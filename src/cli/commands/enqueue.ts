@@ -1,0 +1,121 @@
+import { readFileSync } from 'node:fs';
+import { UsageError } from '../../core/errors';
+import { parseJobJson, parseJobSpec, type JobSpecInput, type ParsedJobSpec } from '../../core/job-spec';
+import { jobToJson } from '../../core/serialize';
+import type { CliContext } from '../context';
+import { printJson, printLine } from '../output';
+
+interface EnqueueOptions {
+  command?: string;
+  commandFile?: string;
+  id?: string;
+  maxRetries?: string;
+  priority?: string;
+  delay?: string;
+  runAt?: string;
+  timeout?: string;
+  cwd?: string;
+  env?: string[];
+  after?: string[];
+  ifNotExists?: boolean;
+  file?: string;
+  wait?: boolean;
+  json?: boolean;
+}
+
+/** A numeric flag becomes a number; anything else stays text so validation names the field. */
+const numeric = (text: string | undefined): unknown => (text !== undefined && /^-?\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : text);
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path === '-' ? 0 : path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${what}: cannot read ${path === '-' ? 'standard input' : path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+function specFromFlags(options: EnqueueOptions): JobSpecInput {
+  if (options.command !== undefined && options.commandFile !== undefined) throw new UsageError('give --command or --command-file, not both');
+  const spec: Record<string, unknown> = {};
+  if (options.commandFile !== undefined) spec.command = readText(options.commandFile, '--command-file');
+  if (options.command !== undefined) spec.command = options.command;
+  if (options.id !== undefined) spec.id = options.id;
+  if (options.maxRetries !== undefined) spec.max_retries = numeric(options.maxRetries);
+  if (options.priority !== undefined) spec.priority = numeric(options.priority);
+  if (options.delay !== undefined) spec.delay = numeric(options.delay);
+  if (options.runAt !== undefined) spec.run_at = options.runAt;
+  if (options.timeout !== undefined) spec.timeout = numeric(options.timeout);
+  if (options.cwd !== undefined) spec.cwd = options.cwd;
+  if (options.env !== undefined) {
+    const env: Record<string, string> = {};
+    for (const pair of options.env) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw new UsageError(`--env: expected NAME=value, got '${pair}'`);
+      env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    spec.env = env;
+  }
+  if (options.after !== undefined) spec.depends_on = options.after;
+  return spec;
+}
+
+/** Every line of a JSONL file must be a valid job; otherwise nothing is enqueued and the bad lines are named. */
+function specsFromFile(path: string, cwd: string): ParsedJobSpec[] {
+  const lines = readText(path, '--file').split('\n');
+  const specs: ParsedJobSpec[] = [];
+  const errors: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.trim() === '') continue;
+    try {
+      specs.push(parseJobJson(line, cwd));
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      errors.push(`line ${i + 1}: ${err.message}`);
+    }
+  }
+  if (errors.length > 0) {
+    const shown = errors.slice(0, 3).join('; ');
+    throw new UsageError(`${errors.length} bad line${errors.length > 1 ? 's' : ''} in ${path}, nothing enqueued: ${shown}${errors.length > 3 ? `; … (${errors.length - 3} more)` : ''}`);
+  }
+  if (specs.length === 0) throw new UsageError(`${path} holds no jobs`);
+  const seen = new Set<string>();
+  for (const spec of specs) {
+    if (seen.has(spec.job.id)) throw new UsageError(`${path}: job id '${spec.job.id}' appears twice; nothing enqueued`);
+    seen.add(spec.job.id);
+  }
+  return specs;
+}
+
+export async function run(ctx: CliContext, json: string | undefined, options: EnqueueOptions): Promise<number> {
+  const cwd = process.cwd();
+  let specs: ParsedJobSpec[];
+  if (options.file !== undefined) {
+    if (json !== undefined || options.command !== undefined || options.commandFile !== undefined) {
+      throw new UsageError('--file enqueues the jobs in the file; do not also give a job on the command line');
+    }
+    specs = specsFromFile(options.file, cwd);
+  } else if (json !== undefined) {
+    const flagSpec = specFromFlags(options);
+    if (Object.keys(flagSpec).length > 0) throw new UsageError('give the job as JSON or as flags, not both');
+    specs = [parseJobJson(json, cwd)];
+  } else {
+    const flagSpec = specFromFlags(options);
+    if (flagSpec.command === undefined) throw new UsageError('no job given: pass JSON such as \'{"command":"echo hi"}\' or --command "…"');
+    specs = [parseJobSpec(flagSpec, cwd)];
+  }
+  if (options.wait && specs.length !== 1) throw new UsageError('--wait takes a single job, not --file');
+
+  const queue = await ctx.open();
+  const results = await queue.enqueue(specs, { ifNotExists: options.ifNotExists });
+  if (options.wait) {
+    const { followJob } = await import('../follow');
+    return followJob(queue, results[0]!.job.id, { exitWithJobCode: true });
+  }
+  if (options.json) printJson(results.length === 1 && options.file === undefined ? jobToJson(results[0]!.job) : results.map((r) => jobToJson(r.job)));
+  else if (options.file !== undefined) {
+    const created = results.filter((r) => r.created).length;
+    printLine(`enqueued ${created} job${created === 1 ? '' : 's'}${created < results.length ? ` (${results.length - created} already existed)` : ''}`);
+  } else printLine(results[0]!.job.id);
+  return 0;
+}

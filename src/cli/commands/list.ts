@@ -1,0 +1,26 @@
+import { parseState } from '../../core/queue';
+import { jobToJson } from '../../core/serialize';
+import { UsageError } from '../../core/errors';
+import type { CliContext } from '../context';
+import { colorState, printJson, printTable, relativeTime } from '../output';
+
+export async function run(ctx: CliContext, options: { state?: string; limit?: number; json?: boolean }): Promise<void> {
+  if (options.state !== undefined) parseState(options.state);
+  if (options.limit !== undefined && options.limit < 1) throw new UsageError(`--limit: expected a whole number >= 1, got ${options.limit}`);
+  const queue = await ctx.open();
+  const jobs = await queue.list({ state: options.state, limit: options.limit });
+  if (options.json) return printJson(jobs.map(jobToJson));
+  const now = await queue.store.now();
+  printTable(
+    ['id', 'state', 'attempts', 'priority', 'run at', 'created', 'command'],
+    jobs.map((job) => [
+      job.id,
+      colorState(job.state),
+      `${job.attempts}/${job.maxRetries + 1}`,
+      String(job.priority),
+      job.state === 'pending' || job.state === 'failed' ? relativeTime(job.runAt, now) : '-',
+      relativeTime(job.createdAt, now),
+      job.command.replace(/\s+/g, ' '),
+    ]),
+  );
+}

@@ -1,0 +1,25 @@
+import { formatDuration } from '../../core/duration';
+import { JOB_STATES } from '../../core/job';
+import type { CliContext } from '../context';
+import { colorState, printJson, printLine } from '../output';
+
+export async function run(ctx: CliContext, options: { json?: boolean }): Promise<void> {
+  const queue = await ctx.open();
+  const status = await queue.status();
+  if (options.json) {
+    printJson({
+      jobs: status.counts,
+      workers: { active: status.activeWorkers, busy: status.busyWorkers, by_host: status.workersByHost },
+      oldest_pending_age_seconds: status.oldestPendingAgeMs === null ? null : Math.round(status.oldestPendingAgeMs / 1000),
+      store: queue.store.location,
+    });
+    return;
+  }
+  const width = Math.max(...JOB_STATES.map((s) => s.length));
+  printLine('Jobs');
+  for (const state of JOB_STATES) printLine(`  ${colorState(state)}${' '.repeat(width - state.length)}  ${status.counts[state]}`);
+  const hosts = Object.entries(status.workersByHost).map(([host, n]) => `${host}: ${n}`).join(', ');
+  printLine(`Workers: ${status.activeWorkers} active, ${status.busyWorkers} busy${hosts ? ` (${hosts})` : ''}`);
+  printLine(`Oldest pending: ${status.oldestPendingAgeMs === null ? '-' : formatDuration(status.oldestPendingAgeMs)}`);
+  printLine(`Store: ${queue.store.location}`);
+}

@@ -1,0 +1,32 @@
+import { UsageError } from '../../core/errors';
+import { Worker } from '../../worker/worker';
+import type { CliContext } from '../context';
+import { printLine } from '../output';
+
+export async function run(ctx: CliContext, options: { count: number; foreground?: boolean }): Promise<void> {
+  if (!Number.isInteger(options.count) || options.count < 1 || options.count > 256) {
+    throw new UsageError(`--count: expected a whole number from 1 to 256, got ${options.count}`);
+  }
+  if (options.foreground) return runForeground(ctx, options.count);
+  const queue = await ctx.open();
+  const { startBackgroundWorkers } = await import('../../worker/supervisor');
+  const { pids, logPath } = await startBackgroundWorkers({ store: queue.store, location: ctx.location, count: options.count });
+  printLine(`started ${pids.length} worker${pids.length === 1 ? '' : 's'}: pid ${pids.join(' ')} (log: ${logPath})`);
+}
+
+/** N workers in this process, attached to the terminal. */
+async function runForeground(ctx: CliContext, count: number): Promise<void> {
+  const queue = await ctx.open({ durability: 'normal' });
+  const workers = Array.from({ length: count }, () => new Worker({ store: queue.store }));
+  let signals = 0;
+  const onSignal = () => {
+    signals++;
+    if (signals === 1) process.stderr.write('queuectl: stopping after the running jobs finish (Ctrl+C again to kill them and put them back)\n');
+    else process.stderr.write('queuectl: killing running jobs; they go back to pending\n');
+    for (const worker of workers) worker.stop(signals === 1 ? 'graceful' : 'kill');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.stderr.write(`queuectl: ${count} worker(s) running in the foreground on ${queue.store.location}\n`);
+  await Promise.all(workers.map((worker) => worker.run()));
+}

@@ -1,0 +1,187 @@
+import { Command, CommanderError, Option } from 'commander';
+import { isQueueError, UsageError } from '../core/errors';
+import { CliContext } from './context';
+
+/** Each command module exports `run(ctx, …args)`; they load only when their command runs, keeping start-up small. */
+type CommandModule = { run: (ctx: CliContext, ...args: never[]) => Promise<number | void> };
+const commands: Record<string, () => Promise<CommandModule>> = {
+  enqueue: () => import('./commands/enqueue'),
+  status: () => import('./commands/status'),
+  list: () => import('./commands/list'),
+  show: () => import('./commands/show'),
+  logs: () => import('./commands/logs'),
+  wait: () => import('./commands/wait'),
+  cancel: () => import('./commands/cancel'),
+  purge: () => import('./commands/purge'),
+  dlqList: () => import('./commands/dlq-list'),
+  dlqRetry: () => import('./commands/dlq-retry'),
+  dlqClear: () => import('./commands/dlq-clear'),
+  configGet: () => import('./commands/config-get'),
+  configSet: () => import('./commands/config-set'),
+  configList: () => import('./commands/config-list'),
+  configUnset: () => import('./commands/config-unset'),
+  workerStart: () => import('./commands/worker-start'),
+  workerStop: () => import('./commands/worker-stop'),
+  workerList: () => import('./commands/worker-list'),
+  workerRun: () => import('./commands/worker-run'),
+};
+
+let exitCode = 0;
+
+function action(name: keyof typeof commands, program: Command) {
+  return async (...args: unknown[]) => {
+    const module = await commands[name]!();
+    const ctx = new CliContext(program.opts<{ db?: string }>().db);
+    try {
+      const code = await (module.run as (ctx: CliContext, ...rest: unknown[]) => Promise<number | void>)(ctx, ...args.slice(0, -1));
+      exitCode = code ?? 0;
+    } finally {
+      await ctx.close();
+    }
+  };
+}
+
+const integerOption = (flag: string) => (value: string) => {
+  if (!/^-?\d+$/.test(value)) throw new UsageError(`${flag}: expected a whole number, got '${value}'`);
+  return Number(value);
+};
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function buildProgram(): Command {
+  const program = new Command('queuectl')
+    .description('A crash-safe background job queue for shell commands')
+    .version(require('../../package.json').version as string)
+    .option('--db <location>', 'SQLite file path or postgres:// URL (env QUEUECTL_DB; default ~/.local/share/queuectl/queue.db)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text.split('\n')[0]! + '\n') });
+
+  program
+    .command('enqueue')
+    .description('add a job: queuectl enqueue \'{"id":"backup","command":"./backup.sh"}\'')
+    .argument('[json]', 'the job as JSON (fields: id, command, max_retries, priority, run_at, delay, timeout, cwd, env, depends_on, if_not_exists)')
+    .option('-c, --command <cmd>', 'shell command to run')
+    .option('--command-file <file>', 'read the command from a file')
+    .option('--id <id>', 'job id (default: a short random id)')
+    .option('--max-retries <n>', 're-runs after the first failure (default: config max-retries)')
+    .option('--priority <n>', 'higher runs first (default 0)')
+    .option('--delay <seconds>', 'run no earlier than this many seconds from now')
+    .option('--run-at <iso>', 'run no earlier than this ISO 8601 time')
+    .option('--timeout <seconds>', 'kill the job after this many seconds (default: config job-timeout)')
+    .option('--cwd <dir>', 'working directory (default: the current directory)')
+    .option('-e, --env <K=V>', 'extra environment variable (repeatable)', collect)
+    .option('--after <id>', 'run only after this job completed (repeatable)', collect)
+    .option('--if-not-exists', 'a duplicate id is not an error: print the existing job')
+    .option('-f, --file <jsonl>', 'enqueue many jobs, one JSON object per line ("-" for stdin); all or nothing')
+    .option('--wait', 'wait for the job, stream its output, and exit with its exit code')
+    .option('--json', 'print the job as JSON')
+    .action(action('enqueue', program));
+
+  program.command('status').description('job counts per state, workers, oldest pending job').option('--json', 'JSON output').action(action('status', program));
+
+  program
+    .command('list')
+    .description('list jobs, newest first')
+    .option('-s, --state <state>', 'only jobs in this state')
+    .option('-n, --limit <n>', 'at most this many (default 50)', integerOption('--limit'))
+    .option('--json', 'JSON output')
+    .action(action('list', program));
+
+  program.command('show').description('a job and its attempt history').argument('<id>').option('--json', 'JSON output').action(action('show', program));
+
+  program
+    .command('logs')
+    .description("a job's captured stdout/stderr (last attempt by default)")
+    .argument('<id>')
+    .option('-a, --attempt <n>', 'attempt number', integerOption('--attempt'))
+    .option('-f, --follow', 'stream output while the job runs; end when it finishes')
+    .option('--json', 'JSON output')
+    .action(action('logs', program));
+
+  program
+    .command('wait')
+    .description('block until the jobs finish; exit 0 only if all completed')
+    .argument('<ids...>')
+    .option('--timeout <seconds>', 'give up after this many seconds (exit 124)')
+    .option('--json', 'print the final jobs as JSON')
+    .action(action('wait', program));
+
+  program
+    .command('cancel')
+    .description('cancel jobs; a running job is signalled by its worker, wherever it runs')
+    .argument('<ids...>')
+    .option('--signal <name>', 'signal for running jobs (default SIGTERM; SIGKILL follows after a grace)', 'SIGTERM')
+    .option('--json', 'JSON output')
+    .action(action('cancel', program));
+
+  program
+    .command('purge')
+    .description('delete finished jobs older than a duration')
+    .requiredOption('--older-than <duration>', 'e.g. 7d, 12h, 30m')
+    .option('-s, --state <state>', 'completed, dead or cancelled (repeatable; default all three)', collect)
+    .option('--dry-run', 'only count')
+    .option('--json', 'JSON output')
+    .action(action('purge', program));
+
+  const dlq = program.command('dlq').description('the dead letter queue: jobs that used up their retries');
+  dlq.command('list').description('list dead jobs').option('--json', 'JSON output').action(action('dlqList', program));
+  dlq
+    .command('retry')
+    .description('move dead jobs back to pending with attempts reset (history kept)')
+    .argument('[ids...]')
+    .option('--all', 'every dead job')
+    .option('--json', 'JSON output')
+    .action(action('dlqRetry', program));
+  dlq.command('clear').description('delete every dead job').option('--json', 'JSON output').action(action('dlqClear', program));
+
+  const config = program.command('config').description('settings shared by every worker (kept in the store)');
+  config.command('get').argument('<key>').option('--json', 'JSON output').action(action('configGet', program));
+  config.command('set').argument('<key>').argument('<value>').action(action('configSet', program));
+  config.command('list').alias('show').description('every key, its value and its source').option('--json', 'JSON output').action(action('configList', program));
+  config.command('unset').description('back to the default').argument('<key>').action(action('configUnset', program));
+
+  const worker = program.command('worker').description('run and manage workers');
+  worker
+    .command('start')
+    .description('start workers in the background (or --foreground)')
+    .option('-n, --count <n>', 'how many workers', integerOption('--count'), 1)
+    .option('--foreground', 'stay attached: Ctrl+C stops gracefully, a second Ctrl+C forces')
+    .action(action('workerStart', program));
+  worker
+    .command('stop')
+    .description('stop workers gracefully: each finishes its job and exits')
+    .option('--no-wait', 'return at once')
+    .option('--timeout <seconds>', 'then kill the jobs still running and put them back to pending')
+    .option('--host <host>', 'only the workers of this host')
+    .action(action('workerStop', program));
+  worker.command('list').description('registered workers').option('--json', 'JSON output').action(action('workerList', program));
+  worker.addCommand(new Command('run').description('run one worker in this process (used by worker start)').action(action('workerRun', program)), { hidden: true });
+  void Option;
+  return program;
+}
+
+/** The one exit point: expected errors print one line on stderr; anything else is an internal error. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    exitCode = exitCodeFor(err);
+  }
+  process.exitCode = exitCode;
+}
+
+function exitCodeFor(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // Help and version are "errors" to commander; they exit 0.
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+    return 2;
+  }
+  if (isQueueError(err)) {
+    process.stderr.write(`queuectl: ${err.message}\n`);
+    return err.exitCode;
+  }
+  if (process.env.DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+  process.stderr.write(`queuectl: internal error: ${(err as Error)?.message ?? String(err)} (set DEBUG=1 for details)\n`);
+  return 70;
+}

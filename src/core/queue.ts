@@ -1,0 +1,154 @@
+import { CONFIG_KEY_NAMES, CONFIG_KEYS, normalizeConfigKey, resolveConfig, validateConfigValue, type Config, type ConfigKey } from './config';
+import { NotFoundError, UsageError } from './errors';
+import { isJobState, isTerminal, JOB_STATES, type Attempt, type Job, type JobCounts, type JobState, type OutputChunk } from './job';
+import type { ParsedJobSpec } from './job-spec';
+import type { CancelResult, EnqueueResult, Store, WorkerRecord } from '../store/store';
+
+/**
+ * The operations people perform on a queue, shared by the CLI, the dashboard and the library API. It speaks only to
+ * the Store interface, so it is the same on every database.
+ */
+export class Queue {
+  constructor(readonly store: Store) {}
+
+  /**
+   * Enqueues one or many jobs in one transaction. A duplicate id is an error unless `ifNotExists` (or every spec asked
+   * for it), in which case the existing job is returned with `created: false`.
+   */
+  async enqueue(specs: ParsedJobSpec[], options: { ifNotExists?: boolean } = {}): Promise<EnqueueResult[]> {
+    if (specs.length === 0) throw new UsageError('nothing to enqueue: no jobs given');
+    const ifNotExists = options.ifNotExists === true || specs.every((spec) => spec.ifNotExists);
+    return this.store.enqueue({ jobs: specs.map((spec) => spec.job), ifNotExists });
+  }
+
+  async getJob(id: string): Promise<Job> {
+    const job = await this.store.getJob({ id });
+    if (!job) throw new NotFoundError(`no job with id '${id}'; see 'queuectl list'`);
+    return job;
+  }
+
+  async list(options: { state?: string; limit?: number } = {}): Promise<Job[]> {
+    const states = options.state === undefined ? undefined : [parseState(options.state)];
+    return this.store.listJobs({ states, limit: options.limit ?? 50 });
+  }
+
+  async status(): Promise<QueueStatus> {
+    const [summary, workers, config] = await Promise.all([this.store.countJobs(), this.store.listWorkers({ staleAfterMs: 0 }), this.config()]);
+    const staleAfterMs = config['lease-timeout'] * 1000;
+    const live = workers.filter((worker) => summary.now - worker.lastHeartbeat <= staleAfterMs);
+    const byHost: Record<string, number> = {};
+    for (const worker of live) byHost[worker.host] = (byHost[worker.host] ?? 0) + 1;
+    return {
+      counts: summary.counts,
+      activeWorkers: live.length,
+      busyWorkers: live.filter((worker) => worker.state === 'busy').length,
+      workersByHost: byHost,
+      oldestPendingAgeMs: summary.oldestPendingAt === null ? null : Math.max(0, summary.now - summary.oldestPendingAt),
+      workers,
+    };
+  }
+
+  /** A job and its attempt history. */
+  async show(id: string): Promise<{ job: Job; attempts: Attempt[] }> {
+    const job = await this.getJob(id);
+    return { job, attempts: await this.store.listAttempts({ jobId: id }) };
+  }
+
+  /** Captured output of one attempt (the last by default). */
+  async logs(id: string, attemptNumber?: number): Promise<{ job: Job; attempt: Attempt | null; chunks: OutputChunk[] }> {
+    const { job, attempts } = await this.show(id);
+    const attempt = attemptNumber === undefined ? (attempts[attempts.length - 1] ?? null) : (attempts.find((a) => a.attempt === attemptNumber) ?? null);
+    if (attemptNumber !== undefined && attempt === null) {
+      throw new NotFoundError(`job '${id}' has no attempt ${attemptNumber}; it has ${attempts.length === 0 ? 'none yet' : `1 to ${attempts[attempts.length - 1]!.attempt}`}`);
+    }
+    const chunks = attempt === null ? [] : await this.store.readOutput({ jobId: id, attempt: attempt.attempt });
+    return { job, attempt, chunks };
+  }
+
+  async dlqList(limit = 1000): Promise<Job[]> {
+    return this.store.listJobs({ states: ['dead'], limit });
+  }
+
+  async dlqRetry(options: { ids?: string[]; all?: boolean }): Promise<string[]> {
+    if (!options.all && (!options.ids || options.ids.length === 0)) throw new UsageError('dlq retry: give job ids or --all');
+    return this.store.retryJobs({ ids: options.ids, allDead: options.all === true });
+  }
+
+  async dlqClear(): Promise<number> {
+    return this.store.clearDead();
+  }
+
+  async cancel(ids: string[], signal = 'SIGTERM'): Promise<CancelResult[]> {
+    if (ids.length === 0) throw new UsageError('cancel: give at least one job id');
+    return this.store.cancel({ ids, signal: parseSignal(signal) });
+  }
+
+  async purge(options: { states: string[]; olderThanMs: number; dryRun?: boolean }): Promise<number> {
+    const states = options.states.map(parseState);
+    for (const state of states) {
+      if (!isTerminal(state)) throw new UsageError(`purge: '${state}' is not a finished state; use completed, dead or cancelled`);
+    }
+    return this.store.purge({ states, olderThanMs: options.olderThanMs, dryRun: options.dryRun === true });
+  }
+
+  async config(): Promise<Config> {
+    return resolveConfig(await this.store.getConfig());
+  }
+
+  /** Every key with its effective value and where it came from. */
+  async configList(): Promise<{ key: ConfigKey; value: string; source: 'store' | 'default'; description: string }[]> {
+    const stored = await this.store.getConfig();
+    const effective = resolveConfig(stored);
+    return CONFIG_KEY_NAMES.map((key) => ({
+      key,
+      value: (CONFIG_KEYS[key].format as (v: unknown) => string)(effective[key]),
+      source: stored[key] === undefined ? 'default' : 'store',
+      description: CONFIG_KEYS[key].description,
+    }));
+  }
+
+  async configGet(rawKey: string): Promise<string> {
+    const key = normalizeConfigKey(rawKey);
+    const effective = await this.config();
+    return (CONFIG_KEYS[key].format as (v: unknown) => string)(effective[key]);
+  }
+
+  async configSet(rawKey: string, value: string): Promise<{ key: ConfigKey; value: string }> {
+    const key = normalizeConfigKey(rawKey);
+    const text = validateConfigValue(key, value);
+    await this.store.setConfig({ key, value: text });
+    return { key, value: text };
+  }
+
+  async configUnset(rawKey: string): Promise<boolean> {
+    return this.store.unsetConfig({ key: normalizeConfigKey(rawKey) });
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+}
+
+export interface QueueStatus {
+  counts: JobCounts;
+  activeWorkers: number;
+  busyWorkers: number;
+  workersByHost: Record<string, number>;
+  oldestPendingAgeMs: number | null;
+  workers: WorkerRecord[];
+}
+
+export function parseState(text: string): JobState {
+  const state = text.trim().toLowerCase();
+  if (!isJobState(state)) throw new UsageError(`unknown state '${text}'; use one of ${JOB_STATES.join(', ')}`);
+  return state;
+}
+
+const SIGNALS = ['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGCONT', 'SIGSTOP'];
+
+export function parseSignal(text: string): string {
+  const upper = text.trim().toUpperCase();
+  const name = upper.startsWith('SIG') ? upper : `SIG${upper}`;
+  if (!SIGNALS.includes(name)) throw new UsageError(`unknown signal '${text}'; use one of ${SIGNALS.join(', ')}`);
+  return name;
+}

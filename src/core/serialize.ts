@@ -1,0 +1,82 @@
+import type { Attempt, Job } from './job';
+import type { WorkerRecord } from '../store/store';
+
+/**
+ * The stable snake_case JSON shapes of `--json` output, the dashboard API and the library's plain-object views.
+ * Times are ISO 8601 strings in UTC.
+ */
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export interface JobJson {
+  id: string;
+  command: string;
+  state: string;
+  attempts: number;
+  max_retries: number;
+  priority: number;
+  run_at: string;
+  timeout: number | null;
+  cwd: string | null;
+  env: Record<string, string> | null;
+  depends_on: string[];
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+  worker_id: string | null;
+  lease_expires_at: string | null;
+  last_error: string | null;
+  exit_code: number | null;
+}
+
+export function jobToJson(job: Job): JobJson {
+  return {
+    id: job.id,
+    command: job.command,
+    state: job.state,
+    attempts: job.attempts,
+    max_retries: job.maxRetries,
+    priority: job.priority,
+    run_at: iso(job.runAt)!,
+    timeout: job.timeout,
+    cwd: job.cwd,
+    env: job.env,
+    depends_on: job.dependsOn,
+    created_at: iso(job.createdAt)!,
+    updated_at: iso(job.updatedAt)!,
+    finished_at: iso(job.finishedAt),
+    worker_id: job.workerId,
+    lease_expires_at: iso(job.leaseExpiresAt),
+    last_error: job.lastError,
+    exit_code: job.exitCode,
+  };
+}
+
+export function attemptToJson(attempt: Attempt) {
+  return {
+    attempt: attempt.attempt,
+    worker_id: attempt.workerId,
+    host: attempt.host,
+    pid: attempt.pid,
+    started_at: iso(attempt.startedAt),
+    finished_at: iso(attempt.finishedAt),
+    outcome: attempt.outcome,
+    exit_code: attempt.exitCode,
+    signal: attempt.signal,
+    error: attempt.error,
+    output_bytes: attempt.outputBytes,
+    output_truncated: attempt.outputTruncated,
+  };
+}
+
+export function workerToJson(worker: WorkerRecord, gone: boolean) {
+  return {
+    id: worker.id,
+    pid: worker.pid,
+    host: worker.host,
+    state: gone ? 'gone' : worker.state,
+    current_job: worker.currentJob,
+    started_at: iso(worker.startedAt),
+    last_heartbeat: iso(worker.lastHeartbeat),
+    stop_requested: worker.stopRequest,
+  };
+}

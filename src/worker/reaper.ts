@@ -1,0 +1,50 @@
+import { backoffPolicy, type Config } from '../core/config';
+import { planAfterAttempt } from '../core/transitions';
+import type { Store } from '../store/store';
+import { isProcessAlive, processGroupExists, signalProcessGroup } from './process-info';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Recovers jobs whose worker is gone. A job is lost when its lease expired (by the store's clock), or at once when
+ * its worker ran on this host and that process no longer exists. Before the job may run again its old process group
+ * is killed when it is on this host; on another host its own worker kills it when it cannot renew the lease.
+ * Returns the ids recovered. Safe to run from every worker at once: the store's guarded finish lets one win.
+ */
+export async function reapLostJobs(params: { store: Store; host: string; selfId: string; config: Config; log: (line: string) => void }): Promise<string[]> {
+  const { store, host, selfId, config, log } = params;
+  const recovered: string[] = [];
+  for (const lease of await store.listLeases()) {
+    if (lease.workerId === selfId) continue;
+    const onThisHost = lease.host === host;
+    const workerGoneHere =
+      onThisHost && (lease.worker === null || (lease.worker.host === host && !isProcessAlive(lease.worker.pid, lease.worker.pidStart)));
+    if (!lease.leaseExpired && !workerGoneHere) continue;
+
+    if (onThisHost && lease.pid !== null) {
+      signalProcessGroup(lease.pid, lease.pidStart, 'SIGKILL');
+      for (let i = 0; i < 40 && processGroupExists(lease.pid); i++) await sleep(25);
+    }
+    const reason = lease.leaseExpired ? `worker lost: lease of ${lease.workerId} expired` : `worker lost: ${lease.workerId} (pid ${lease.worker?.pid ?? '?'}) exited`;
+    const result = { outcome: 'worker_lost' as const, exitCode: null, signal: null, error: reason };
+    const next = planAfterAttempt({ attempts: lease.attempts, maxRetries: lease.maxRetries }, result, backoffPolicy(config));
+    if (await store.finishAttempt({ jobId: lease.jobId, workerId: lease.workerId, attempt: lease.attempt, result, next })) {
+      log(`recovered job ${lease.jobId} (${reason}); now ${next.state}`);
+      recovered.push(lease.jobId);
+    }
+  }
+  return recovered;
+}
+
+/** Removes registrations of workers that stopped heartbeating, or that ran on this host and exited. */
+export async function cleanUpGoneWorkers(params: { store: Store; host: string; staleAfterMs: number }): Promise<string[]> {
+  const gone: string[] = [];
+  for (const worker of await params.store.listWorkers({ staleAfterMs: params.staleAfterMs })) {
+    const deadHere = worker.host === params.host && !isProcessAlive(worker.pid, worker.pidStart);
+    if (worker.heartbeatExpired || deadHere) {
+      await params.store.removeWorker({ workerId: worker.id });
+      gone.push(worker.id);
+    }
+  }
+  return gone;
+}

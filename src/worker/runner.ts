@@ -1,0 +1,139 @@
+import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import type { AttemptOutcome, OutputStream } from '../core/job';
+import { describeResult, type AttemptResult } from '../core/transitions';
+import { processGroupExists, processStartTime } from './process-info';
+
+/** How long a signalled job gets to exit before its whole process group is sent SIGKILL. */
+export const KILL_GRACE_MS = 3000;
+
+export interface RunCommandOptions {
+  command: string;
+  cwd: string | null;
+  env: NodeJS.ProcessEnv;
+  timeoutSeconds: number | null;
+  onOutput(stream: OutputStream, data: string): void;
+  killGraceMs?: number;
+}
+
+/** Why the runner itself ended a command early. */
+export type KillReason = Extract<AttemptOutcome, 'timeout' | 'cancelled' | 'stopped' | 'worker_lost'>;
+
+/**
+ * One command run as `sh -c` leading its own process group, so a timeout, a cancel or a recovery kills the whole
+ * tree (SIGTERM, then SIGKILL after a grace), never only the shell.
+ */
+export class RunningCommand {
+  readonly pid: number | null;
+  readonly pidStart: string | null;
+  readonly result: Promise<AttemptResult>;
+  private killReason: KillReason | null = null;
+  private killTimer: NodeJS.Timeout | null = null;
+  private readonly graceMs: number;
+  private readonly timeoutSeconds: number | null;
+
+  constructor(options: RunCommandOptions) {
+    this.graceMs = options.killGraceMs ?? KILL_GRACE_MS;
+    this.timeoutSeconds = options.timeoutSeconds;
+    const cwdProblem = options.cwd === null ? null : checkDirectory(options.cwd);
+    if (cwdProblem) {
+      this.pid = null;
+      this.pidStart = null;
+      this.result = Promise.resolve({ outcome: 'spawn_error', exitCode: null, signal: null, error: `could not start: ${cwdProblem}` });
+      return;
+    }
+    const child = spawn('/bin/sh', ['-c', options.command], {
+      cwd: options.cwd ?? undefined,
+      env: options.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.pid = child.pid ?? null;
+    this.pidStart = this.pid === null ? null : processStartTime(this.pid);
+
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const decoder = new StringDecoder('utf8');
+      child[stream]?.on('data', (buf: Buffer) => {
+        const text = decoder.write(buf);
+        if (text) options.onOutput(stream, text);
+      });
+      child[stream]?.on('end', () => {
+        const rest = decoder.end();
+        if (rest) options.onOutput(stream, rest);
+      });
+    }
+
+    let timeout: NodeJS.Timeout | null = null;
+    if (options.timeoutSeconds !== null && options.timeoutSeconds > 0) {
+      timeout = setTimeout(() => this.kill('SIGTERM', 'timeout'), options.timeoutSeconds * 1000);
+    }
+
+    this.result = new Promise<AttemptResult>((resolve) => {
+      let settled = false;
+      const finish = (result: AttemptResult) => {
+        if (settled) return;
+        settled = true;
+        if (timeout) clearTimeout(timeout);
+        resolve(result);
+      };
+      child.on('error', (err) => finish({ outcome: 'spawn_error', exitCode: null, signal: null, error: `could not start: ${err.message}` }));
+      child.on('exit', (code, signal) => {
+        const streamsClosed = new Promise<void>((done) => {
+          child.on('close', () => done());
+          // Grandchildren that keep the pipes open must not hold the job: give the output a moment, then move on.
+          setTimeout(() => {
+            child.stdout?.destroy();
+            child.stderr?.destroy();
+            done();
+          }, 100).unref();
+        });
+        void streamsClosed.then(() => this.afterExit(code, signal)).then(finish);
+      });
+    });
+  }
+
+  private async afterExit(code: number | null, signal: NodeJS.Signals | null): Promise<AttemptResult> {
+    if (this.killReason !== null && this.pid !== null) {
+      // The shell is gone, but what it started may still be shutting down; wait out the grace, then the timer kills.
+      while (this.killTimer !== null && processGroupExists(this.pid)) await new Promise((r) => setTimeout(r, 25));
+    }
+    if (this.killTimer) clearTimeout(this.killTimer);
+    const outcome: AttemptOutcome = this.killReason ?? 'exit';
+    const exitCode = code;
+    const result = { outcome, exitCode, signal: signal ?? null, timeoutSeconds: this.timeoutSeconds };
+    return { outcome, exitCode, signal: signal ?? null, error: describeResult(result) };
+  }
+
+  /** Signals the whole group now and SIGKILLs it after the grace. The first reason given is the one recorded. */
+  kill(signal: NodeJS.Signals, reason: KillReason): void {
+    if (this.pid === null) return;
+    this.killReason ??= reason;
+    try {
+      process.kill(-this.pid, signal);
+    } catch {
+      // Already gone.
+    }
+    if (signal !== 'SIGKILL' && this.killTimer === null) {
+      this.killTimer = setTimeout(() => {
+        this.killTimer = null;
+        try {
+          process.kill(-this.pid!, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }, this.graceMs);
+    } else if (signal === 'SIGKILL' && this.killTimer) {
+      clearTimeout(this.killTimer);
+      this.killTimer = null;
+    }
+  }
+}
+
+function checkDirectory(path: string): string | null {
+  try {
+    return statSync(path).isDirectory() ? null : `working directory ${path} is not a directory`;
+  } catch {
+    return `working directory ${path} does not exist`;
+  }
+}

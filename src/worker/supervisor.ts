@@ -1,0 +1,108 @@
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { StoreUnavailableError } from '../core/errors';
+import { defaultDatabasePath, isPostgresUrl } from '../store/open-store';
+import type { Store, WorkerRecord } from '../store/store';
+import { currentHost, isProcessAlive } from './process-info';
+import { KILL_GRACE_MS } from './runner';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Where background workers write their log: beside a SQLite file, else in the default data directory. */
+export function workerLogPath(location: string): string {
+  return isPostgresUrl(location) ? join(dirname(defaultDatabasePath()), 'workers.log') : `${location}.workers.log`;
+}
+
+/** The compiled CLI entry, which background workers run as `worker run`. */
+const CLI_BIN = join(__dirname, '..', 'cli', 'bin.js');
+
+/**
+ * Starts `count` detached worker processes and waits until each has registered in the store, so a bad setup fails
+ * here, loudly, rather than in a log nobody reads. The location travels in the environment, never in argv, so a
+ * PostgreSQL password does not show in `ps`.
+ */
+export async function startBackgroundWorkers(params: { store: Store; location: string; count: number }): Promise<{ pids: number[]; logPath: string }> {
+  const logPath = workerLogPath(params.location);
+  const logFd = openSync(logPath, 'a', 0o600);
+  const children = [];
+  try {
+    for (let i = 0; i < params.count; i++) {
+      const child = spawn(process.execPath, [CLI_BIN, 'worker', 'run'], {
+        detached: true,
+        stdio: ['ignore', logFd, logFd],
+        env: { ...process.env, QUEUECTL_DB: params.location },
+      });
+      child.unref();
+      children.push(child);
+    }
+  } finally {
+    closeSync(logFd);
+  }
+  const pids = children.map((child) => child.pid!).filter((pid) => pid !== undefined);
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const registered = new Set((await params.store.listWorkers({ staleAfterMs: 60_000 })).filter((w) => w.host === currentHost()).map((w) => w.pid));
+    if (pids.every((pid) => registered.has(pid))) return { pids, logPath };
+    const exited = pids.filter((pid) => !registered.has(pid) && !isProcessAlive(pid, null));
+    if (exited.length > 0 || Date.now() > deadline) {
+      const tail = readTail(logPath);
+      throw new StoreUnavailableError(
+        `worker ${exited.length > 0 ? `pid ${exited.join(', ')} exited` : 'did not register in 15s'} before registering${tail ? `: ${tail}` : ''} (log: ${logPath})`,
+      );
+    }
+    await sleep(25);
+  }
+}
+
+function readTail(path: string): string {
+  try {
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    return lines[lines.length - 1]?.slice(0, 300) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** True while a registered worker still runs: checked by PID on this host, by heartbeat elsewhere. */
+export function workerIsAlive(worker: WorkerRecord, host = currentHost()): boolean {
+  return worker.host === host ? isProcessAlive(worker.pid, worker.pidStart) : !worker.heartbeatExpired;
+}
+
+export interface StopOutcome {
+  asked: number;
+  /** Workers still running when we gave up (only with a timeout). */
+  remaining: WorkerRecord[];
+  /** True when the timeout passed and running jobs were killed and put back. */
+  forced: boolean;
+}
+
+/**
+ * Asks workers (all, or one host's) to stop through the store, so it reaches every host. With `wait`, returns once
+ * they are gone. With `timeoutMs`, workers still busy after it kill their jobs' process groups, put the jobs back to
+ * pending without counting an attempt, and exit.
+ */
+export async function stopWorkers(params: { store: Store; host?: string; wait: boolean; timeoutMs: number | null; staleAfterMs: number }): Promise<StopOutcome> {
+  const { store } = params;
+  const asked = new Set(await store.requestStop({ mode: 'graceful', host: params.host }));
+  if (!params.wait) return { asked: asked.size, remaining: [], forced: false };
+  const deadline = params.timeoutMs === null ? Infinity : Date.now() + params.timeoutMs;
+  let forcedAt: number | null = null;
+  for (;;) {
+    const remaining = [];
+    for (const worker of await store.listWorkers({ staleAfterMs: params.staleAfterMs })) {
+      if (!asked.has(worker.id)) continue;
+      if (workerIsAlive(worker)) remaining.push(worker);
+      else await store.removeWorker({ workerId: worker.id });
+    }
+    if (remaining.length === 0) return { asked: asked.size, remaining, forced: forcedAt !== null };
+    const now = Date.now();
+    if (forcedAt === null && now >= deadline) {
+      forcedAt = now;
+      await store.requestStop({ mode: 'kill', host: params.host });
+    } else if (forcedAt !== null && now - forcedAt > KILL_GRACE_MS + params.staleAfterMs) {
+      return { asked: asked.size, remaining, forced: true };
+    }
+    await sleep(50);
+  }
+}

@@ -1,0 +1,271 @@
+import { randomBytes } from 'node:crypto';
+import { backoffPolicy, resolveConfig, type Config } from '../core/config';
+import type { OutputStream } from '../core/job';
+import { planAfterAttempt, type AttemptResult } from '../core/transitions';
+import type { ClaimedJob, StopMode, Store, WorkerState } from '../store/store';
+import { runFinishHook } from './finish-hook';
+import { currentHost, processStartTime } from './process-info';
+import { cleanUpGoneWorkers, reapLostJobs } from './reaper';
+import { RunningCommand } from './runner';
+import { Wakeup } from './wakeup';
+
+/** An idle worker looks at the store at least this often even without a wake-up (a lost notify costs this much). */
+const FALLBACK_POLL_MS = 5000;
+/** Output is written to the store at most this often while a job runs, so `logs --follow` sees it live. */
+const OUTPUT_FLUSH_MS = 200;
+/** Chunks buffered before an early flush. */
+const OUTPUT_FLUSH_BYTES = 64 * 1024;
+
+export interface WorkerOptions {
+  store: Store;
+  host?: string;
+  log?: (line: string) => void;
+}
+
+interface CurrentJob {
+  claimed: ClaimedJob;
+  running: RunningCommand | null;
+  leaseRenewedAt: number;
+}
+
+/**
+ * One worker: claims a job, runs it, reports how it ended, and repeats; between jobs it waits on a wake-up from the
+ * store rather than polling. A tick on the side heartbeats (renewing the lease of the job in hand), picks up stop and
+ * cancel requests, and recovers jobs of workers that died.
+ */
+export class Worker {
+  readonly id = `w_${randomBytes(5).toString('hex')}`;
+  readonly host: string;
+  private readonly store: Store;
+  private readonly log: (line: string) => void;
+  private readonly wakeup = new Wakeup();
+  private config: Config = resolveConfig({});
+  private stopMode: StopMode | null = null;
+  private current: CurrentJob | null = null;
+  private tickTimer: NodeJS.Timeout | null = null;
+  private ticking: Promise<void> | null = null;
+  private ticks = 0;
+  private lastEarlyBeat = 0;
+  private readonly hooks = new Set<Promise<void>>();
+
+  constructor(options: WorkerOptions) {
+    this.store = options.store;
+    this.host = options.host ?? currentHost();
+    this.log = options.log ?? ((line) => process.stderr.write(`${new Date().toISOString()} ${this.id} ${line}\n`));
+  }
+
+  private get leaseMs(): number {
+    return this.config['lease-timeout'] * 1000;
+  }
+
+  /** Heartbeats come three times per lease, and at least every second so stops and cancels are seen quickly. */
+  private get tickMs(): number {
+    return Math.max(50, Math.min(1000, Math.floor(this.leaseMs / 3)));
+  }
+
+  /** Asks the worker to stop: `graceful` finishes the job in hand first; `kill` kills it and puts it back. */
+  stop(mode: StopMode = 'graceful'): void {
+    if (this.stopMode !== 'kill') this.stopMode = mode;
+    if (mode === 'kill') this.current?.running?.kill('SIGTERM', 'stopped');
+    this.wakeup.wake();
+  }
+
+  /** Runs until stopped. */
+  async run(): Promise<void> {
+    await this.refreshConfig();
+    await this.store.registerWorker({ worker: { id: this.id, host: this.host, pid: process.pid, pidStart: processStartTime(process.pid) } });
+    const unsubscribe = await this.store.subscribe(() => this.onWake());
+    this.scheduleTick();
+    try {
+      await this.tick();
+      while (this.stopMode === null) {
+        const claimed = await this.guard('claim', () => this.store.claim({ workerId: this.id, host: this.host, leaseMs: this.leaseMs }));
+        if (claimed) await this.runJob(claimed);
+        else if (this.stopMode === null) await this.waitForWork();
+      }
+    } finally {
+      if (this.tickTimer) clearTimeout(this.tickTimer);
+      this.tickTimer = null;
+      await this.ticking;
+      await Promise.allSettled([...this.hooks]);
+      await unsubscribe();
+      await this.guard('deregister', () => this.store.removeWorker({ workerId: this.id }));
+    }
+  }
+
+  private onWake(): void {
+    if (this.current === null) {
+      this.wakeup.wake();
+      return;
+    }
+    // Busy: a wake-up may carry a cancel or a stop for us; heartbeat early to find out, at most every 50 ms.
+    const now = Date.now();
+    if (now - this.lastEarlyBeat >= 50 && this.ticking === null) {
+      this.lastEarlyBeat = now;
+      void this.tick();
+    }
+  }
+
+  private async waitForWork(): Promise<void> {
+    const next = await this.guard('next run', () => this.store.nextRunAt());
+    const now = await this.store.now();
+    const waitMs = next === null ? FALLBACK_POLL_MS : Math.min(FALLBACK_POLL_MS, Math.max(0, next - now) + 5);
+    await this.wakeup.wait(waitMs);
+  }
+
+  private async runJob(claimed: ClaimedJob): Promise<void> {
+    const { job, attempt } = claimed;
+    const config = this.config;
+    const current: CurrentJob = { claimed, running: null, leaseRenewedAt: Date.now() };
+    this.current = current;
+    const output = new OutputBuffer((chunks) =>
+      this.guard('output', () => this.store.appendOutput({ jobId: job.id, attempt, chunks, limitBytes: config['output-limit'] })),
+    );
+    const timeoutSeconds = job.timeout ?? (config['job-timeout'] > 0 ? config['job-timeout'] : null);
+    const running = new RunningCommand({
+      command: job.command,
+      cwd: job.cwd,
+      env: { ...process.env, ...job.env, QUEUECTL_JOB_ID: job.id, QUEUECTL_ATTEMPT: String(attempt) },
+      timeoutSeconds,
+      onOutput: (stream, data) => output.add(stream, data),
+    });
+    current.running = running;
+    if (this.stopMode === 'kill') running.kill('SIGTERM', 'stopped');
+    if (running.pid !== null) {
+      const pid = running.pid;
+      await this.guard('record pid', () =>
+        this.store.recordAttemptProcess({ jobId: job.id, attempt, workerId: this.id, pid, pidStart: running.pidStart }),
+      );
+    }
+    const result: AttemptResult = await running.result;
+    await output.close();
+    const next = planAfterAttempt(job, result, backoffPolicy(config));
+    const reported = await this.reportWithRetry(() =>
+      this.store.finishAttempt({ jobId: job.id, workerId: this.id, attempt, result, next }),
+    );
+    this.current = null;
+    if (reported === false) {
+      this.log(`job ${job.id} attempt ${attempt}: lease lost before its result was written; the result is discarded`);
+      return;
+    }
+    if (reported && config['on-finish']) {
+      const hook = runFinishHook({ command: config['on-finish'], jobId: job.id, state: next.state, exitCode: result.exitCode, log: this.log });
+      this.hooks.add(hook);
+      void hook.finally(() => this.hooks.delete(hook));
+    }
+  }
+
+  /** A result is written once: retried through store outages for as long as the lease could still be ours. */
+  private async reportWithRetry(report: () => Promise<boolean>): Promise<boolean | null> {
+    const giveUpAt = Date.now() + this.leaseMs;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+      try {
+        return await report();
+      } catch (err) {
+        if (Date.now() > giveUpAt) {
+          this.log(`could not report a result: ${(err as Error).message}; its lease will run out and it will be retried`);
+          return null;
+        }
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  private scheduleTick(): void {
+    this.tickTimer = setTimeout(() => {
+      void this.tick().finally(() => {
+        if (this.tickTimer !== null) this.scheduleTick();
+      });
+    }, this.tickMs);
+  }
+
+  /** Heartbeat, stop/cancel requests, config refresh and recovery of lost jobs; never two at once. */
+  private tick(): Promise<void> {
+    if (this.ticking) return this.ticking;
+    this.ticking = this.tickOnce().finally(() => {
+      this.ticking = null;
+    });
+    return this.ticking;
+  }
+
+  private async tickOnce(): Promise<void> {
+    this.ticks++;
+    const current = this.current;
+    const state: WorkerState = this.stopMode ? 'stopping' : current ? 'busy' : 'idle';
+    const reply = await this.guard('heartbeat', () =>
+      this.store.heartbeat({ workerId: this.id, state, jobId: current?.claimed.job.id ?? null, leaseMs: this.leaseMs }),
+    );
+    if (reply) {
+      if (reply.stopRequest) this.stop(reply.stopRequest);
+      if (current?.running) {
+        if (!reply.leaseHeld) {
+          this.log(`job ${current.claimed.job.id}: lease lost; killing it`);
+          current.running.kill('SIGKILL', 'worker_lost');
+        } else {
+          current.leaseRenewedAt = Date.now();
+          if (reply.cancelSignal) current.running.kill(reply.cancelSignal as NodeJS.Signals, 'cancelled');
+        }
+      }
+    } else if (current?.running && Date.now() - current.leaseRenewedAt > this.leaseMs * 0.9) {
+      // The store is unreachable and the lease is about to lapse: another worker may take the job, so it must stop here.
+      this.log(`job ${current.claimed.job.id}: cannot renew its lease; killing it so it never runs twice at once`);
+      current.running.kill('SIGKILL', 'worker_lost');
+    }
+    if (this.ticks % 5 === 1) await this.refreshConfig();
+    await this.guard('reap', async () => {
+      const recovered = await reapLostJobs({ store: this.store, host: this.host, selfId: this.id, config: this.config, log: this.log });
+      if (this.ticks % 5 === 1) await cleanUpGoneWorkers({ store: this.store, host: this.host, staleAfterMs: Math.max(this.leaseMs, 3000) });
+      if (recovered.length > 0) this.wakeup.wake();
+    });
+  }
+
+  private async refreshConfig(): Promise<void> {
+    const stored = await this.guard('config', () => this.store.getConfig());
+    if (stored) this.config = resolveConfig(stored);
+  }
+
+  /** Store calls from the loop: a failure is logged and treated as "nothing now", never a crash. */
+  private async guard<T>(what: string, fn: () => Promise<T>): Promise<T | null> {
+    try {
+      return await fn();
+    } catch (err) {
+      this.log(`${what} failed: ${(err as Error).message}`);
+      if (what === 'claim') await this.wakeup.wait(500);
+      return null;
+    }
+  }
+}
+
+/** Collects a running job's output and writes it to the store in small batches. */
+class OutputBuffer {
+  private chunks: { stream: OutputStream; data: string }[] = [];
+  private bytes = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly write: (chunks: { stream: OutputStream; data: string }[]) => Promise<unknown>) {}
+
+  add(stream: OutputStream, data: string): void {
+    const last = this.chunks[this.chunks.length - 1];
+    if (last && last.stream === stream) last.data += data;
+    else this.chunks.push({ stream, data });
+    this.bytes += data.length;
+    if (this.bytes >= OUTPUT_FLUSH_BYTES) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), OUTPUT_FLUSH_MS);
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.chunks.length === 0) return;
+    const batch = this.chunks;
+    this.chunks = [];
+    this.bytes = 0;
+    this.flushing = this.flushing.then(() => this.write(batch));
+  }
+
+  async close(): Promise<void> {
+    this.flush();
+    await this.flushing;
+  }
+}
