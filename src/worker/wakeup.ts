@@ -15,13 +15,12 @@ export class Wakeup {
       return Promise.resolve();
     }
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
-      const self = this;
-      function done() {
+      const done = () => {
         clearTimeout(timer);
-        self.release = null;
+        this.release = null;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, timeoutMs);
       this.release = done;
     });
   }

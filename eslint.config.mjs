@@ -1,0 +1,41 @@
+// Lint: typescript-eslint's recommended rules, no import cycles, and the one database seam (only src/store/** may
+// import a database driver or hold SQL).
+import tseslint from 'typescript-eslint';
+import importX, { createNodeResolver } from 'eslint-plugin-import-x';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'bench/results.json'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.json'] })],
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+    },
+    rules: {
+      'import-x/no-cycle': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-require-imports': 'off',
+      'no-control-regex': 'off',
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/store/**'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [
+        { name: 'better-sqlite3', message: 'Only src/store/** talks to a database.' },
+        { name: 'pg', message: 'Only src/store/** talks to a database.' },
+      ] }],
+      'no-restricted-syntax': ['error', {
+        selector: 'TemplateLiteral > TemplateElement[value.raw=/\\b(SELECT|UPDATE|INSERT INTO|DELETE FROM)\\b/]',
+        message: 'SQL belongs beside its adapter in src/store/.',
+      }, {
+        selector: 'Literal[value=/^\\s*(SELECT|UPDATE|INSERT INTO|DELETE FROM)\\b/]',
+        message: 'SQL belongs beside its adapter in src/store/.',
+      }],
+    },
+  },
+);
