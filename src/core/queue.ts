@@ -1,7 +1,7 @@
 import { CONFIG_KEY_NAMES, CONFIG_KEYS, normalizeConfigKey, resolveConfig, validateConfigValue, type Config, type ConfigKey } from './config';
 import { NotFoundError, UsageError } from './errors';
 import { isJobState, isTerminal, JOB_STATES, type Attempt, type Job, type JobCounts, type JobState, type OutputChunk } from './job';
-import type { ParsedJobSpec } from './job-spec';
+import { parseJobSpec, type JobSpecInput, type ParsedJobSpec } from './job-spec';
 import type { CancelResult, EnqueueResult, Store, WorkerRecord } from '../store/store';
 
 /**
@@ -19,6 +19,16 @@ export class Queue {
     if (specs.length === 0) throw new UsageError('nothing to enqueue: no jobs given');
     const ifNotExists = options.ifNotExists === true || specs.every((spec) => spec.ifNotExists);
     return this.store.enqueue({ jobs: specs.map((spec) => spec.job), ifNotExists });
+  }
+
+  /**
+   * Validates and enqueues jobs given as plain objects, the same shape as the CLI's JSON
+   * (`{ command, id?, max_retries?, priority?, run_at?, delay?, timeout?, cwd?, env?, depends_on? }`).
+   * A job without `cwd` runs in this process's working directory.
+   */
+  async add(input: JobSpecInput | JobSpecInput[], options: { ifNotExists?: boolean } = {}): Promise<Job[]> {
+    const specs = (Array.isArray(input) ? input : [input]).map((spec) => parseJobSpec(spec, process.cwd()));
+    return (await this.enqueue(specs, options)).map((result) => result.job);
   }
 
   async getJob(id: string): Promise<Job> {
