@@ -16,7 +16,7 @@ export const GET_JOB = `SELECT * FROM jobs WHERE id = ?`;
 export const GET_JOB_STATE = `SELECT state FROM jobs WHERE id = ?`;
 
 export const LIST_JOBS = `SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?`;
-export const LIST_JOBS_IN_STATE = `SELECT * FROM jobs WHERE state = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`;
+export const LIST_JOBS_IN_STATE = `SELECT *, rowid AS seq FROM jobs WHERE state = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`;
 
 export const COUNT_JOBS = `SELECT state, count(*) AS n FROM jobs GROUP BY state`;
 export const OLDEST_PENDING = `SELECT min(created_at) AS at FROM jobs WHERE state = 'pending'`;
@@ -24,14 +24,17 @@ export const OLDEST_PENDING = `SELECT min(created_at) AS at FROM jobs WHERE stat
 export const LIST_ATTEMPTS = `SELECT * FROM attempts WHERE job_id = ? ORDER BY attempt`;
 export const READ_OUTPUT = `SELECT seq, stream, data FROM job_output WHERE job_id = ? AND attempt = ? AND seq > ? ORDER BY seq`;
 
-/** The claim: one statement picks the best due job and takes it; the caller's IMMEDIATE transaction makes it atomic. */
+/**
+ * The claim: one statement picks the best due job and takes it; the caller's IMMEDIATE transaction makes it atomic.
+ * INDEXED BY: left alone the planner prefers jobs_state and sorts every runnable job on each claim.
+ */
 export const CLAIM_JOB = `
   UPDATE jobs
      SET state = 'processing', attempts = attempts + 1, runs = runs + 1, worker_id = @workerId,
          lease_expires_at = @now + @leaseMs, updated_at = @now, cancel_signal = NULL
-   WHERE id = (SELECT id FROM jobs
+   WHERE id = (SELECT id FROM jobs INDEXED BY jobs_runnable
                 WHERE state IN ('pending', 'failed') AND run_at <= @now
-                ORDER BY priority DESC, run_at, created_at
+                ORDER BY priority DESC, run_at, created_at, rowid
                 LIMIT 1)
   RETURNING *`;
 
@@ -143,7 +146,7 @@ export const FLAG_CANCEL = `
   UPDATE jobs SET cancel_signal = @signal, updated_at = @now WHERE id = @id AND state = 'processing'`;
 
 export const SELECT_FINISHED_BEFORE = `
-  SELECT id FROM jobs WHERE state = @state AND finished_at < @before ORDER BY finished_at LIMIT @limit`;
+  SELECT id FROM jobs WHERE state = @state AND finished_at <= @before ORDER BY finished_at LIMIT @limit`;
 export const DELETE_JOB = `DELETE FROM jobs WHERE id = ?`;
 export const DELETE_JOB_ATTEMPTS = `DELETE FROM attempts WHERE job_id = ?`;
 export const DELETE_JOB_OUTPUT = `DELETE FROM job_output WHERE job_id = ?`;

@@ -173,14 +173,27 @@ export class SqliteStore implements Store {
   async enqueue(params: { jobs: NewJob[]; ifNotExists: boolean }): Promise<EnqueueResult[]> {
     const results = await this.write(() => {
       const now = this.clock.now();
-      const needsDefault = params.jobs.some((job) => job.maxRetries === null);
-      const defaultMaxRetries = needsDefault ? resolveConfig(this.configSync())['max-retries'] : 0;
       const getState = this.stmt(Q.GET_JOB_STATE);
-      const plan = planEnqueue(params.jobs, (id) => (getState.get(id) as { state: JobState } | undefined)?.state);
+      // A job whose id exists (in the store, or earlier in this batch) is never planned: with ifNotExists it is returned
+      // as it is, and its real state, not a planned one, decides the state of new jobs that depend on it.
+      const fresh = new Map<string, NewJob>();
+      for (const job of params.jobs) {
+        if (!fresh.has(job.id) && getState.get(job.id) === undefined) fresh.set(job.id, job);
+        else if (!params.ifNotExists) {
+          const where = fresh.has(job.id) ? 'appears twice in this batch' : 'already exists';
+          throw new ConflictError(`job '${job.id}' ${where}; choose another id or pass --if-not-exists`);
+        }
+      }
+      const newJobs = [...fresh.values()];
+      const needsDefault = newJobs.some((job) => job.maxRetries === null);
+      const defaultMaxRetries = needsDefault ? resolveConfig(this.configSync())['max-retries'] : 0;
+      const plan = new Map(planEnqueue(newJobs, (id) => (getState.get(id) as { state: JobState } | undefined)?.state).map((p) => [p.job, p]));
       const insert = this.stmt(Q.INSERT_JOB);
       const insertDep = this.stmt(Q.INSERT_DEP);
-      const out: EnqueueResult[] = [];
-      for (const { job, state, reason } of plan) {
+      const created = new Map<NewJob, Job>();
+      // Insert in input order, not dependency order: rowid is the claim's last tie-break ("oldest first").
+      for (const job of newJobs) {
+        const { state, reason } = plan.get(job)!;
         const row = {
           id: job.id,
           command: job.command,
@@ -196,15 +209,14 @@ export class SqliteStore implements Store {
           finishedAt: state === 'cancelled' ? now : null,
           lastError: reason,
         };
-        if (insert.run(row).changes === 0) {
-          if (!params.ifNotExists) throw new ConflictError(`job '${job.id}' already exists; choose another id or pass --if-not-exists`);
-          out.push({ job: toJob(this.stmt(Q.GET_JOB).get(job.id) as JobRow), created: false });
-          continue;
-        }
+        if (insert.run(row).changes === 0) throw new ConflictError(`job '${job.id}' already exists; choose another id or pass --if-not-exists`);
         for (const dep of job.dependsOn) insertDep.run(job.id, dep);
-        out.push({ job: newJobRecord(row, state), created: true });
+        created.set(job, newJobRecord(row, state));
       }
-      return out;
+      return params.jobs.map((job): EnqueueResult => {
+        const record = created.get(job);
+        return record ? { job: record, created: true } : { job: toJob(this.stmt(Q.GET_JOB).get(job.id) as JobRow), created: false };
+      });
     });
     if (results.some((result) => result.created)) await this.notify();
     return results;
@@ -220,8 +232,8 @@ export class SqliteStore implements Store {
       if (!params.states || params.states.length === 0) {
         return (this.stmt(Q.LIST_JOBS).all(params.limit) as JobRow[]).map(toJob);
       }
-      const rows = params.states.flatMap((state) => this.stmt(Q.LIST_JOBS_IN_STATE).all(state, params.limit) as JobRow[]);
-      rows.sort((a, b) => b.created_at - a.created_at);
+      const rows = params.states.flatMap((state) => this.stmt(Q.LIST_JOBS_IN_STATE).all(state, params.limit) as (JobRow & { seq: number })[]);
+      rows.sort((a, b) => b.created_at - a.created_at || b.seq - a.seq);
       return rows.slice(0, params.limit).map(toJob);
     });
   }
@@ -277,24 +289,27 @@ export class SqliteStore implements Store {
 
   /** Drops the oldest output until the attempt holds at most `limit` bytes, keeping the tail. */
   private trimOutput(jobId: string, attempt: number, total: number, limit: number): void {
-    let excess = total - limit;
-    while (excess > 0) {
+    let bytes = total;
+    while (bytes > limit) {
       const oldest = this.stmt(Q.OLDEST_OUTPUT).all(jobId, attempt) as { seq: number; data: string }[];
       if (oldest.length === 0) break;
       for (const chunk of oldest) {
-        const size = Buffer.byteLength(chunk.data);
-        if (size <= excess) {
+        const data = Buffer.from(chunk.data);
+        const excess = bytes - limit;
+        if (data.length <= excess) {
           this.stmt(Q.DELETE_OUTPUT_CHUNK).run(jobId, attempt, chunk.seq);
-          excess -= size;
+          bytes -= data.length;
         } else {
-          const kept = Buffer.from(chunk.data).subarray(excess).toString();
-          this.stmt(Q.REPLACE_OUTPUT_CHUNK).run(kept, jobId, attempt, chunk.seq);
-          excess = 0;
+          // Cut at a character boundary: the rest of a split UTF-8 character would decode to a replacement character.
+          let start = excess;
+          while (start < data.length && (data[start]! & 0xc0) === 0x80) start++;
+          this.stmt(Q.REPLACE_OUTPUT_CHUNK).run(data.subarray(start).toString(), jobId, attempt, chunk.seq);
+          bytes -= start;
         }
-        if (excess <= 0) break;
+        if (bytes <= limit) break;
       }
     }
-    this.stmt(Q.MARK_OUTPUT_TRUNCATED).run({ bytes: limit, jobId, attempt });
+    this.stmt(Q.MARK_OUTPUT_TRUNCATED).run({ bytes, jobId, attempt });
   }
 
   async finishAttempt(params: { jobId: string; workerId: string; attempt: number; result: AttemptResult; next: NextState }): Promise<boolean> {
