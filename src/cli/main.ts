@@ -52,9 +52,9 @@ function buildProgram(): Command {
     .description('A crash-safe background job queue for shell commands')
     .version(require('../../package.json').version as string)
     .option('--db <location>', 'SQLite file path or postgres:// URL (env QUEUECTL_DB; default ~/.local/share/queuectl/queue.db)')
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text.split('\n')[0]! + '\n') });
+    // One line, like every other error: commander's message with the usage hint on the same line.
+    .configureOutput({ outputError: (text, write) => write(`${text.split('\n')[0]!} (run with --help for usage)\n`) });
 
   program
     .command('enqueue')
