@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 
 /** This host's name as recorded on workers and attempts; `QUEUECTL_HOST` overrides it (tests, containers). */
@@ -6,19 +6,31 @@ export function currentHost(): string {
   return process.env.QUEUECTL_HOST || hostname();
 }
 
+/** Fields of /proc/PID/stat after the command name (which is in parentheses and may itself hold spaces), or null. */
+function procStat(pid: number): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
 /**
  * A process's start time (clock ticks since boot, from /proc), or null where /proc is missing. A PID plus its start
  * time names one process for good: a recycled PID has another start time.
  */
 export function processStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which is in parentheses and may itself hold spaces.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? null;
-  } catch {
-    return null;
-  }
+  return procStat(pid)?.[19] ?? null;
+}
+
+/**
+ * True when /proc shows the process has exited and only its zombie waits to be reaped. A SIGKILLed worker or job is
+ * reparented to PID 1, and a container's PID 1 may reap late or never: its zombie still answers signal 0.
+ */
+function isZombie(fields: string[] | null): boolean {
+  const state = fields?.[0];
+  return state === 'Z' || state === 'X';
 }
 
 function signalReaches(target: number): boolean {
@@ -33,14 +45,30 @@ function signalReaches(target: number): boolean {
 /** True when `pid` runs and is the same process that was recorded (its start time matches). */
 export function isProcessAlive(pid: number, pidStart: string | null): boolean {
   if (!signalReaches(pid)) return false;
+  const fields = procStat(pid);
+  if (isZombie(fields)) return false;
   if (pidStart === null) return true;
-  const start = processStartTime(pid);
+  const start = fields?.[19] ?? null;
   return start === null || start === pidStart;
 }
 
-/** True while any process of the group led by `pgid` is left. */
+/** True while any process of the group led by `pgid` is left that has not exited (zombies do not count). */
 export function processGroupExists(pgid: number): boolean {
-  return signalReaches(-pgid);
+  if (!signalReaches(-pgid)) return false;
+  const leader = procStat(pgid);
+  if (leader !== null && !isZombie(leader)) return true;
+  // The leader is gone or a zombie: look for a live member; without /proc, trust the signal.
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return true;
+  }
+  if (leader === null && pids.length === 0) return true;
+  return pids.some((name) => {
+    const fields = procStat(Number(name));
+    return fields !== null && Number(fields[2]) === pgid && !isZombie(fields);
+  });
 }
 
 /**
