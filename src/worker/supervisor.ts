@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { StoreUnavailableError } from '../core/errors';
 import { defaultDatabasePath, isPostgresUrl } from '../store/open-store';
@@ -24,6 +24,8 @@ const CLI_BIN = join(__dirname, '..', 'cli', 'bin.js');
  */
 export async function startBackgroundWorkers(params: { store: Store; location: string; count: number }): Promise<{ pids: number[]; logPath: string }> {
   const logPath = workerLogPath(params.location);
+  // With PostgreSQL the log goes to the data directory, which nothing else may have created yet.
+  mkdirSync(dirname(logPath), { recursive: true, mode: 0o700 });
   const logFd = openSync(logPath, 'a', 0o600);
   const children = [];
   try {

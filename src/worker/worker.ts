@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { backoffPolicy, resolveConfig, type Config } from '../core/config';
-import type { OutputStream } from '../core/job';
+import { isTerminal, type OutputStream } from '../core/job';
 import { planAfterAttempt, type AttemptResult } from '../core/transitions';
 import type { ClaimedJob, StopMode, Store, WorkerState } from '../store/store';
 import { runFinishHook } from './finish-hook';
 import { currentHost, processStartTime } from './process-info';
 import { cleanUpGoneWorkers, reapLostJobs } from './reaper';
+import { RetentionSweeper } from './retention';
 import { RunningCommand } from './runner';
 import { Wakeup } from './wakeup';
 
@@ -39,6 +40,7 @@ export class Worker {
   private readonly store: Store;
   private readonly log: (line: string) => void;
   private readonly wakeup = new Wakeup();
+  private readonly retention: RetentionSweeper;
   private config: Config = resolveConfig({});
   private stopMode: StopMode | null = null;
   private current: CurrentJob | null = null;
@@ -50,6 +52,7 @@ export class Worker {
 
   constructor(options: WorkerOptions) {
     this.store = options.store;
+    this.retention = new RetentionSweeper(options.store);
     this.host = options.host ?? currentHost();
     this.log = options.log ?? ((line) => process.stderr.write(`${new Date().toISOString()} ${this.id} ${line}\n`));
   }
@@ -148,7 +151,8 @@ export class Worker {
       this.log(`job ${job.id} attempt ${attempt}: lease lost before its result was written; the result is discarded`);
       return;
     }
-    if (reported && config['on-finish']) {
+    // The hook marks the end of a job, not of each attempt: a retry or a forced stop puts the job back, so it waits.
+    if (reported && config['on-finish'] && isTerminal(next.state)) {
       const hook = runFinishHook({ command: config['on-finish'], jobId: job.id, state: next.state, exitCode: result.exitCode, log: this.log });
       this.hooks.add(hook);
       void hook.finally(() => this.hooks.delete(hook));
@@ -216,6 +220,10 @@ export class Worker {
       const recovered = await reapLostJobs({ store: this.store, host: this.host, selfId: this.id, config: this.config, log: this.log });
       if (this.ticks % 5 === 1) await cleanUpGoneWorkers({ store: this.store, host: this.host, staleAfterMs: Math.max(this.leaseMs, 3000) });
       if (recovered.length > 0) this.wakeup.wake();
+    });
+    await this.guard('retention', async () => {
+      const purged = await this.retention.maybeSweep(this.config.retention, Date.now());
+      if (purged > 0) this.log(`retention: deleted ${purged} finished job(s) older than ${this.config.retention! / 1000}s`);
     });
   }
 

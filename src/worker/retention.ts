@@ -1,0 +1,34 @@
+import { TERMINAL_STATES } from '../core/job';
+import type { Store } from '../store/store';
+
+/** At most this many jobs are deleted per sweep, so a sweep never holds the store's write lock for long. */
+export const RETENTION_BATCH = 500;
+/** Sweeps come at least this far apart, however short the retention. */
+const MIN_INTERVAL_MS = 1000;
+/** ...and at most this far apart, however long it is. */
+const MAX_INTERVAL_MS = 60_000;
+
+/** How long after a sweep the next one is due: a tenth of the retention, within the bounds above. */
+export function retentionIntervalMs(retentionMs: number): number {
+  return Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, Math.floor(retentionMs / 10)));
+}
+
+/**
+ * Applies the `retention` config from a worker's tick: deletes completed, dead and cancelled jobs that finished longer
+ * than `retention` ago, a batch at a time. Every worker sweeps; the store's purge is one transaction, so concurrent
+ * sweeps only share the work. A full batch means more are due, so the next sweep comes on the next tick.
+ */
+export class RetentionSweeper {
+  private nextAt = 0;
+
+  constructor(private readonly store: Store) {}
+
+  /** Sweeps when one is due (`now` in epoch ms); returns how many jobs it deleted. */
+  async maybeSweep(retentionMs: number | null, now: number): Promise<number> {
+    if (retentionMs === null || now < this.nextAt) return 0;
+    this.nextAt = now + retentionIntervalMs(retentionMs);
+    const purged = await this.store.purge({ states: [...TERMINAL_STATES], olderThanMs: retentionMs, dryRun: false, limit: RETENTION_BATCH });
+    if (purged >= RETENTION_BATCH) this.nextAt = now;
+    return purged;
+  }
+}
