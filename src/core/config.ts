@@ -65,7 +65,7 @@ export const CONFIG_KEY_NAMES = Object.keys(CONFIG_KEYS) as ConfigKey[];
 /** Accepts `max_retries` and `max-retries` alike; rejects unknown keys with the list of known ones. */
 export function normalizeConfigKey(raw: string): ConfigKey {
   const key = raw.trim().toLowerCase().replace(/_/g, '-');
-  if (!(key in CONFIG_KEYS)) {
+  if (!Object.hasOwn(CONFIG_KEYS, key)) {
     throw new UsageError(`unknown config key '${raw}'; known keys: ${CONFIG_KEY_NAMES.join(', ')}`);
   }
   return key as ConfigKey;

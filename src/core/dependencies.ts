@@ -1,4 +1,4 @@
-import { UsageError } from './errors';
+import { ConflictError, UsageError } from './errors';
 import type { JobState } from './job';
 import type { NewJob } from './job-spec';
 
@@ -16,6 +16,11 @@ export interface PlannedJob {
  * store adapter so they agree on the rules.
  */
 export function planEnqueue(jobs: NewJob[], stateOf: (id: string) => JobState | undefined): PlannedJob[] {
+  const ids = new Set<string>();
+  for (const job of jobs) {
+    if (ids.has(job.id)) throw new ConflictError(`job '${job.id}' appears twice in this batch; give each job its own id`);
+    ids.add(job.id);
+  }
   if (jobs.every((job) => job.dependsOn.length === 0)) {
     return jobs.map((job) => ({ job, state: 'pending', reason: null }));
   }

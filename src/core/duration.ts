@@ -13,7 +13,7 @@ export function parseDuration(text: string, what: string): number {
 
 /** Short human form of a duration: `850ms`, `12s`, `5m03s`, `2h10m`, `3d4h`. */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  if (ms < 999.5) return `${Math.max(0, Math.round(ms))}ms`;
   const s = Math.floor(ms / 1000);
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);

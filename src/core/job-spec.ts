@@ -76,7 +76,12 @@ export function parseRunAt(value: unknown, field = 'run_at'): number {
   }
   const hasZone = /(Z|[+-]\d{2}:?\d{2})$/.test(value) && value.length > 10;
   const ms = Date.parse(hasZone || value.length === 10 ? value : `${value}Z`);
-  if (Number.isNaN(ms)) throw new UsageError(`${field}: ${JSON.stringify(value)} is not a real date-time`);
+  // Date.parse rolls 2030-02-30 over to March; a date that does not survive the round trip is not a real one.
+  const [year, month, day] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const calendar = new Date(Date.UTC(year, month - 1, day));
+  if (Number.isNaN(ms) || calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) {
+    throw new UsageError(`${field}: ${JSON.stringify(value)} is not a real date-time`);
+  }
   return ms;
 }
 

@@ -24,7 +24,9 @@ export interface Store {
    * Inserts the jobs in one transaction: all or nothing. A duplicate id throws ConflictError naming it, unless
    * `ifNotExists`, which returns the existing job with `created: false`. Dependencies must name existing jobs or jobs
    * of the same batch, without cycles (UsageError). A job with unfinished dependencies starts `waiting`; one whose
-   * dependency already ended dead or cancelled starts `cancelled`. Wakes idle workers.
+   * dependency already ended dead or cancelled starts `cancelled`. An id repeated within the batch is a ConflictError.
+   * Results come back in input order, and jobs of one batch are claimed in that order (all else equal).
+   * Wakes idle workers.
    */
   enqueue(params: { jobs: NewJob[]; ifNotExists: boolean }): Promise<EnqueueResult[]>;
   getJob(params: { id: string }): Promise<Job | null>;
@@ -47,7 +49,8 @@ export interface Store {
   /** Appends output; trims the oldest chunks past `limitBytes` and marks the attempt truncated. */
   appendOutput(params: { jobId: string; attempt: number; chunks: { stream: OutputStream; data: string }[]; limitBytes: number }): Promise<void>;
   /**
-   * Applies an attempt's end, guarded by `state = 'processing' AND worker_id = workerId AND attempts = attempt`.
+   * Applies an attempt's end, guarded by `state = 'processing' AND worker_id = workerId AND runs = attempt` (the run
+   * number the claim returned, which keeps counting when a forced stop does not count an attempt).
    * Also promotes dependents of a completed job and cancels dependents of a dead or cancelled one.
    * Returns false when the guard failed: the lease was lost and nothing was written.
    */
@@ -73,7 +76,10 @@ export interface Store {
 
   // --- Operator actions ---------------------------------------------------------------------------------------------
 
-  /** Moves dead (or cancelled) jobs back to pending with attempts reset, keeping their history. */
+  /**
+   * Moves dead (or cancelled) jobs back to pending with attempts reset, keeping their history. All or nothing: an
+   * unknown id (NotFoundError) or a job in another state (ConflictError) changes nothing.
+   */
   retryJobs(params: { ids?: string[]; allDead?: boolean }): Promise<string[]>;
   /** Deletes dead jobs (the DLQ) and their history. */
   clearDead(): Promise<number>;

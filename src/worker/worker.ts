@@ -76,7 +76,7 @@ export class Worker {
   /** Runs until stopped. */
   async run(): Promise<void> {
     await this.refreshConfig();
-    await this.store.registerWorker({ worker: { id: this.id, host: this.host, pid: process.pid, pidStart: processStartTime(process.pid) } });
+    await this.store.registerWorker({ worker: this.identity() });
     const unsubscribe = await this.store.subscribe(() => this.onWake());
     this.scheduleTick();
     try {
@@ -94,6 +94,10 @@ export class Worker {
       await unsubscribe();
       await this.guard('deregister', () => this.store.removeWorker({ workerId: this.id }));
     }
+  }
+
+  private identity() {
+    return { id: this.id, host: this.host, pid: process.pid, pidStart: processStartTime(process.pid) };
   }
 
   private onWake(): void {
@@ -216,6 +220,9 @@ export class Worker {
       current.running.kill('SIGKILL', 'worker_lost');
     }
     if (this.ticks % 5 === 1) await this.refreshConfig();
+    // Re-register now and then: a worker paused longer than the stale limit (a suspended laptop) was cleaned up by its
+    // peers and would otherwise run on unseen by `worker list` and `worker stop`.
+    if (this.ticks % 10 === 0) await this.guard('register', () => this.store.registerWorker({ worker: this.identity() }));
     await this.guard('reap', async () => {
       const recovered = await reapLostJobs({ store: this.store, host: this.host, selfId: this.id, config: this.config, log: this.log });
       if (this.ticks % 5 === 1) await cleanUpGoneWorkers({ store: this.store, host: this.host, staleAfterMs: Math.max(this.leaseMs, 3000) });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { planEnqueue } from '../../src/core/dependencies';
-import { UsageError } from '../../src/core/errors';
+import { ConflictError, UsageError } from '../../src/core/errors';
 import type { JobState } from '../../src/core/job';
 import type { NewJob } from '../../src/core/job-spec';
 
@@ -91,4 +91,11 @@ describe('planEnqueue', () => {
     });
     assert.deepEqual([...new Set(asked)], ['old']);
   });
+});
+
+test('planEnqueue rejects an id repeated within the batch', () => {
+  assert.throws(
+    () => planEnqueue([job('a'), job('b'), job('a')], () => undefined),
+    (err: unknown) => err instanceof ConflictError && /'a' appears twice/.test((err as Error).message),
+  );
 });

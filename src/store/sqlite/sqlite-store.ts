@@ -330,18 +330,20 @@ export class SqliteStore implements Store {
       if (changed === 0) return false;
       this.stmt(Q.FINISH_ATTEMPT).run({ now, outcome: result.outcome, exitCode: result.exitCode, signal: result.signal, error: result.error, jobId, attempt });
       this.stmt(Q.MARK_WORKER_IDLE).run({ workerId, now });
-      this.settleDependents(jobId, next.state, now);
-      return true;
+      return { promoted: this.settleDependents(jobId, next.state, now) };
     });
-    if (applied && next.state === 'completed') await this.notify();
-    return applied;
+    // Only wake workers when dependents became runnable: waking on every completion would stampede busy workers.
+    if (applied && applied.promoted > 0) await this.notify();
+    return applied !== false;
   }
 
-  private settleDependents(jobId: string, state: JobState, now: number): void {
-    if (state === 'completed') this.stmt(Q.PROMOTE_DEPENDENTS).run({ jobId, now });
-    else if (state === 'dead' || state === 'cancelled') {
+  /** Promotes or cancels the dependents of a finished job; returns how many became pending. */
+  private settleDependents(jobId: string, state: JobState, now: number): number {
+    if (state === 'completed') return this.stmt(Q.PROMOTE_DEPENDENTS).run({ jobId, now }).changes;
+    if (state === 'dead' || state === 'cancelled') {
       this.stmt(Q.CANCEL_DEPENDENTS).run({ jobId, now, reason: `dependency '${jobId}' ended ${state}` });
     }
+    return 0;
   }
 
   async nextRunAt(): Promise<number | null> {
