@@ -8,6 +8,8 @@ export interface OpenStoreOptions {
   /** `full` for commands people run (an acknowledged write survives a power cut); `normal` for workers. */
   durability?: 'full' | 'normal';
   clock?: Clock;
+  /** PostgreSQL only: the schema holding queuectl's tables (default `$QUEUECTL_SCHEMA`, else `queuectl`). */
+  schema?: string;
 }
 
 /** `$XDG_DATA_HOME/queuectl/queue.db`, else `~/.local/share/queuectl/queue.db`. */

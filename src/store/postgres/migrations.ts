@@ -1,0 +1,149 @@
+import { StoreUnavailableError } from '../../core/errors';
+import { withSchema, type Queries } from './queries';
+
+/**
+ * Numbered, forward-only schema migrations for the PostgreSQL store. `@schema` stands for the quoted schema name
+ * (see `withSchema` in queries.ts). Each migration runs in one transaction under a per-schema advisory lock, and
+ * `schema_migrations` records it, so several hosts starting at once apply each one exactly once.
+ *
+ * Times are bigint epoch milliseconds computed from the database's `now()`: the same arithmetic as the SQLite store,
+ * exact round trips of the times users give, and no overflow on a huge backoff or delay.
+ */
+export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE @schema.jobs (
+        id               text PRIMARY KEY,
+        seq              bigint GENERATED ALWAYS AS IDENTITY,  -- insertion order, breaking ties of equal times
+        command          text NOT NULL,
+        state            text NOT NULL,
+        attempts         integer NOT NULL DEFAULT 0,  -- counted against max_retries
+        runs             integer NOT NULL DEFAULT 0,  -- every run, numbering the attempts table
+        max_retries      bigint NOT NULL,
+        priority         bigint NOT NULL DEFAULT 0,
+        run_at           bigint NOT NULL,
+        timeout          double precision,
+        cwd              text,
+        env              text,                        -- JSON object, kept as text so its key order survives
+        depends_on       text,                        -- JSON array
+        created_at       bigint NOT NULL,
+        updated_at       bigint NOT NULL,
+        finished_at      bigint,
+        worker_id        text,
+        lease_expires_at bigint,
+        last_error       text,
+        exit_code        integer,
+        cancel_signal    text
+      );
+      -- The claim walks this index in claim order and stops at the first due row, however many jobs have finished.
+      CREATE INDEX jobs_runnable ON @schema.jobs (priority DESC, run_at, created_at, seq) WHERE state IN ('pending', 'failed');
+      CREATE INDEX jobs_state ON @schema.jobs (state, created_at, seq);
+      CREATE INDEX jobs_created ON @schema.jobs (created_at, seq);
+      CREATE INDEX jobs_finished ON @schema.jobs (state, finished_at) WHERE finished_at IS NOT NULL;
+
+      CREATE TABLE @schema.job_deps (
+        job_id     text NOT NULL,
+        depends_on text NOT NULL,
+        PRIMARY KEY (job_id, depends_on)
+      );
+      CREATE INDEX job_deps_reverse ON @schema.job_deps (depends_on, job_id);
+
+      CREATE TABLE @schema.attempts (
+        job_id           text NOT NULL,
+        attempt          integer NOT NULL,
+        worker_id        text NOT NULL,
+        host             text NOT NULL,
+        pid              integer,
+        pid_start        text,
+        started_at       bigint NOT NULL,
+        finished_at      bigint,
+        outcome          text,
+        exit_code        integer,
+        signal           text,
+        error            text,
+        output_bytes     bigint NOT NULL DEFAULT 0,
+        output_truncated boolean NOT NULL DEFAULT false,
+        PRIMARY KEY (job_id, attempt)
+      );
+
+      -- Output as bytes: commands may print NUL, which PostgreSQL text cannot hold.
+      CREATE TABLE @schema.job_output (
+        job_id  text NOT NULL,
+        attempt integer NOT NULL,
+        seq     integer NOT NULL,
+        stream  text NOT NULL,
+        data    bytea NOT NULL,
+        PRIMARY KEY (job_id, attempt, seq)
+      );
+
+      CREATE TABLE @schema.workers (
+        id             text PRIMARY KEY,
+        host           text NOT NULL,
+        pid            integer NOT NULL,
+        pid_start      text,
+        state          text NOT NULL,
+        started_at     bigint NOT NULL,
+        last_heartbeat bigint NOT NULL,
+        current_job    text,
+        stop_request   text
+      );
+
+      CREATE TABLE @schema.config (key text PRIMARY KEY, value text NOT NULL);
+    `,
+  },
+];
+
+export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]!.version;
+
+/** What the migration runner needs from the store: a transaction on one connection, and one-off queries. */
+export interface MigrationTarget {
+  schema: string;
+  location: string;
+  queries: Pick<Queries, 'MIGRATION_LOCK' | 'CREATE_SCHEMA' | 'CREATE_MIGRATIONS_TABLE' | 'SCHEMA_VERSION' | 'RECORD_MIGRATION'>;
+  query(sql: string, values?: unknown[]): Promise<{ version: number }[]>;
+  transaction<T>(fn: (query: (sql: string, values?: unknown[]) => Promise<{ version: number }[]>) => Promise<T>): Promise<T>;
+}
+
+/**
+ * Brings the schema up to date. An up-to-date schema costs one read and needs no CREATE privilege; otherwise each
+ * pending migration runs in its own transaction holding the schema's advisory lock, re-reading the version under it.
+ */
+export async function migrate(target: MigrationTarget): Promise<void> {
+  const Q = target.queries;
+  let version = 0;
+  try {
+    version = (await target.query(Q.SCHEMA_VERSION))[0]?.version ?? 0;
+  } catch (err) {
+    // undefined_table / invalid_schema_name: nothing applied yet.
+    const code = (err as { code?: unknown }).code;
+    if (code !== '42P01' && code !== '3F000') throw err;
+  }
+  refuseNewer(target, version);
+  if (version === POSTGRES_SCHEMA_VERSION) return;
+
+  for (const migration of POSTGRES_MIGRATIONS) {
+    if (migration.version <= version) continue;
+    version = await target.transaction(async (query) => {
+      await query(Q.MIGRATION_LOCK, [`queuectl:${target.schema}`]);
+      await query(Q.CREATE_SCHEMA);
+      await query(Q.CREATE_MIGRATIONS_TABLE);
+      const current = (await query(Q.SCHEMA_VERSION))[0]?.version ?? 0;
+      refuseNewer(target, current);
+      if (current >= migration.version) return current;
+      // Bookkeeping first: a migrator that somehow got past the lock fails on the primary key instead of re-applying.
+      await query(Q.RECORD_MIGRATION, [migration.version, migration.name]);
+      await query(withSchema(migration.sql, target.schema));
+      return migration.version;
+    });
+  }
+}
+
+function refuseNewer(target: MigrationTarget, version: number): void {
+  if (version > POSTGRES_SCHEMA_VERSION) {
+    throw new StoreUnavailableError(
+      `PostgreSQL schema "${target.schema}" at ${target.location} has version ${version}, newer than this queuectl understands (${POSTGRES_SCHEMA_VERSION}); upgrade queuectl`,
+    );
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * Every SQL statement of the PostgreSQL store, one named constant per unit of work, with bound parameters only.
+ * `@schema` stands for the quoted schema; `withSchema` substitutes it once when the store opens.
+ * Times are bigint epoch milliseconds, always computed from the database's `now()` (NOW_MS), never the Node clock:
+ * within one transaction `now()` is constant, so every statement of a transaction sees the same instant.
+ */
+
+/** The database's clock in epoch milliseconds. */
+const NOW_MS = `floor(extract(epoch FROM now()) * 1000)::bigint`;
+
+/** A simple identifier: it names the schema and, prefixed, the wake-up channel (63 bytes at most). */
+export const SCHEMA_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,53}$/;
+
+/** Replaces `@schema` with the quoted schema name; `schema` must match SCHEMA_NAME_PATTERN. */
+export function withSchema(sql: string, schema: string): string {
+  if (!SCHEMA_NAME_PATTERN.test(schema)) throw new Error(`invalid schema name ${JSON.stringify(schema)}`);
+  return sql.replace(/@schema\b/g, `"${schema}"`);
+}
+
+/** Every statement below with the schema substituted, keyed by its name. */
+export type Queries = { readonly [K in keyof typeof STATEMENTS]: string };
+
+export function compileQueries(schema: string): Queries {
+  const out: Record<string, string> = {};
+  for (const [name, sql] of Object.entries(STATEMENTS)) out[name] = withSchema(sql, schema);
+  return out as Queries;
+}
+
+const STATEMENTS = {
+  // --- Migrations: run under the advisory lock, before any numbered migration ---------------------------------------
+
+  /** Serializes migrators of one schema; released when the transaction ends. $1: a key naming the schema. */
+  MIGRATION_LOCK: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+  CREATE_SCHEMA: `CREATE SCHEMA IF NOT EXISTS @schema`,
+  CREATE_MIGRATIONS_TABLE: `
+    CREATE TABLE IF NOT EXISTS @schema.schema_migrations (
+      version    integer PRIMARY KEY,
+      name       text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`,
+  /** The applied version; fails with undefined_table (or invalid_schema_name) before the first migration. */
+  SCHEMA_VERSION: `SELECT coalesce(max(version), 0) AS version FROM @schema.schema_migrations`,
+  RECORD_MIGRATION: `INSERT INTO @schema.schema_migrations (version, name) VALUES ($1, $2)`,
+
+  // --- Time and wake-ups --------------------------------------------------------------------------------------------
+
+  NOW: `SELECT ${NOW_MS} AS now`,
+  /** $1: the channel. Inside a transaction the notification goes out only if it commits. */
+  NOTIFY: `SELECT pg_notify($1, '')`,
+
+  // --- Jobs ---------------------------------------------------------------------------------------------------------
+
+  /**
+   * Which of a batch's ids and dependencies exist, and their states, share-locked so none can finish or vanish
+   * before the enqueue commits. $1: ids.
+   */
+  LOCK_KNOWN_STATES: `SELECT id, state FROM @schema.jobs WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE`,
+
+  /** Inserts a batch of jobs from parallel arrays, in array order; returns the ids actually inserted. */
+  INSERT_JOBS: `
+    INSERT INTO @schema.jobs (id, command, state, max_retries, priority, run_at, timeout, cwd, env, depends_on,
+                              created_at, updated_at, finished_at, last_error)
+    SELECT id, command, state, max_retries, priority, run_at, timeout, cwd, env, depends_on,
+           $11::bigint, $11::bigint, CASE WHEN state = 'cancelled' THEN $11::bigint END, last_error
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::float8[],
+                  $8::text[], $9::text[], $10::text[], $12::text[])
+           WITH ORDINALITY AS batch(id, command, state, max_retries, priority, run_at, timeout, cwd, env, depends_on,
+                                    last_error, ord)
+     ORDER BY ord
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id`,
+
+  /** $1: job ids, $2: the ids each depends on (parallel arrays). */
+  INSERT_DEPS: `
+    INSERT INTO @schema.job_deps (job_id, depends_on)
+    SELECT * FROM unnest($1::text[], $2::text[])
+    ON CONFLICT DO NOTHING`,
+
+  GET_JOB: `SELECT * FROM @schema.jobs WHERE id = $1`,
+  GET_JOBS: `SELECT * FROM @schema.jobs WHERE id = ANY($1::text[])`,
+  LIST_JOBS: `SELECT * FROM @schema.jobs ORDER BY created_at DESC, seq DESC LIMIT $1`,
+  LIST_JOBS_IN_STATES: `SELECT * FROM @schema.jobs WHERE state = ANY($1::text[]) ORDER BY created_at DESC, seq DESC LIMIT $2`,
+
+  COUNT_JOBS: `SELECT state, count(*) AS n FROM @schema.jobs GROUP BY state`,
+  OLDEST_PENDING: `SELECT min(created_at) AS at, ${NOW_MS} AS now FROM @schema.jobs WHERE state = 'pending'`,
+
+  LIST_ATTEMPTS: `SELECT * FROM @schema.attempts WHERE job_id = $1 ORDER BY attempt`,
+  READ_OUTPUT: `
+    SELECT seq, stream, data FROM @schema.job_output WHERE job_id = $1 AND attempt = $2 AND seq > $3 ORDER BY seq`,
+
+  // --- Worker side --------------------------------------------------------------------------------------------------
+
+  /**
+   * The claim, in one statement: lock the best due job (skipping rows other claimers hold), take it, record the
+   * attempt and mark the worker busy. The partial index jobs_runnable serves the inner SELECT in claim order.
+   * $1: worker id, $2: lease ms, $3: host.
+   */
+  CLAIM_JOB: `
+    WITH claimed AS (
+      UPDATE @schema.jobs
+         SET state = 'processing', attempts = attempts + 1, runs = runs + 1, worker_id = $1,
+             lease_expires_at = ${NOW_MS} + $2::bigint, updated_at = ${NOW_MS}, cancel_signal = NULL
+       WHERE id = (SELECT id FROM @schema.jobs
+                    WHERE state IN ('pending', 'failed') AND run_at <= ${NOW_MS}
+                    ORDER BY priority DESC, run_at, created_at, seq
+                    LIMIT 1
+                    FOR UPDATE SKIP LOCKED)
+      RETURNING *
+    ), attempt AS (
+      INSERT INTO @schema.attempts (job_id, attempt, worker_id, host, started_at)
+      SELECT id, runs, $1, $3, ${NOW_MS} FROM claimed
+    ), worker AS (
+      UPDATE @schema.workers SET state = 'busy', current_job = claimed.id, last_heartbeat = ${NOW_MS}
+        FROM claimed
+       WHERE workers.id = $1
+    )
+    SELECT * FROM claimed`,
+
+  /** $1: job, $2: attempt, $3: worker, $4: pid, $5: pid start. */
+  RECORD_ATTEMPT_PROCESS: `
+    UPDATE @schema.attempts SET pid = $4, pid_start = $5 WHERE job_id = $1 AND attempt = $2 AND worker_id = $3`,
+
+  /** Counts new output bytes; also locks the attempt row, so chunk numbering below cannot race. $1: bytes. */
+  ADD_OUTPUT_BYTES: `
+    UPDATE @schema.attempts SET output_bytes = output_bytes + $1 WHERE job_id = $2 AND attempt = $3
+    RETURNING output_bytes`,
+  OUTPUT_NEXT_SEQ: `SELECT coalesce(max(seq), 0) + 1 AS seq FROM @schema.job_output WHERE job_id = $1 AND attempt = $2`,
+  /** $3: the first seq; $4/$5: streams and data of the chunks, numbered in order. */
+  INSERT_OUTPUT: `
+    INSERT INTO @schema.job_output (job_id, attempt, seq, stream, data)
+    SELECT $1, $2, $3 + ord::integer - 1, stream, data
+      FROM unnest($4::text[], $5::bytea[]) WITH ORDINALITY AS chunk(stream, data, ord)`,
+  OLDEST_OUTPUT: `SELECT seq, data FROM @schema.job_output WHERE job_id = $1 AND attempt = $2 ORDER BY seq LIMIT 64`,
+  DELETE_OUTPUT_CHUNK: `DELETE FROM @schema.job_output WHERE job_id = $1 AND attempt = $2 AND seq = $3`,
+  REPLACE_OUTPUT_CHUNK: `UPDATE @schema.job_output SET data = $4 WHERE job_id = $1 AND attempt = $2 AND seq = $3`,
+  MARK_OUTPUT_TRUNCATED: `
+    UPDATE @schema.attempts SET output_truncated = true, output_bytes = $3 WHERE job_id = $1 AND attempt = $2`,
+
+  /**
+   * Applies an attempt's end to the job, its attempt and its worker in one statement. The guard on the job means a
+   * worker that lost its lease writes nothing at all; `applied` is 0 then.
+   * $1: state, $2: 1 when the attempt is not counted, $3: retry delay ms, $4: error, $5: exit code,
+   * $6: job, $7: worker, $8: attempt, $9: outcome, $10: signal.
+   */
+  FINISH_JOB: `
+    WITH job AS (
+      UPDATE @schema.jobs
+         SET state = $1,
+             attempts = attempts - $2::integer,
+             run_at = CASE WHEN $1 = 'failed' THEN ${NOW_MS} + $3::bigint WHEN $1 = 'pending' THEN ${NOW_MS} ELSE run_at END,
+             finished_at = CASE WHEN $1 IN ('completed', 'dead', 'cancelled') THEN ${NOW_MS} END,
+             worker_id = NULL, lease_expires_at = NULL, cancel_signal = NULL,
+             last_error = $4, exit_code = $5, updated_at = ${NOW_MS}
+       WHERE id = $6 AND state = 'processing' AND worker_id = $7 AND runs = $8
+      RETURNING id
+    ), attempt AS (
+      UPDATE @schema.attempts SET finished_at = ${NOW_MS}, outcome = $9, exit_code = $5, signal = $10, error = $4
+       WHERE job_id = $6 AND attempt = $8 AND EXISTS (SELECT 1 FROM job)
+    ), worker AS (
+      UPDATE @schema.workers
+         SET state = CASE WHEN state = 'busy' THEN 'idle' ELSE state END, current_job = NULL, last_heartbeat = ${NOW_MS}
+       WHERE id = $7 AND EXISTS (SELECT 1 FROM job)
+    )
+    SELECT count(*)::integer AS applied FROM job`,
+
+  /**
+   * Locks the waiting direct dependents of $1 in id order before PROMOTE_DEPENDENTS decides: two dependencies
+   * finishing at once then take turns, and the second sees the first completed.
+   */
+  LOCK_DEPENDENTS: `
+    SELECT id FROM @schema.jobs
+     WHERE state = 'waiting' AND id IN (SELECT job_id FROM @schema.job_deps WHERE depends_on = $1)
+     ORDER BY id FOR UPDATE`,
+
+  /** Waiting jobs whose every dependency has now completed become pending. Purged dependencies count as done. */
+  PROMOTE_DEPENDENTS: `
+    UPDATE @schema.jobs SET state = 'pending', updated_at = ${NOW_MS}
+     WHERE state = 'waiting'
+       AND id IN (SELECT job_id FROM @schema.job_deps WHERE depends_on = $1)
+       AND NOT EXISTS (SELECT 1 FROM @schema.job_deps d JOIN @schema.jobs dep ON dep.id = d.depends_on
+                        WHERE d.job_id = jobs.id AND dep.state <> 'completed')`,
+
+  /** Everything downstream of a dead or cancelled job that is still waiting ends cancelled. $2: the reason. */
+  CANCEL_DEPENDENTS: `
+    WITH RECURSIVE downstream(id) AS (
+      SELECT job_id FROM @schema.job_deps WHERE depends_on = $1
+      UNION
+      SELECT d.job_id FROM @schema.job_deps d JOIN downstream ON d.depends_on = downstream.id
+    ), locked AS (
+      SELECT id FROM @schema.jobs WHERE state = 'waiting' AND id IN (SELECT id FROM downstream) ORDER BY id FOR UPDATE
+    )
+    UPDATE @schema.jobs SET state = 'cancelled', last_error = $2, finished_at = ${NOW_MS}, updated_at = ${NOW_MS}
+     WHERE state = 'waiting' AND id IN (SELECT id FROM locked)`,
+
+  NEXT_RUN_AT: `
+    SELECT min(run_at) AS at FROM @schema.jobs WHERE state IN ('pending', 'failed') AND run_at > ${NOW_MS}`,
+
+  // --- Workers ------------------------------------------------------------------------------------------------------
+
+  /** $1: id, $2: host, $3: pid, $4: pid start. */
+  UPSERT_WORKER: `
+    INSERT INTO @schema.workers (id, host, pid, pid_start, state, started_at, last_heartbeat)
+    VALUES ($1, $2, $3, $4, 'idle', ${NOW_MS}, ${NOW_MS})
+    ON CONFLICT (id) DO UPDATE SET last_heartbeat = excluded.last_heartbeat`,
+
+  /**
+   * The heartbeat in one statement: marks the worker alive and renews its job's lease while it still holds it.
+   * $1: worker, $2: worker state, $3: job (or null), $4: lease ms.
+   */
+  HEARTBEAT: `
+    WITH worker AS (
+      UPDATE @schema.workers SET last_heartbeat = ${NOW_MS}, state = $2, current_job = $3 WHERE id = $1
+      RETURNING stop_request
+    ), lease AS (
+      UPDATE @schema.jobs SET lease_expires_at = ${NOW_MS} + $4::bigint
+       WHERE $3::text IS NOT NULL AND id = $3 AND state = 'processing' AND worker_id = $1
+      RETURNING cancel_signal
+    )
+    SELECT (SELECT stop_request FROM worker) AS stop_request,
+           EXISTS (SELECT 1 FROM lease) AS lease_held,
+           (SELECT cancel_signal FROM lease) AS cancel_signal`,
+
+  /** $1: stale after ms. */
+  LIST_WORKERS: `
+    SELECT *, last_heartbeat < ${NOW_MS} - $1::bigint AS heartbeat_expired FROM @schema.workers ORDER BY host, started_at, id`,
+  DELETE_WORKER: `DELETE FROM @schema.workers WHERE id = $1`,
+
+  /** $1: mode, $2: host or null for every host. */
+  REQUEST_STOP: `
+    UPDATE @schema.workers SET stop_request = CASE WHEN stop_request = 'kill' THEN 'kill' ELSE $1 END, state = 'stopping'
+     WHERE ($2::text IS NULL OR host = $2)
+    RETURNING id`,
+
+  LIST_LEASES: `
+    SELECT j.id AS job_id, j.runs AS attempt, j.attempts, j.max_retries, j.worker_id,
+           j.lease_expires_at < ${NOW_MS} AS lease_expired,
+           a.host, a.pid, a.pid_start,
+           w.host AS worker_host, w.pid AS worker_pid, w.pid_start AS worker_pid_start
+      FROM @schema.jobs j
+      JOIN @schema.attempts a ON a.job_id = j.id AND a.attempt = j.runs
+      LEFT JOIN @schema.workers w ON w.id = j.worker_id
+     WHERE j.state = 'processing'
+     ORDER BY j.id`,
+
+  // --- Operator actions ---------------------------------------------------------------------------------------------
+
+  /** $1: ids. Returns those moved back to pending. */
+  RETRY_JOBS: `
+    UPDATE @schema.jobs SET state = 'pending', attempts = 0, run_at = ${NOW_MS}, finished_at = NULL, last_error = NULL,
+                            exit_code = NULL, updated_at = ${NOW_MS}
+     WHERE id = ANY($1::text[]) AND state IN ('dead', 'cancelled')
+    RETURNING id`,
+  LOCK_DEAD_IDS: `SELECT id FROM @schema.jobs WHERE state = 'dead' ORDER BY created_at, seq FOR UPDATE`,
+  /** States of the named jobs, locked for the cancel that follows. */
+  LOCK_JOB_STATES: `SELECT id, state FROM @schema.jobs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+
+  /** $1: id, $2: reason. */
+  CANCEL_QUEUED_JOB: `
+    UPDATE @schema.jobs SET state = 'cancelled', last_error = $2, finished_at = ${NOW_MS}, updated_at = ${NOW_MS}
+     WHERE id = $1 AND state IN ('waiting', 'pending', 'failed')`,
+  /** $1: id, $2: signal. */
+  FLAG_CANCEL: `UPDATE @schema.jobs SET cancel_signal = $2, updated_at = ${NOW_MS} WHERE id = $1 AND state = 'processing'`,
+
+  /** $1: state, $2: older than ms, $3: at most this many. */
+  SELECT_FINISHED_BEFORE: `
+    SELECT id FROM @schema.jobs WHERE state = $1 AND finished_at <= ${NOW_MS} - $2::bigint
+     ORDER BY finished_at LIMIT $3 FOR UPDATE`,
+
+  /** Deletes jobs and their history in one statement. $1: ids. */
+  DELETE_JOBS: `
+    WITH output AS (DELETE FROM @schema.job_output WHERE job_id = ANY($1::text[])),
+         attempts AS (DELETE FROM @schema.attempts WHERE job_id = ANY($1::text[])),
+         deps AS (DELETE FROM @schema.job_deps WHERE job_id = ANY($1::text[]))
+    DELETE FROM @schema.jobs WHERE id = ANY($1::text[])`,
+
+  // --- Config -------------------------------------------------------------------------------------------------------
+
+  GET_CONFIG: `SELECT key, value FROM @schema.config`,
+  SET_CONFIG: `INSERT INTO @schema.config (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+  UNSET_CONFIG: `DELETE FROM @schema.config WHERE key = $1`,
+} as const;
