@@ -1,8 +1,9 @@
-import { types as pgTypes, type ClientConfig, type CustomTypesConfig } from 'pg';
+import { Pool, types as pgTypes, type ClientConfig, type CustomTypesConfig, type PoolClient, type QueryConfig, type QueryResultRow } from 'pg';
 import { StoreUnavailableError, UsageError } from '../../core/errors';
 
 /**
- * How the PostgreSQL store connects, and how it tells "the server is gone" (retry later) from everything else.
+ * How the PostgreSQL store connects and runs statements, and how it tells "the server is gone" (callers retry later)
+ * from everything else.
  */
 
 const INT8_OID = 20;
@@ -79,11 +80,102 @@ export function reasonOf(err: unknown): string {
  */
 export function translateError(err: unknown, location: string): unknown {
   if (isConnectionFault(err)) {
-    return new StoreUnavailableError(`lost connection to PostgreSQL at ${location}: ${reasonOf(err)}; check that the server is running`);
+    return new StoreUnavailableError(`lost connection to PostgreSQL at ${location}: ${reasonOf(err)}; check that the server is running`, { cause: err });
   }
   const code = (err as { code?: unknown } | null)?.code;
   if (code === '22021' || code === '22P05') {
     return new UsageError(`a value contains a NUL byte or a character PostgreSQL cannot store: ${reasonOf(err)}`);
   }
   return err;
+}
+
+/** Runs one statement and returns its rows. */
+export type Query = <R extends QueryResultRow = QueryResultRow>(sql: string, values?: unknown[]) => Promise<R[]>;
+
+/** What statements run on: the pool (each statement its own transaction) or one open transaction. */
+export interface Executor {
+  query: Query;
+  /** Runs one statement and returns how many rows it changed. */
+  execute(sql: string, values?: unknown[]): Promise<number>;
+}
+
+/** A deadlock or serialization failure is retried this many times before it surfaces. */
+const MAX_TX_RETRIES = 5;
+/** Pooled connections per store: a worker needs two at most (its loop and its heartbeat). */
+const POOL_SIZE = 4;
+
+/**
+ * The store's connection pool. Statements named in `prepared` run as prepared statements, parsed and planned once per
+ * connection. Every driver error leaves through translateError, so a lost server is a StoreUnavailableError.
+ */
+export class Database implements Executor {
+  private readonly pool: Pool;
+
+  constructor(url: string, readonly location: string, private readonly prepared: ReadonlyMap<string, string>) {
+    this.pool = new Pool({ ...clientConfig(url), max: POOL_SIZE, idleTimeoutMillis: 30_000 });
+    // An idle connection that breaks must never take the process down; the next checkout opens a fresh one.
+    this.pool.on('error', () => undefined);
+  }
+
+  readonly query: Query = async <R extends QueryResultRow>(sql: string, values?: unknown[]) => {
+    try {
+      return (await this.pool.query<R>(this.statement(sql, values))).rows;
+    } catch (err) {
+      throw translateError(err, this.location);
+    }
+  };
+
+  async execute(sql: string, values?: unknown[]): Promise<number> {
+    try {
+      return (await this.pool.query(this.statement(sql, values))).rowCount ?? 0;
+    } catch (err) {
+      throw translateError(err, this.location);
+    }
+  }
+
+  /**
+   * Runs `fn` in a READ COMMITTED transaction on one connection; a deadlock or serialization failure, or an error
+   * with `retryTransaction` set, runs it again. `fn` may therefore run more than once and must only talk to the database.
+   */
+  async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+    for (let tries = 0; ; tries++) {
+      let client: PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (err) {
+        throw translateError(err, this.location);
+      }
+      // A checked-out client has no error listener of the pool's: without ours a dropped connection would crash us.
+      const onError = (): void => undefined;
+      client.on('error', onError);
+      let broken: Error | undefined;
+      try {
+        const tx: Executor = {
+          query: async <R extends QueryResultRow>(sql: string, values?: unknown[]) => (await client.query<R>(this.statement(sql, values))).rows,
+          execute: async (sql, values) => (await client.query(this.statement(sql, values))).rowCount ?? 0,
+        };
+        await client.query('BEGIN');
+        const result = await fn(tx);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        if (isConnectionFault(err)) broken = err as Error;
+        else await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
+        const again = isRetryable(err) || (err as { retryTransaction?: boolean } | null)?.retryTransaction === true;
+        if (again && tries < MAX_TX_RETRIES) continue;
+        throw translateError(err, this.location);
+      } finally {
+        client.removeListener('error', onError);
+        client.release(broken);
+      }
+    }
+  }
+
+  async end(): Promise<void> {
+    await this.pool.end().catch(() => undefined);
+  }
+
+  private statement(sql: string, values: unknown[] | undefined): QueryConfig {
+    return { name: this.prepared.get(sql), text: sql, values };
+  }
 }

@@ -1,4 +1,5 @@
 import { StoreUnavailableError } from '../../core/errors';
+import type { Executor } from './connection';
 import { withSchema, type Queries } from './queries';
 
 /**
@@ -97,13 +98,12 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]!.version;
 
-/** What the migration runner needs from the store: a transaction on one connection, and one-off queries. */
+/** Where to migrate: the schema, and the pool to run on. */
 export interface MigrationTarget {
   schema: string;
   location: string;
   queries: Pick<Queries, 'MIGRATION_LOCK' | 'CREATE_SCHEMA' | 'CREATE_MIGRATIONS_TABLE' | 'SCHEMA_VERSION' | 'RECORD_MIGRATION'>;
-  query(sql: string, values?: unknown[]): Promise<{ version: number }[]>;
-  transaction<T>(fn: (query: (sql: string, values?: unknown[]) => Promise<{ version: number }[]>) => Promise<T>): Promise<T>;
+  db: Executor & { transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> };
 }
 
 /**
@@ -111,10 +111,10 @@ export interface MigrationTarget {
  * pending migration runs in its own transaction holding the schema's advisory lock, re-reading the version under it.
  */
 export async function migrate(target: MigrationTarget): Promise<void> {
-  const Q = target.queries;
+  const { queries: Q, db } = target;
   let version = 0;
   try {
-    version = (await target.query(Q.SCHEMA_VERSION))[0]?.version ?? 0;
+    version = (await db.query<{ version: number }>(Q.SCHEMA_VERSION))[0]?.version ?? 0;
   } catch (err) {
     // undefined_table / invalid_schema_name: nothing applied yet.
     const code = (err as { code?: unknown }).code;
@@ -125,16 +125,16 @@ export async function migrate(target: MigrationTarget): Promise<void> {
 
   for (const migration of POSTGRES_MIGRATIONS) {
     if (migration.version <= version) continue;
-    version = await target.transaction(async (query) => {
-      await query(Q.MIGRATION_LOCK, [`queuectl:${target.schema}`]);
-      await query(Q.CREATE_SCHEMA);
-      await query(Q.CREATE_MIGRATIONS_TABLE);
-      const current = (await query(Q.SCHEMA_VERSION))[0]?.version ?? 0;
+    version = await db.transaction(async (tx) => {
+      await tx.query(Q.MIGRATION_LOCK, [`queuectl:${target.schema}`]);
+      await tx.query(Q.CREATE_SCHEMA);
+      await tx.query(Q.CREATE_MIGRATIONS_TABLE);
+      const current = (await tx.query<{ version: number }>(Q.SCHEMA_VERSION))[0]?.version ?? 0;
       refuseNewer(target, current);
       if (current >= migration.version) return current;
       // Bookkeeping first: a migrator that somehow got past the lock fails on the primary key instead of re-applying.
-      await query(Q.RECORD_MIGRATION, [migration.version, migration.name]);
-      await query(withSchema(migration.sql, target.schema));
+      await tx.query(Q.RECORD_MIGRATION, [migration.version, migration.name]);
+      await tx.query(withSchema(migration.sql, target.schema));
       return migration.version;
     });
   }

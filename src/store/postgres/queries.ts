@@ -79,7 +79,11 @@ const STATEMENTS = {
   GET_JOB: `SELECT * FROM @schema.jobs WHERE id = $1`,
   GET_JOBS: `SELECT * FROM @schema.jobs WHERE id = ANY($1::text[])`,
   LIST_JOBS: `SELECT * FROM @schema.jobs ORDER BY created_at DESC, seq DESC LIMIT $1`,
-  LIST_JOBS_IN_STATES: `SELECT * FROM @schema.jobs WHERE state = ANY($1::text[]) ORDER BY created_at DESC, seq DESC LIMIT $2`,
+  /** Newest first across states: each state's newest $2 from jobs_state, merged, so a huge state is never sorted. */
+  LIST_JOBS_IN_STATES: `
+    SELECT j.* FROM unnest($1::text[]) AS wanted(state)
+      CROSS JOIN LATERAL (SELECT * FROM @schema.jobs WHERE state = wanted.state ORDER BY created_at DESC, seq DESC LIMIT $2) j
+     ORDER BY j.created_at DESC, j.seq DESC LIMIT $2`,
 
   COUNT_JOBS: `SELECT state, count(*) AS n FROM @schema.jobs GROUP BY state`,
   OLDEST_PENDING: `SELECT min(created_at) AS at, ${NOW_MS} AS now FROM @schema.jobs WHERE state = 'pending'`,

@@ -161,3 +161,10 @@ export function toLease(row: LeaseRow): LeaseRecord {
     worker: row.worker_host === null || row.worker_pid === null ? null : { host: row.worker_host, pid: row.worker_pid, pidStart: row.worker_pid_start },
   };
 }
+
+/** The `config` table as key -> value text. */
+export function toConfig(rows: readonly { key: string; value: string }[]): Record<string, string> {
+  const config: Record<string, string> = {};
+  for (const row of rows) config[row.key] = row.value;
+  return config;
+}

@@ -1,0 +1,145 @@
+import { resolveConfig } from '../../core/config';
+import { planEnqueue } from '../../core/dependencies';
+import { ConflictError } from '../../core/errors';
+import type { Job, JobState } from '../../core/job';
+import type { NewJob } from '../../core/job-spec';
+import type { EnqueueResult } from '../store';
+import type { Executor } from './connection';
+import type { Queries } from './queries';
+import { toConfig, toJob, type JobRow } from './rows';
+
+/** Rows per multi-row INSERT of a bulk enqueue: few round trips, arrays still quick to build and parse. */
+const ENQUEUE_BATCH = 5_000;
+
+/**
+ * The body of `enqueue`, inside its transaction: the same rules as the SQLite store (see Store.enqueue), with the
+ * inserts batched into multi-row statements. Returns one result per input job, in input order.
+ */
+export async function enqueueJobs(
+  tx: Executor,
+  Q: Queries,
+  params: { jobs: NewJob[]; ifNotExists: boolean },
+): Promise<EnqueueResult[]> {
+  const hasDependencies = params.jobs.some((job) => job.dependsOn.length > 0);
+  const now = (await tx.query<{ now: number }>(Q.NOW))[0]!.now;
+
+  // With dependencies, existing jobs among the batch's ids and dependencies are looked up first and stay share-locked
+  // until we commit: a dependency cannot finish (or vanish) unseen by the jobs about to wait on it.
+  // Without, the insert's ON CONFLICT alone finds the ids that exist: a bulk enqueue makes no extra lookups.
+  const states = new Map<string, JobState>();
+  if (hasDependencies) {
+    const known = [...new Set(params.jobs.flatMap((job) => [job.id, ...job.dependsOn]))];
+    for (const row of await tx.query<{ id: string; state: JobState }>(Q.LOCK_KNOWN_STATES, [known])) states.set(row.id, row.state);
+  }
+
+  // A job whose id exists (in the store, or earlier in this batch) is never planned: with ifNotExists it is returned
+  // as it is, and its real state, not a planned one, decides the state of new jobs that depend on it.
+  const fresh = new Map<string, NewJob>();
+  for (const job of params.jobs) {
+    if (!fresh.has(job.id) && !states.has(job.id)) fresh.set(job.id, job);
+    else if (!params.ifNotExists && hasDependencies) throw conflict(job.id, fresh.has(job.id));
+  }
+  const newJobs = [...fresh.values()];
+  const needsDefault = newJobs.some((job) => job.maxRetries === null);
+  const defaultMaxRetries = needsDefault ? resolveConfig(toConfig(await tx.query(Q.GET_CONFIG)))['max-retries'] : 0;
+  const plan = new Map(planEnqueue(newJobs, (id) => states.get(id)).map((planned) => [planned.job, planned]));
+
+  // Insert in input order, not dependency order: seq is the claim's last tie-break ("oldest first").
+  const created = new Map<NewJob, Job>();
+  for (let start = 0; start < newJobs.length; start += ENQUEUE_BATCH) {
+    const batch = newJobs.slice(start, start + ENQUEUE_BATCH);
+    const records = batch.map((job) => {
+      const { state, reason } = plan.get(job)!;
+      return newJobRecord(job, state, reason, now, defaultMaxRetries);
+    });
+    const inserted = new Set((await tx.query<{ id: string }>(Q.INSERT_JOBS, insertParams(records, now))).map((row) => row.id));
+    batch.forEach((job, i) => {
+      if (inserted.has(job.id)) created.set(job, records[i]!);
+      // Planned as new, but another enqueue committed the id meanwhile: start over, and this time we see it.
+      else if (hasDependencies) throw new ConcurrentInsertError();
+    });
+  }
+  if (!params.ifNotExists) {
+    // Name the first job of the input that was not created, as one-by-one inserts would.
+    const first = params.jobs.find((job) => !created.has(job));
+    if (first !== undefined) throw conflict(first.id, fresh.get(first.id) !== first && created.has(fresh.get(first.id)!));
+  }
+
+  const depJobs: string[] = [];
+  const depIds: string[] = [];
+  for (const job of created.values()) {
+    for (const dep of job.dependsOn) {
+      depJobs.push(job.id);
+      depIds.push(dep);
+    }
+  }
+  for (let start = 0; start < depJobs.length; start += ENQUEUE_BATCH) {
+    await tx.query(Q.INSERT_DEPS, [depJobs.slice(start, start + ENQUEUE_BATCH), depIds.slice(start, start + ENQUEUE_BATCH)]);
+  }
+
+  const existingIds = params.jobs.filter((job) => !created.has(job)).map((job) => job.id);
+  const existing = new Map<string, Job>();
+  if (existingIds.length > 0) {
+    for (const row of await tx.query<JobRow>(Q.GET_JOBS, [existingIds])) existing.set(row.id, toJob(row));
+  }
+  return params.jobs.map((job): EnqueueResult => {
+    const record = created.get(job);
+    return record ? { job: record, created: true } : { job: existing.get(job.id)!, created: false };
+  });
+}
+
+function conflict(id: string, repeated: boolean): ConflictError {
+  const where = repeated ? 'appears twice in this batch' : 'already exists';
+  return new ConflictError(`job '${id}' ${where}; choose another id or pass --if-not-exists`);
+}
+
+/** An enqueue lost a race with another inserting the same id; its transaction runs again (and then sees it). */
+class ConcurrentInsertError extends ConflictError {
+  readonly retryTransaction = true;
+  constructor() {
+    super('another enqueue inserted one of these job ids at the same moment; enqueue again');
+  }
+}
+
+/** The job record of a row about to be inserted, built without reading it back (bulk enqueue stays fast). */
+function newJobRecord(job: NewJob, state: JobState, reason: string | null, now: number, defaultMaxRetries: number): Job {
+  return {
+    id: job.id,
+    command: job.command,
+    state,
+    attempts: 0,
+    maxRetries: job.maxRetries ?? defaultMaxRetries,
+    priority: job.priority,
+    runAt: job.runAt ?? now + job.delayMs,
+    timeout: job.timeout,
+    cwd: job.cwd,
+    env: job.env === null ? null : { ...job.env },
+    dependsOn: [...job.dependsOn],
+    createdAt: now,
+    updatedAt: now,
+    finishedAt: state === 'cancelled' ? now : null,
+    workerId: null,
+    leaseExpiresAt: null,
+    lastError: reason,
+    exitCode: null,
+    cancelSignal: null,
+  };
+}
+
+/** The parallel arrays INSERT_JOBS unnests, and the time. */
+function insertParams(jobs: Job[], now: number): unknown[] {
+  return [
+    jobs.map((job) => job.id),
+    jobs.map((job) => job.command),
+    jobs.map((job) => job.state),
+    jobs.map((job) => job.maxRetries),
+    jobs.map((job) => job.priority),
+    jobs.map((job) => job.runAt),
+    jobs.map((job) => job.timeout),
+    jobs.map((job) => job.cwd),
+    jobs.map((job) => (job.env === null ? null : JSON.stringify(job.env))),
+    jobs.map((job) => (job.dependsOn.length === 0 ? null : JSON.stringify(job.dependsOn))),
+    now,
+    jobs.map((job) => job.lastError),
+  ];
+}
