@@ -190,19 +190,20 @@ export class PostgresStore implements Store {
     }
     return this.db.transaction(async (tx) => {
       if (((await finish(tx))[0]?.applied ?? 0) === 0) return false;
-      await this.settleDependents(tx, jobId, next.state);
-      if (next.state === 'completed') await tx.query(this.Q.NOTIFY, [this.channel]);
+      // Only wake workers when dependents became runnable: waking on every completion would stampede busy workers.
+      if ((await this.settleDependents(tx, jobId, next.state)) > 0) await tx.query(this.Q.NOTIFY, [this.channel]);
       return true;
     });
   }
 
-  private async settleDependents(tx: Executor, jobId: string, state: JobState): Promise<void> {
+  /** Promotes or cancels the dependents of a finished job; returns how many became pending. */
+  private async settleDependents(tx: Executor, jobId: string, state: JobState): Promise<number> {
     if (state === 'completed') {
       const waiting = await tx.query(this.Q.LOCK_DEPENDENTS, [jobId]);
-      if (waiting.length > 0) await tx.query(this.Q.PROMOTE_DEPENDENTS, [jobId]);
-    } else if (state === 'dead' || state === 'cancelled') {
-      await tx.query(this.Q.CANCEL_DEPENDENTS, [jobId, `dependency '${jobId}' ended ${state}`]);
+      return waiting.length > 0 ? tx.execute(this.Q.PROMOTE_DEPENDENTS, [jobId]) : 0;
     }
+    if (state === 'dead' || state === 'cancelled') await tx.execute(this.Q.CANCEL_DEPENDENTS, [jobId, `dependency '${jobId}' ended ${state}`]);
+    return 0;
   }
 
   async nextRunAt(): Promise<number | null> {
