@@ -1,4 +1,4 @@
-import { Pool, types as pgTypes, type ClientConfig, type CustomTypesConfig, type PoolClient, type QueryConfig, type QueryResultRow } from 'pg';
+import { Pool, types as pgTypes, type ClientConfig, type CustomTypesConfig, type PoolClient, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg';
 import { StoreUnavailableError, UsageError } from '../../core/errors';
 
 /**
@@ -117,19 +117,22 @@ export class Database implements Executor {
     this.pool.on('error', () => undefined);
   }
 
-  readonly query: Query = async <R extends QueryResultRow>(sql: string, values?: unknown[]) => {
-    try {
-      return (await this.pool.query<R>(this.statement(sql, values))).rows;
-    } catch (err) {
-      throw translateError(err, this.location);
-    }
-  };
+  readonly query: Query = async <R extends QueryResultRow>(sql: string, values?: unknown[]) =>
+    (await this.run<R>(sql, values)).rows;
 
   async execute(sql: string, values?: unknown[]): Promise<number> {
-    try {
-      return (await this.pool.query(this.statement(sql, values))).rowCount ?? 0;
-    } catch (err) {
-      throw translateError(err, this.location);
+    return (await this.run(sql, values)).rowCount ?? 0;
+  }
+
+  /** One statement in its own transaction; one a deadlock aborted changed nothing and simply runs again. */
+  private async run<R extends QueryResultRow>(sql: string, values: unknown[] | undefined): Promise<QueryResult<R>> {
+    for (let tries = 0; ; tries++) {
+      try {
+        return await this.pool.query<R>(this.statement(sql, values));
+      } catch (err) {
+        if (isRetryable(err) && tries < MAX_TX_RETRIES) continue;
+        throw translateError(err, this.location);
+      }
     }
   }
 

@@ -208,17 +208,19 @@ const STATEMENTS = {
     ON CONFLICT (id) DO UPDATE SET last_heartbeat = excluded.last_heartbeat`,
 
   /**
-   * The heartbeat in one statement: marks the worker alive and renews its job's lease while it still holds it.
+   * The heartbeat in one statement: renews its job's lease while the worker still holds it, and marks the worker
+   * alive. The job row is locked before the worker row, the order claim and finish use, so they cannot deadlock.
    * $1: worker, $2: worker state, $3: job (or null), $4: lease ms.
    */
   HEARTBEAT: `
-    WITH worker AS (
-      UPDATE @schema.workers SET last_heartbeat = ${NOW_MS}, state = $2, current_job = $3 WHERE id = $1
-      RETURNING stop_request
-    ), lease AS (
+    WITH lease AS (
       UPDATE @schema.jobs SET lease_expires_at = ${NOW_MS} + $4::bigint
        WHERE $3::text IS NOT NULL AND id = $3 AND state = 'processing' AND worker_id = $1
       RETURNING cancel_signal
+    ), worker AS (
+      UPDATE @schema.workers SET last_heartbeat = ${NOW_MS}, state = $2, current_job = $3
+       WHERE id = $1 AND (SELECT count(*) FROM lease) >= 0  -- always true: makes the lease update run first
+      RETURNING stop_request
     )
     SELECT (SELECT stop_request FROM worker) AS stop_request,
            EXISTS (SELECT 1 FROM lease) AS lease_held,
