@@ -39,24 +39,26 @@ export async function enqueueJobs(
     if (!fresh.has(job.id) && !states.has(job.id)) fresh.set(job.id, job);
     else if (!params.ifNotExists && hasDependencies) throw conflict(job.id, fresh.has(job.id));
   }
-  const newJobs = [...fresh.values()];
+  const newJobs = fresh.size === params.jobs.length ? params.jobs : [...fresh.values()];
   const needsDefault = newJobs.some((job) => job.maxRetries === null);
   const defaultMaxRetries = needsDefault ? resolveConfig(toConfig(await tx.query(Q.GET_CONFIG)))['max-retries'] : 0;
-  const plan = new Map(planEnqueue(newJobs, (id) => states.get(id)).map((planned) => [planned.job, planned]));
+  // Without dependencies every new job starts pending: planning would only say so, 100,000 times over.
+  const plan = hasDependencies ? new Map(planEnqueue(newJobs, (id) => states.get(id)).map((planned) => [planned.job, planned])) : null;
 
   // Insert in input order, not dependency order: seq is the claim's last tie-break ("oldest first").
   const created = new Map<NewJob, Job>();
   for (let start = 0; start < newJobs.length; start += ENQUEUE_BATCH) {
     const batch = newJobs.slice(start, start + ENQUEUE_BATCH);
     const records = batch.map((job) => {
-      const { state, reason } = plan.get(job)!;
-      return newJobRecord(job, state, reason, now, defaultMaxRetries);
+      const planned = plan?.get(job);
+      return newJobRecord(job, planned?.state ?? 'pending', planned?.reason ?? null, now, defaultMaxRetries);
     });
-    const inserted = new Set((await tx.query<{ id: string }>(Q.INSERT_JOBS, insertParams(records, now))).map((row) => row.id));
+    const existed = await tx.query<{ id: string }>(Q.INSERT_JOBS, insertParams(records, now));
+    // Planned as new, but another enqueue committed one of the ids meanwhile: start over, and this time we see it.
+    if (existed.length > 0 && hasDependencies) throw new ConcurrentInsertError();
+    const skipped = new Set(existed.map((row) => row.id));
     batch.forEach((job, i) => {
-      if (inserted.has(job.id)) created.set(job, records[i]!);
-      // Planned as new, but another enqueue committed the id meanwhile: start over, and this time we see it.
-      else if (hasDependencies) throw new ConcurrentInsertError();
+      if (!skipped.has(job.id)) created.set(job, records[i]!);
     });
   }
   if (!params.ifNotExists) {

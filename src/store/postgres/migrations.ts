@@ -40,8 +40,8 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
       );
       -- The claim walks this index in claim order and stops at the first due row, however many jobs have finished.
       CREATE INDEX jobs_runnable ON @schema.jobs (priority DESC, run_at, created_at, seq) WHERE state IN ('pending', 'failed');
+      -- Listing (newest first, per state and merged across states), counting and the dead-letter queue.
       CREATE INDEX jobs_state ON @schema.jobs (state, created_at, seq);
-      CREATE INDEX jobs_created ON @schema.jobs (created_at, seq);
       CREATE INDEX jobs_finished ON @schema.jobs (state, finished_at) WHERE finished_at IS NOT NULL;
 
       CREATE TABLE @schema.job_deps (

@@ -1,5 +1,5 @@
 import { isQueueError, NotFoundError, ConflictError, StoreUnavailableError, UsageError } from '../../core/errors';
-import { emptyCounts, isTerminal, type Job, type JobState, type OutputChunk, type OutputStream } from '../../core/job';
+import { emptyCounts, isTerminal, JOB_STATES, type Job, type JobState, type OutputChunk, type OutputStream } from '../../core/job';
 import type { NewJob } from '../../core/job-spec';
 import type { AttemptResult, NextState } from '../../core/transitions';
 import type { OpenStoreOptions } from '../open-store';
@@ -105,10 +105,8 @@ export class PostgresStore implements Store {
   }
 
   async listJobs(params: { states?: JobState[]; limit: number }): Promise<Job[]> {
-    const rows = !params.states || params.states.length === 0
-      ? await this.db.query<JobRow>(this.Q.LIST_JOBS, [params.limit])
-      : await this.db.query<JobRow>(this.Q.LIST_JOBS_IN_STATES, [params.states, params.limit]);
-    return rows.map(toJob);
+    const states = !params.states || params.states.length === 0 ? JOB_STATES : params.states;
+    return (await this.db.query<JobRow>(this.Q.LIST_JOBS_IN_STATES, [states, params.limit])).map(toJob);
   }
 
   async countJobs(): Promise<JobCountsSummary> {
@@ -252,8 +250,9 @@ export class PostgresStore implements Store {
       if (ids.length === 0) return ids;
       const retried = new Set((await tx.query<{ id: string }>(this.Q.RETRY_JOBS, [ids])).map((row) => row.id));
       // Name the first id that could not be retried, as a one-by-one retry would (a repeated id is pending by then).
-      const seen = new Set<string>();
-      const failed = ids.find((id) => !retried.has(id) || seen.has(id) || !seen.add(id));
+      const firstIndex = new Map<string, number>();
+      ids.forEach((id, i) => firstIndex.set(id, firstIndex.get(id) ?? i));
+      const failed = ids.find((id, i) => !retried.has(id) || firstIndex.get(id) !== i);
       if (failed !== undefined) {
         const state = retried.has(failed) ? 'pending' : (await tx.query<{ state: JobState }>(this.Q.LOCK_JOB_STATES, [[failed]]))[0]?.state;
         if (state === undefined) throw new NotFoundError(`no job with id '${failed}'; see 'queuectl list'`);

@@ -56,19 +56,26 @@ const STATEMENTS = {
    */
   LOCK_KNOWN_STATES: `SELECT id, state FROM @schema.jobs WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE`,
 
-  /** Inserts a batch of jobs from parallel arrays, in array order; returns the ids actually inserted. */
+  /**
+   * Inserts a batch of jobs from parallel arrays, in array order. Returns only the ids that were not inserted
+   * because they exist (usually none: a bulk enqueue reads nothing back). The batch holds no repeated ids.
+   */
   INSERT_JOBS: `
-    INSERT INTO @schema.jobs (id, command, state, max_retries, priority, run_at, timeout, cwd, env, depends_on,
-                              created_at, updated_at, finished_at, last_error)
-    SELECT id, command, state, max_retries, priority, run_at, timeout, cwd, env, depends_on,
-           $11::bigint, $11::bigint, CASE WHEN state = 'cancelled' THEN $11::bigint END, last_error
-      FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::float8[],
-                  $8::text[], $9::text[], $10::text[], $12::text[])
-           WITH ORDINALITY AS batch(id, command, state, max_retries, priority, run_at, timeout, cwd, env, depends_on,
-                                    last_error, ord)
-     ORDER BY ord
-    ON CONFLICT (id) DO NOTHING
-    RETURNING id`,
+    WITH batch AS (
+      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::float8[],
+                           $8::text[], $9::text[], $10::text[], $12::text[])
+                    WITH ORDINALITY AS b(id, command, state, max_retries, priority, run_at, timeout, cwd, env, depends_on,
+                                         last_error, ord)
+    ), inserted AS (
+      INSERT INTO @schema.jobs (id, command, state, max_retries, priority, run_at, timeout, cwd, env, depends_on,
+                                created_at, updated_at, finished_at, last_error)
+      SELECT id, command, state, max_retries, priority, run_at, timeout, cwd, env, depends_on,
+             $11::bigint, $11::bigint, CASE WHEN state = 'cancelled' THEN $11::bigint END, last_error
+        FROM batch ORDER BY ord
+      ON CONFLICT (id) DO NOTHING
+      RETURNING id
+    )
+    SELECT id FROM batch WHERE id NOT IN (SELECT id FROM inserted)`,
 
   /** $1: job ids, $2: the ids each depends on (parallel arrays). */
   INSERT_DEPS: `
@@ -78,8 +85,10 @@ const STATEMENTS = {
 
   GET_JOB: `SELECT * FROM @schema.jobs WHERE id = $1`,
   GET_JOBS: `SELECT * FROM @schema.jobs WHERE id = ANY($1::text[])`,
-  LIST_JOBS: `SELECT * FROM @schema.jobs ORDER BY created_at DESC, seq DESC LIMIT $1`,
-  /** Newest first across states: each state's newest $2 from jobs_state, merged, so a huge state is never sorted. */
+  /**
+   * Newest first across the states $1: each state's newest $2 from jobs_state, merged, so a huge state is never
+   * sorted. Listing every job passes every state (one index less to maintain on each insert).
+   */
   LIST_JOBS_IN_STATES: `
     SELECT j.* FROM unnest($1::text[]) AS wanted(state)
       CROSS JOIN LATERAL (SELECT * FROM @schema.jobs WHERE state = wanted.state ORDER BY created_at DESC, seq DESC LIMIT $2) j
