@@ -45,22 +45,31 @@ export async function enqueueJobs(
   // Without dependencies every new job starts pending: planning would only say so, 100,000 times over.
   const plan = hasDependencies ? new Map(planEnqueue(newJobs, (id) => states.get(id)).map((planned) => [planned.job, planned])) : null;
 
-  // Insert in input order, not dependency order: seq is the claim's last tie-break ("oldest first").
+  // Insert in input order, not dependency order: seq is the claim's last tie-break ("oldest first"). Each batch is
+  // built while the server inserts the one before it.
   const created = new Map<NewJob, Job>();
+  let inFlight: { batch: NewJob[]; records: Job[]; existed: Promise<{ id: string }[]> } | null = null;
+  const settle = async (sent: NonNullable<typeof inFlight>): Promise<void> => {
+    const existed = await sent.existed;
+    // Planned as new, but another enqueue committed one of the ids meanwhile: start over, and this time we see it.
+    if (existed.length > 0 && hasDependencies) throw new ConcurrentInsertError();
+    const skipped = new Set(existed.map((row) => row.id));
+    sent.batch.forEach((job, i) => {
+      if (!skipped.has(job.id)) created.set(job, sent.records[i]!);
+    });
+  };
   for (let start = 0; start < newJobs.length; start += ENQUEUE_BATCH) {
     const batch = newJobs.slice(start, start + ENQUEUE_BATCH);
     const records = batch.map((job) => {
       const planned = plan?.get(job);
       return newJobRecord(job, planned?.state ?? 'pending', planned?.reason ?? null, now, defaultMaxRetries);
     });
-    const existed = await tx.query<{ id: string }>(Q.INSERT_JOBS, insertParams(records, now));
-    // Planned as new, but another enqueue committed one of the ids meanwhile: start over, and this time we see it.
-    if (existed.length > 0 && hasDependencies) throw new ConcurrentInsertError();
-    const skipped = new Set(existed.map((row) => row.id));
-    batch.forEach((job, i) => {
-      if (!skipped.has(job.id)) created.set(job, records[i]!);
-    });
+    const existed = tx.query<{ id: string }>(Q.INSERT_JOBS, insertParams(records, now));
+    existed.catch(() => undefined); // awaited below; this only keeps a failure from counting as unhandled meanwhile
+    if (inFlight) await settle(inFlight);
+    inFlight = { batch, records, existed };
   }
+  if (inFlight) await settle(inFlight);
   if (!params.ifNotExists) {
     // Name the first job of the input that was not created, as one-by-one inserts would.
     const first = params.jobs.find((job) => !created.has(job));
