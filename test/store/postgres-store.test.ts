@@ -286,5 +286,18 @@ describe('PostgresStore', { skip }, () => {
       );
       assert.equal(await store.getJob({ id: 'fresh' }), null);
     });
+
+    it('inserts nothing of a bulk enqueue whose later batch fails, and stays usable', async () => {
+      const store = await open();
+      await store.enqueue({ jobs: [newJob('taken')], ifNotExists: false });
+      const ids = Array.from({ length: 12_000 }, (_, i) => `many-${i}`);
+      const withTaken = ids.map((id, i) => newJob(i === 7_000 ? 'taken' : id));
+      await assert.rejects(store.enqueue({ jobs: withTaken, ifNotExists: false }), (err: unknown) => err instanceof Error && /'taken' already exists/.test(err.message));
+      const withNul = ids.map((id, i) => newJob(id, { command: i === 11_000 ? 'echo a\u0000b' : 'true' }));
+      await assert.rejects(store.enqueue({ jobs: withNul, ifNotExists: false }), UsageError);
+      assert.deepEqual((await store.countJobs()).counts.pending, 1, 'only the job enqueued first');
+      const [result] = await store.enqueue({ jobs: [newJob('after')], ifNotExists: false });
+      assert.equal(result?.created, true);
+    });
   });
 });
