@@ -13,7 +13,8 @@ export interface BackoffPolicy {
  * `random` is injectable so jitter is testable.
  */
 export function retryDelayMs(attempts: number, policy: BackoffPolicy, random: () => number = Math.random): number {
-  const seconds = Math.min(Math.pow(policy.base, attempts), policy.maxSeconds);
   const spread = policy.jitter > 0 ? 1 + policy.jitter * (2 * random() - 1) : 1;
-  return Math.max(0, Math.round(seconds * spread * 1000));
+  // The cap is applied last: `backoff-max` is a promise to the user that no retry waits longer.
+  const seconds = Math.min(Math.pow(policy.base, attempts) * spread, policy.maxSeconds);
+  return Math.max(0, Math.round(seconds * 1000));
 }

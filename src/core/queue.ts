@@ -94,10 +94,7 @@ export class Queue {
   }
 
   async purge(options: { states: string[]; olderThanMs: number; dryRun?: boolean }): Promise<number> {
-    const states = options.states.map(parseState);
-    for (const state of states) {
-      if (!isTerminal(state)) throw new UsageError(`purge: '${state}' is not a finished state; use completed, dead or cancelled`);
-    }
+    const states = options.states.map(parseFinishedState);
     return this.store.purge({ states, olderThanMs: options.olderThanMs, dryRun: options.dryRun === true });
   }
 
@@ -151,6 +148,13 @@ export interface QueueStatus {
 export function parseState(text: string): JobState {
   const state = text.trim().toLowerCase();
   if (!isJobState(state)) throw new UsageError(`unknown state '${text}'; use one of ${JOB_STATES.join(', ')}`);
+  return state;
+}
+
+/** A state `purge` may delete: completed, dead or cancelled. */
+export function parseFinishedState(text: string): JobState {
+  const state = parseState(text);
+  if (!isTerminal(state)) throw new UsageError(`purge: '${state}' is not a finished state; use completed, dead or cancelled`);
   return state;
 }
 

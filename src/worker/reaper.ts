@@ -1,4 +1,5 @@
 import { backoffPolicy, type Config } from '../core/config';
+import type { JobState } from '../core/job';
 import { planAfterAttempt } from '../core/transitions';
 import type { Store } from '../store/store';
 import { isProcessAlive, processGroupExists, signalProcessGroup } from './process-info';
@@ -11,7 +12,15 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * is killed when it is on this host; on another host its own worker kills it when it cannot renew the lease.
  * Returns the ids recovered. Safe to run from every worker at once: the store's guarded finish lets one win.
  */
-export async function reapLostJobs(params: { store: Store; host: string; selfId: string; config: Config; log: (line: string) => void }): Promise<string[]> {
+export async function reapLostJobs(params: {
+  store: Store;
+  host: string;
+  selfId: string;
+  config: Config;
+  log: (line: string) => void;
+  /** Told of each recovered job and the state it moved to (a recovery can end a job: dead). */
+  onJobEnded?: (jobId: string, state: JobState) => void;
+}): Promise<string[]> {
   const { store, host, selfId, config, log } = params;
   const recovered: string[] = [];
   for (const lease of await store.listLeases()) {
@@ -30,6 +39,7 @@ export async function reapLostJobs(params: { store: Store; host: string; selfId:
     const next = planAfterAttempt({ attempts: lease.attempts, maxRetries: lease.maxRetries }, result, backoffPolicy(config));
     if (await store.finishAttempt({ jobId: lease.jobId, workerId: lease.workerId, attempt: lease.attempt, result, next })) {
       log(`recovered job ${lease.jobId} (${reason}); now ${next.state}`);
+      params.onJobEnded?.(lease.jobId, next.state);
       recovered.push(lease.jobId);
     }
   }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { backoffPolicy, resolveConfig, type Config } from '../core/config';
-import { isTerminal, type OutputStream } from '../core/job';
+import { isTerminal, type JobState, type OutputStream } from '../core/job';
 import { planAfterAttempt, type AttemptResult } from '../core/transitions';
 import type { ClaimedJob, StopMode, Store, WorkerState } from '../store/store';
 import { runFinishHook } from './finish-hook';
@@ -26,6 +26,8 @@ export interface WorkerOptions {
 interface CurrentJob {
   claimed: ClaimedJob;
   running: RunningCommand | null;
+  /** Set once the command has ended: from then on only the guarded finish decides, and there is nothing to kill. */
+  exited: boolean;
   leaseRenewedAt: number;
 }
 
@@ -115,15 +117,16 @@ export class Worker {
 
   private async waitForWork(): Promise<void> {
     const next = await this.guard('next run', () => this.store.nextRunAt());
-    const now = await this.store.now();
-    const waitMs = next === null ? FALLBACK_POLL_MS : Math.min(FALLBACK_POLL_MS, Math.max(0, next - now) + 5);
+    // Guarded like every call of the loop: an idle worker must ride out a store outage, not exit.
+    const now = next === null ? null : await this.guard('clock', () => this.store.now());
+    const waitMs = next === null || now === null ? FALLBACK_POLL_MS : Math.min(FALLBACK_POLL_MS, Math.max(0, next - now) + 5);
     await this.wakeup.wait(waitMs);
   }
 
   private async runJob(claimed: ClaimedJob): Promise<void> {
     const { job, attempt } = claimed;
     const config = this.config;
-    const current: CurrentJob = { claimed, running: null, leaseRenewedAt: Date.now() };
+    const current: CurrentJob = { claimed, running: null, exited: false, leaseRenewedAt: Date.now() };
     this.current = current;
     const output = new OutputBuffer((chunks) =>
       this.guard('output', () => this.store.appendOutput({ jobId: job.id, attempt, chunks, limitBytes: config['output-limit'] })),
@@ -145,6 +148,7 @@ export class Worker {
       );
     }
     const result: AttemptResult = await running.result;
+    current.exited = true;
     await output.close();
     const next = planAfterAttempt(job, result, backoffPolicy(config));
     const reported = await this.reportWithRetry(() =>
@@ -155,12 +159,19 @@ export class Worker {
       this.log(`job ${job.id} attempt ${attempt}: lease lost before its result was written; the result is discarded`);
       return;
     }
-    // The hook marks the end of a job, not of each attempt: a retry or a forced stop puts the job back, so it waits.
-    if (reported && config['on-finish'] && isTerminal(next.state)) {
-      const hook = runFinishHook({ command: config['on-finish'], jobId: job.id, state: next.state, exitCode: result.exitCode, log: this.log });
-      this.hooks.add(hook);
-      void hook.finally(() => this.hooks.delete(hook));
-    }
+    if (reported) this.jobEnded(job.id, next.state, result.exitCode);
+  }
+
+  /**
+   * Runs the `on-finish` hook when a job reached its end (here or through the reaper). It marks the end of a job,
+   * not of each attempt: a retry or a forced stop puts the job back, so the hook waits for its real end.
+   */
+  private jobEnded(jobId: string, state: JobState, exitCode: number | null): void {
+    const command = this.config['on-finish'];
+    if (!command || !isTerminal(state)) return;
+    const hook = runFinishHook({ command, jobId, state, exitCode, log: this.log });
+    this.hooks.add(hook);
+    void hook.finally(() => this.hooks.delete(hook));
   }
 
   /** A result is written once: retried through store outages for as long as the lease could still be ours. */
@@ -205,7 +216,9 @@ export class Worker {
     );
     if (reply) {
       if (reply.stopRequest) this.stop(reply.stopRequest);
-      if (current?.running) {
+      // A heartbeat that crosses the job's own finish sees the lease gone: that is no loss, and its process group may
+      // already belong to someone else, so an ended command is never signalled.
+      if (current?.running && !current.exited) {
         if (!reply.leaseHeld) {
           this.log(`job ${current.claimed.job.id}: lease lost; killing it`);
           current.running.kill('SIGKILL', 'worker_lost');
@@ -214,7 +227,7 @@ export class Worker {
           if (reply.cancelSignal) current.running.kill(reply.cancelSignal as NodeJS.Signals, 'cancelled');
         }
       }
-    } else if (current?.running && Date.now() - current.leaseRenewedAt > this.leaseMs * 0.9) {
+    } else if (current?.running && !current.exited && Date.now() - current.leaseRenewedAt > this.leaseMs * 0.9) {
       // The store is unreachable and the lease is about to lapse: another worker may take the job, so it must stop here.
       this.log(`job ${current.claimed.job.id}: cannot renew its lease; killing it so it never runs twice at once`);
       current.running.kill('SIGKILL', 'worker_lost');
@@ -224,7 +237,10 @@ export class Worker {
     // peers and would otherwise run on unseen by `worker list` and `worker stop`.
     if (this.ticks % 10 === 0) await this.guard('register', () => this.store.registerWorker({ worker: this.identity() }));
     await this.guard('reap', async () => {
-      const recovered = await reapLostJobs({ store: this.store, host: this.host, selfId: this.id, config: this.config, log: this.log });
+      const recovered = await reapLostJobs({
+        store: this.store, host: this.host, selfId: this.id, config: this.config, log: this.log,
+        onJobEnded: (jobId, state) => this.jobEnded(jobId, state, null),
+      });
       if (this.ticks % 5 === 1) await cleanUpGoneWorkers({ store: this.store, host: this.host, staleAfterMs: Math.max(this.leaseMs, 3000) });
       if (recovered.length > 0) this.wakeup.wake();
     });

@@ -24,7 +24,8 @@ describe('retryDelayMs', () => {
     assert.equal(retryDelayMs(3, jittered, () => 0.5), 8_000);
     assert.equal(retryDelayMs(3, jittered, () => 1), 10_000);
     assert.equal(retryDelayMs(3, policy({ jitter: 1 }), () => 0), 0, 'never negative');
-    assert.equal(retryDelayMs(5, policy({ jitter: 0.5, maxSeconds: 10 }), () => 1), 15_000, 'jitter applies after the cap');
+    assert.equal(retryDelayMs(5, policy({ jitter: 0.5, maxSeconds: 10 }), () => 1), 10_000, 'the cap holds with jitter');
+    assert.equal(retryDelayMs(5, policy({ jitter: 0.5, maxSeconds: 100 }), () => 0), 16_000, 'jitter spreads below the cap');
   });
 
   it('does not draw a random number without jitter', () => {

@@ -1,12 +1,12 @@
 import { parseDuration } from '../../core/duration';
-import { parseState } from '../../core/queue';
+import { parseFinishedState } from '../../core/queue';
 import type { CliContext } from '../context';
 import { printJson, printLine } from '../output';
 
 export async function run(ctx: CliContext, options: { olderThan: string; state?: string[]; dryRun?: boolean; json?: boolean }): Promise<void> {
   const olderThanMs = parseDuration(options.olderThan, '--older-than');
   const states = options.state ?? ['completed', 'dead', 'cancelled'];
-  states.forEach(parseState);
+  states.forEach(parseFinishedState);
   const queue = await ctx.open();
   const count = await queue.purge({ states, olderThanMs, dryRun: options.dryRun });
   if (options.json) return printJson({ purged: options.dryRun ? 0 : count, matched: count, dry_run: options.dryRun === true });

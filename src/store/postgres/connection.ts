@@ -111,8 +111,15 @@ const POOL_SIZE = 4;
 export class Database implements Executor {
   private readonly pool: Pool;
 
-  constructor(url: string, readonly location: string, private readonly prepared: ReadonlyMap<string, string>) {
-    this.pool = new Pool({ ...clientConfig(url), max: POOL_SIZE, idleTimeoutMillis: 30_000 });
+  /**
+   * `asyncCommit` (workers' claims and results) does not wait for the WAL flush at commit: safe against any crash of a
+   * client, and after a server crash at worst the latest results are lost and those jobs run again, the same trade
+   * SQLite's `synchronous = NORMAL` makes. Commands people run keep the default, so an acknowledged enqueue is durable.
+   */
+  constructor(url: string, readonly location: string, private readonly prepared: ReadonlyMap<string, string>, asyncCommit = false) {
+    const config = clientConfig(url);
+    if (asyncCommit) config.options = `${config.options ?? ''} -c synchronous_commit=off`.trim();
+    this.pool = new Pool({ ...config, max: POOL_SIZE, idleTimeoutMillis: 30_000 });
     // An idle connection that breaks must never take the process down; the next checkout opens a fresh one.
     this.pool.on('error', () => undefined);
   }

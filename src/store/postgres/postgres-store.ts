@@ -21,8 +21,8 @@ const UNPREPARED = new Set(['MIGRATION_LOCK', 'CREATE_SCHEMA', 'CREATE_MIGRATION
 
 /**
  * The shared store: one PostgreSQL schema, reached by every host. Time is always the database's `now()`, so hosts
- * with skewed clocks agree on leases, backoff and staleness; `options.clock` and `options.durability` do not apply
- * (a PostgreSQL commit is durable). Wake-ups travel by NOTIFY on a channel named after the schema.
+ * with skewed clocks agree on leases, backoff and staleness; `options.clock` does not apply. `durability: 'normal'`
+ * (workers) commits without waiting for the WAL flush, as SQLite's `normal` does. Wake-ups travel by NOTIFY on a channel named after the schema.
  */
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
@@ -55,7 +55,7 @@ export class PostgresStore implements Store {
     const prepared = new Map(Object.entries(Q).filter(([key]) => !UNPREPARED.has(key)).map(([key, sql]) => [sql, `queuectl_${key.toLowerCase()}`]));
     let db: Database;
     try {
-      db = new Database(url, location, prepared);
+      db = new Database(url, location, prepared, options.durability === 'normal');
     } catch (err) {
       throw new StoreUnavailableError(`cannot connect to PostgreSQL at ${location}: ${reasonOf(err)}; check --db / QUEUECTL_DB`);
     }
