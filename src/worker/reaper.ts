@@ -8,8 +8,9 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /**
  * Recovers jobs whose worker is gone. A job is lost when its lease expired (by the store's clock), or at once when
- * its worker ran on this host and that process no longer exists. Before the job may run again its old process group
- * is killed when it is on this host; on another host its own worker kills it when it cannot renew the lease.
+ * its worker is registered on this host and that process no longer exists. Before the job may run again its old
+ * process group is killed when it is on this host; on another host its own worker kills it when it cannot renew the
+ * lease.
  * Returns the ids recovered. Safe to run from every worker at once: the store's guarded finish lets one win.
  */
 export async function reapLostJobs(params: {
@@ -26,8 +27,10 @@ export async function reapLostJobs(params: {
   for (const lease of await store.listLeases()) {
     if (lease.workerId === selfId) continue;
     const onThisHost = lease.host === host;
+    // Only a registration shows which process to check. A missing one proves nothing: peers remove registrations
+    // whose heartbeat looks stale, which a live worker's does after a store outage, so then the lease decides.
     const workerGoneHere =
-      onThisHost && (lease.worker === null || (lease.worker.host === host && !isProcessAlive(lease.worker.pid, lease.worker.pidStart)));
+      onThisHost && lease.worker !== null && lease.worker.host === host && !isProcessAlive(lease.worker.pid, lease.worker.pidStart);
     if (!lease.leaseExpired && !workerGoneHere) continue;
 
     if (onThisHost && lease.pid !== null) {

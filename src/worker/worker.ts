@@ -50,6 +50,7 @@ export class Worker {
   private ticking: Promise<void> | null = null;
   private ticks = 0;
   private lastEarlyBeat = 0;
+  private heartbeatFailing = false;
   private readonly hooks = new Set<Promise<void>>();
 
   constructor(options: WorkerOptions) {
@@ -214,6 +215,10 @@ export class Worker {
     const reply = await this.guard('heartbeat', () =>
       this.store.heartbeat({ workerId: this.id, state, jobId: current?.claimed.job.id ?? null, leaseMs: this.leaseMs }),
     );
+    // While the store was out of reach our heartbeat went stale and peers may have removed our registration: register
+    // again at once, so `worker list` and `worker stop` see this worker without waiting for the periodic re-registration.
+    if (reply && this.heartbeatFailing) await this.guard('register', () => this.store.registerWorker({ worker: this.identity() }));
+    this.heartbeatFailing = reply === null;
     if (reply) {
       if (reply.stopRequest) this.stop(reply.stopRequest);
       // A heartbeat that crosses the job's own finish sees the lease gone: that is no loss, and its process group may
