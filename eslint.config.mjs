@@ -22,6 +22,12 @@ export default tseslint.config(
     },
   },
   {
+    // Plain CommonJS helpers (bench children) use require by nature.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', process: 'readonly', module: 'writable', __dirname: 'readonly', console: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['src/**/*.ts'],
     ignores: ['src/store/**'],
     rules: {
