@@ -28,7 +28,7 @@ describe('PostgreSQL: many worker processes drain one queue', { skip: pgSkipReas
     const done = await session.waitFor(`${JOBS} jobs to finish`, async () => {
       const { counts } = await session.store.countJobs();
       return counts.completed + counts.dead + counts.failed + counts.cancelled === JOBS ? counts : null;
-    }, 60_000);
+    }, 150_000);
     assert.equal(done.completed, JOBS, `every job completed: ${JSON.stringify(done)}`);
 
     const lines = readLines(ran);
@@ -40,7 +40,7 @@ describe('PostgreSQL: many worker processes drain one queue', { skip: pgSkipReas
     const retried = jobs.filter((job) => job.attempts !== 1).map((job) => `${job.id}: ${job.attempts}`);
     assert.deepEqual(retried, [], 'every job completed on its first attempt');
 
-    const hosts = await session.json<{ jobs: Record<string, number> }>(['status']);
-    assert.equal(hosts.jobs.completed, JOBS, 'status agrees');
+    const status = await session.json<{ jobs: Record<string, number> }>(['status']);
+    assert.equal(status.jobs.completed, JOBS, 'status agrees');
   });
 });

@@ -11,6 +11,7 @@ import { join } from 'node:path';
  */
 export class PrivateServer {
   private running = false;
+  private forget = (): void => undefined;
 
   private constructor(
     private readonly bin: string,
@@ -30,6 +31,10 @@ export class PrivateServer {
     const dir = mkdtempSync(join(tmpdir(), 'queuectl-pg-private-'));
     if (process.getuid?.() === 0) chownSync(dir, Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), -1);
     const server = new PrivateServer(bin, dir, await freePort());
+    // Should the test process exit without its `after` (a crash, a runner timeout), the server must not outlive it.
+    const stopOnExit = () => server.stopNow();
+    process.once('exit', stopOnExit);
+    server.forget = () => process.removeListener('exit', stopOnExit);
     try {
       await server.ctl('initdb', ['-D', server.data, '-U', 'postgres', '-A', 'trust', '-N', '--no-instructions']);
       await server.start();
@@ -47,7 +52,7 @@ export class PrivateServer {
   /** Starts it and waits until it accepts connections; a no-op while it runs. */
   async start(): Promise<void> {
     if (this.running) return;
-    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=40`;
+    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100`;
     await this.ctl('pg_ctl', ['-D', this.data, '-o', options, '-l', join(this.dir, 'server.log'), '-w', '-t', '60', 'start']);
     this.running = true;
   }
@@ -67,13 +72,28 @@ export class PrivateServer {
       }
     } finally {
       this.running = false;
+      this.forget();
       rmSync(this.dir, { recursive: true, force: true });
     }
   }
 
+  /** Synchronous last resort, for an exiting process: kill the server and remove its files. */
+  private stopNow(): void {
+    try {
+      if (existsSync(join(this.data, 'postmaster.pid'))) execFileSync(...this.command('pg_ctl', ['-D', this.data, '-m', 'immediate', '-w', 'stop']), { stdio: 'ignore' });
+    } catch {
+      // Already stopped.
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** The program and arguments that run `tool`: as root, through runuser as the postgres user. */
+  private command(tool: string, args: string[]): [string, string[]] {
+    return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', join(this.bin, tool), ...args]] : [join(this.bin, tool), args];
+  }
+
   private ctl(tool: string, args: string[]): Promise<void> {
-    const asRoot = process.getuid?.() === 0;
-    const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', join(this.bin, tool), ...args]] : [join(this.bin, tool), args];
+    const [file, argv] = this.command(tool, args);
     return new Promise((resolve, reject) => {
       execFile(file, argv, { cwd: this.dir, timeout: 90_000 }, (err, stdout, stderr) => {
         if (err) reject(new Error(`${tool} ${args.at(-1)} failed: ${err.message}\n${stdout}${stderr}`));
