@@ -46,7 +46,7 @@ export const CONFIG_KEYS = {
   'retention': {
     default: null as number | null,
     description: 'Delete completed/dead/cancelled jobs older than this (e.g. 7d); empty = keep forever',
-    parse: (text: string): number | null => (text.trim() === '' || text === 'off' ? null : parseDuration(text, 'retention')),
+    parse: (text: string): number | null => (text.trim() === '' || text === 'off' ? null : parseDuration(text, '')),
     format: (value: number | string | null) => (value === null ? 'off' : `${Number(value) / 1000}s`),
   },
   'on-finish': {

@@ -2,11 +2,11 @@ import { UsageError } from './errors';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
-/** Parses `90s`, `15m`, `12h`, `7d`, `2w` (or a bare number of seconds) into milliseconds. */
+/** Parses `90s`, `15m`, `12h`, `7d`, `2w` (or a bare number of seconds) into milliseconds; `what` prefixes the error. */
 export function parseDuration(text: string, what: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$/.exec(text);
   if (!match) {
-    throw new UsageError(`${what}: '${text}' is not a duration; use a number with a unit, e.g. 30s, 15m, 12h, 7d`);
+    throw new UsageError(`${what ? `${what}: ` : ''}'${text}' is not a duration; use a number with a unit, e.g. 30s, 15m, 12h, 7d`);
   }
   return Math.round(Number(match[1]) * UNIT_MS[match[2] ?? 's']!);
 }

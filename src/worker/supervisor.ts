@@ -86,16 +86,25 @@ export interface StopOutcome {
  */
 export async function stopWorkers(params: { store: Store; host?: string; wait: boolean; timeoutMs: number | null; staleAfterMs: number }): Promise<StopOutcome> {
   const { store } = params;
+  const known = new Map((await store.listWorkers({ staleAfterMs: params.staleAfterMs })).map((worker) => [worker.id, worker]));
   const asked = new Set(await store.requestStop({ mode: 'graceful', host: params.host }));
   if (!params.wait) return { asked: asked.size, remaining: [], forced: false };
   const deadline = params.timeoutMs === null ? Infinity : Date.now() + params.timeoutMs;
+  const host = currentHost();
   let forcedAt: number | null = null;
   for (;;) {
-    const remaining = [];
-    for (const worker of await store.listWorkers({ staleAfterMs: params.staleAfterMs })) {
-      if (!asked.has(worker.id)) continue;
-      if (workerIsAlive(worker)) remaining.push(worker);
-      else await store.removeWorker({ workerId: worker.id });
+    const remaining: WorkerRecord[] = [];
+    const registered = new Map((await store.listWorkers({ staleAfterMs: params.staleAfterMs })).map((worker) => [worker.id, worker]));
+    for (const id of asked) {
+      const worker = registered.get(id);
+      if (worker) {
+        if (workerIsAlive(worker, host)) remaining.push(worker);
+        else await store.removeWorker({ workerId: id });
+        continue;
+      }
+      // A worker deregisters just before its process exits; on this host, "gone" means the process is gone too.
+      const last = known.get(id);
+      if (last && last.host === host && isProcessAlive(last.pid, last.pidStart)) remaining.push(last);
     }
     if (remaining.length === 0) return { asked: asked.size, remaining, forced: forcedAt !== null };
     const now = Date.now();
