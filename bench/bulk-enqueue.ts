@@ -1,0 +1,23 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, type Cleanup } from './harness';
+import { createTarget, type Backend } from './targets';
+
+export interface BulkEnqueueResult {
+  jobs: number;
+  /** Wall time of the whole `queuectl enqueue --file` process, Node start-up included. */
+  ms: number;
+  jobsPerSecond: number;
+}
+
+/** Bulk enqueue: one `enqueue --file` of `jobs` lines into an empty store, timed from spawn to exit. */
+export async function measureBulkEnqueue(params: { backend: Backend; jobs: number; cleanup: Cleanup }): Promise<BulkEnqueueResult> {
+  const target = createTarget(params.backend, 'bulk', params.cleanup);
+  // Create (migrate) the store first, so the timed run measures the enqueue and not the schema set-up.
+  await runCli(target.env, ['status']);
+  const file = join(target.dir, 'jobs.jsonl');
+  writeFileSync(file, Array.from({ length: params.jobs }, () => '{"command":"true"}\n').join(''));
+  const { ms, stdout } = await runCli(target.env, ['enqueue', '--file', file]);
+  if (!stdout.includes(`enqueued ${params.jobs} jobs`)) throw new Error(`bulk/${params.backend}: unexpected output '${stdout.trim()}'`);
+  return { jobs: params.jobs, ms, jobsPerSecond: params.jobs / (ms / 1000) };
+}

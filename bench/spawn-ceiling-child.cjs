@@ -1,0 +1,52 @@
+// The spawn-ceiling loop, plain JavaScript so it runs in a bare `node` like a queuectl worker (no tsx loader).
+// argv: COUNTER_FILE TOTAL_RUNS CONCURRENCY. Prints "ready", waits for a line on stdin, then keeps CONCURRENCY
+// `sh -c true` in flight, spawned as the worker's runner does (own process group, piped output, done when the pipes
+// close). Runs are shared with the other loops through COUNTER_FILE: each run first appends a byte to it and starts
+// only while the file holds at most TOTAL_RUNS bytes, so loops that run faster take more runs, as workers sharing a
+// queue do, and no loop is left finishing a fixed share alone. Prints {"start","end","runs","cpuMs"} at the end
+// (times in epoch ms; cpuMs is this process's own CPU time, start-up included, its children's not).
+'use strict';
+const { spawn } = require('node:child_process');
+const { fstatSync, openSync, writeSync } = require('node:fs');
+
+const [counterFile, totalText, concurrencyText] = process.argv.slice(2);
+const total = Number(totalText);
+const concurrency = Math.max(1, Number(concurrencyText));
+const counter = openSync(counterFile, 'a');
+const wallMs = () => performance.timeOrigin + performance.now();
+
+function claim() {
+  writeSync(counter, '.');
+  return fstatSync(counter).size <= total;
+}
+
+process.stdout.write('ready\n');
+process.stdin.once('data', () => {
+  const start = wallMs();
+  let running = 0;
+  let runs = 0;
+  const launch = () => {
+    if (!claim()) {
+      if (running === 0) {
+        const cpu = process.cpuUsage();
+        process.stdout.write(`${JSON.stringify({ start, end: wallMs(), runs, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
+        process.exit(0);
+      }
+      return;
+    }
+    running++;
+    const child = spawn('/bin/sh', ['-c', 'true'], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+    child.stdout.resume();
+    child.stderr.resume();
+    child.on('error', (err) => {
+      process.stderr.write(`spawn failed: ${err.message}\n`);
+      process.exit(1);
+    });
+    child.on('close', () => {
+      running--;
+      runs++;
+      launch();
+    });
+  };
+  for (let i = 0; i < concurrency; i++) launch();
+});

@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { benchEnv } from './harness';
+
+/**
+ * The raw spawn ceiling: how fast Node can run `sh -c true` with 4 in flight, spawning exactly as the worker's
+ * runner does (own process group, stdout/stderr piped, done when the pipes close). No queue can drain `true` jobs
+ * faster on the same machine. Two shapes are measured: one process with 4 in flight (the brief's baseline), and
+ * 4 processes with 1 each (the shape of 4 workers, which on a busy machine gets 4 processes' share of the CPU).
+ * The loop itself is spawn-ceiling-child.cjs, plain JavaScript run by a bare `node` in its own session, as workers
+ * are: under tsx's loader, or in the bench's session, the same loop measured up to a third slower (a flattered queue).
+ */
+
+export interface CeilingResult {
+  processes: number;
+  ms: number;
+  /** Runs done: `runs`, or a few fewer when loops claimed the last ones at the same moment. */
+  runs: number;
+  /** CPU time the looping Node processes spent per run (their own, not the `sh` children's). */
+  cpuMsPerRun: number;
+  perSecond: number;
+}
+
+/**
+ * Runs `runs` spawns shared by `processes` fresh Node processes with `concurrency / processes` in flight each.
+ * Every process loads, reports ready, and starts only when all are ready; the time is first start to last finish.
+ * `dir` holds the counter file through which the processes share the runs.
+ */
+export async function measureSpawnCeiling(runs: number, concurrency: number, processes: number, dir: string): Promise<CeilingResult> {
+  const counterFile = join(dir, `ceiling-${processes}-${Date.now()}`);
+  writeFileSync(counterFile, '');
+  const children = Array.from({ length: processes }, () => {
+    const child = spawn(process.execPath, [join(__dirname, 'spawn-ceiling-child.cjs'), counterFile, String(runs), String(concurrency / processes)], {
+      env: benchEnv(),
+      stdio: ['pipe', 'pipe', 'inherit'],
+      // Its own session, as each worker has: with the kernel's autogroup scheduling a session is the unit that gets a
+      // fair share of the CPU, so a loop left in the bench's session would be starved on a busy machine.
+      detached: true,
+    });
+    let out = '';
+    const ready = new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('ready\n')) resolve();
+      });
+      child.on('error', reject);
+      child.on('exit', (code) => reject(new Error(`spawn-ceiling child exited ${code} before it was ready`)));
+    });
+    const done = new Promise<{ start: number; end: number; runs: number; cpuMs: number }>((resolve, reject) =>
+      child.on('close', (code) =>
+        code === 0 ? resolve(JSON.parse(out.slice(out.indexOf('ready\n') + 6)) as { start: number; end: number; runs: number; cpuMs: number }) : reject(new Error(`spawn-ceiling child exited ${code}`)),
+      ),
+    );
+    done.catch(() => undefined); // awaited below; a failure before then must not crash the bench as unhandled
+    return { child, ready, done };
+  });
+  try {
+    await Promise.all(children.map((c) => c.ready));
+    for (const c of children) c.child.stdin.end('go\n');
+    const spans = await Promise.all(children.map((c) => c.done));
+    const ms = Math.max(...spans.map((s) => s.end)) - Math.min(...spans.map((s) => s.start));
+    const done = spans.reduce((sum, s) => sum + s.runs, 0);
+    const cpuMs = spans.reduce((sum, s) => sum + s.cpuMs, 0);
+    return { processes, ms, runs: done, perSecond: done / (ms / 1000), cpuMsPerRun: cpuMs / done };
+  } finally {
+    for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGKILL');
+  }
+}
