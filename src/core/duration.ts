@@ -22,3 +22,10 @@ export function formatDuration(ms: number): string {
   if (h < 24) return `${h}h${String(m % 60).padStart(2, '0')}m`;
   return `${Math.floor(h / 24)}d${h % 24}h`;
 }
+
+/** Parses a number of seconds (`--timeout 2.5`) into milliseconds. */
+export function parseSecondsMs(text: string, what: string): number {
+  const seconds = Number(text);
+  if (text.trim() === '' || !Number.isFinite(seconds) || seconds < 0) throw new UsageError(`${what}: expected seconds >= 0, got '${text}'`);
+  return seconds * 1000;
+}

@@ -1,16 +1,11 @@
-import { UsageError } from '../../core/errors';
+import { parseSecondsMs } from '../../core/duration';
 import { jobToJson } from '../../core/serialize';
 import type { CliContext } from '../context';
 import { waitForJobs } from '../follow';
 import { colorState, printJson, printLine } from '../output';
 
 export async function run(ctx: CliContext, ids: string[], options: { timeout?: string; json?: boolean }): Promise<number> {
-  let timeoutMs: number | null = null;
-  if (options.timeout !== undefined) {
-    const seconds = Number(options.timeout);
-    if (options.timeout.trim() === '' || !Number.isFinite(seconds) || seconds < 0) throw new UsageError(`--timeout: expected seconds >= 0, got '${options.timeout}'`);
-    timeoutMs = seconds * 1000;
-  }
+  const timeoutMs = options.timeout === undefined ? null : parseSecondsMs(options.timeout, '--timeout');
   const queue = await ctx.open();
   for (const id of ids) await queue.getJob(id);
   const { jobs, timedOut } = await waitForJobs(queue, ids, timeoutMs);

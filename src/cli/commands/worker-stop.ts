@@ -1,15 +1,10 @@
-import { UsageError } from '../../core/errors';
+import { parseSecondsMs } from '../../core/duration';
 import { stopWorkers } from '../../worker/supervisor';
 import type { CliContext } from '../context';
 import { printLine } from '../output';
 
 export async function run(ctx: CliContext, options: { wait: boolean; timeout?: string; host?: string }): Promise<number> {
-  let timeoutMs: number | null = null;
-  if (options.timeout !== undefined) {
-    const seconds = Number(options.timeout);
-    if (options.timeout.trim() === '' || !Number.isFinite(seconds) || seconds < 0) throw new UsageError(`--timeout: expected seconds >= 0, got '${options.timeout}'`);
-    timeoutMs = seconds * 1000;
-  }
+  const timeoutMs = options.timeout === undefined ? null : parseSecondsMs(options.timeout, '--timeout');
   const queue = await ctx.open();
   const config = await queue.config();
   const outcome = await stopWorkers({ store: queue.store, host: options.host, wait: options.wait, timeoutMs, staleAfterMs: config['lease-timeout'] * 1000 });

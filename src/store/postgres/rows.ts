@@ -1,58 +1,11 @@
-import type { Attempt, AttemptOutcome, Job, JobState, OutputChunk, OutputStream } from '../../core/job';
+import type { Attempt, AttemptOutcome, OutputChunk, OutputStream } from '../../core/job';
+export { toJob, type JobRow } from '../job-row';
 import type { LeaseRecord, StopMode, WorkerRecord, WorkerState } from '../store';
 
 /*
  * Rows as node-postgres returns them with the store's type parsers: bigint columns arrive as numbers (epoch ms and
  * counts stay far below 2^53), booleans as booleans, bytea as Buffers.
  */
-
-/** A `jobs` row. */
-export interface JobRow {
-  id: string;
-  command: string;
-  state: string;
-  attempts: number;
-  runs: number;
-  max_retries: number;
-  priority: number;
-  run_at: number;
-  timeout: number | null;
-  cwd: string | null;
-  env: string | null;
-  depends_on: string | null;
-  created_at: number;
-  updated_at: number;
-  finished_at: number | null;
-  worker_id: string | null;
-  lease_expires_at: number | null;
-  last_error: string | null;
-  exit_code: number | null;
-  cancel_signal: string | null;
-}
-
-export function toJob(row: JobRow): Job {
-  return {
-    id: row.id,
-    command: row.command,
-    state: row.state as JobState,
-    attempts: row.attempts,
-    maxRetries: row.max_retries,
-    priority: row.priority,
-    runAt: row.run_at,
-    timeout: row.timeout,
-    cwd: row.cwd,
-    env: row.env === null ? null : (JSON.parse(row.env) as Record<string, string>),
-    dependsOn: row.depends_on === null ? [] : (JSON.parse(row.depends_on) as string[]),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    finishedAt: row.finished_at,
-    workerId: row.worker_id,
-    leaseExpiresAt: row.lease_expires_at,
-    lastError: row.last_error,
-    exitCode: row.exit_code,
-    cancelSignal: row.cancel_signal,
-  };
-}
 
 /** An `attempts` row. */
 export interface AttemptRow {
