@@ -1,4 +1,10 @@
 #!/usr/bin/env node
 import { main } from './main';
 
+// `queuectl list | head` closes the pipe early: that is the reader's choice, not an error worth a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 void main(process.argv);
