@@ -43,7 +43,7 @@ export interface Store {
    * Atomically picks the runnable job (pending or failed, `run_at` due) with the highest priority, earliest run_at,
    * oldest, marks it processing under `workerId` with a lease of `leaseMs`, counts the attempt and records it.
    */
-  claim(params: { workerId: string; host: string; leaseMs: number }): Promise<ClaimedJob | null>;
+  claim(params: ClaimParams): Promise<ClaimedJob | null>;
   /** Records the spawned process group so a reaper on the same host can kill it if the worker dies. */
   recordAttemptProcess(params: { jobId: string; attempt: number; workerId: string; pid: number; pidStart: string | null }): Promise<void>;
   /** Appends output; trims the oldest chunks past `limitBytes` and marks the attempt truncated. */
@@ -54,7 +54,12 @@ export interface Store {
    * Also promotes dependents of a completed job and cancels dependents of a dead or cancelled one.
    * Returns false when the guard failed: the lease was lost and nothing was written.
    */
-  finishAttempt(params: { jobId: string; workerId: string; attempt: number; result: AttemptResult; next: NextState }): Promise<boolean>;
+  finishAttempt(params: FinishParams): Promise<boolean>;
+  /**
+   * `finishAttempt`, then, only when it applied, `claim` for the same worker, in one transaction: a busy worker reports
+   * and takes its next job with one write instead of two.
+   */
+  finishAndClaim(params: { finish: FinishParams; claim: ClaimParams }): Promise<{ finished: boolean; next: ClaimedJob | null }>;
   /** Earliest `run_at` among jobs runnable later, so an idle worker knows when to look again. */
   nextRunAt(): Promise<number | null>;
 
@@ -103,6 +108,21 @@ export interface Store {
   notify(): Promise<void>;
   /** Calls `onWake` when any process notifies. Returns the function that unsubscribes. */
   subscribe(onWake: () => void): Promise<() => Promise<void>>;
+}
+
+export interface ClaimParams {
+  workerId: string;
+  host: string;
+  leaseMs: number;
+}
+
+export interface FinishParams {
+  jobId: string;
+  workerId: string;
+  /** The run number the claim returned. */
+  attempt: number;
+  result: AttemptResult;
+  next: NextState;
 }
 
 export interface EnqueueResult {

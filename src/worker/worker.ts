@@ -84,9 +84,11 @@ export class Worker {
     this.scheduleTick();
     try {
       await this.tick();
-      while (this.stopMode === null) {
-        const claimed = await this.guard('claim', () => this.store.claim({ workerId: this.id, host: this.host, leaseMs: this.leaseMs }));
-        if (claimed) await this.runJob(claimed);
+      // A job in hand (claimed together with the last report) is run even if a stop arrived meanwhile.
+      let claimed: ClaimedJob | null = null;
+      while (this.stopMode === null || claimed !== null) {
+        claimed ??= await this.guard('claim', () => this.store.claim(this.claimParams()));
+        if (claimed) claimed = await this.runJob(claimed);
         else if (this.stopMode === null) await this.waitForWork();
       }
     } finally {
@@ -97,6 +99,10 @@ export class Worker {
       await unsubscribe();
       await this.guard('deregister', () => this.store.removeWorker({ workerId: this.id }));
     }
+  }
+
+  private claimParams() {
+    return { workerId: this.id, host: this.host, leaseMs: this.leaseMs };
   }
 
   private identity() {
@@ -124,7 +130,8 @@ export class Worker {
     await this.wakeup.wait(waitMs);
   }
 
-  private async runJob(claimed: ClaimedJob): Promise<void> {
+  /** Runs one job and reports it; returns the next job when the report could claim one in the same write. */
+  private async runJob(claimed: ClaimedJob): Promise<ClaimedJob | null> {
     const { job, attempt } = claimed;
     const config = this.config;
     const current: CurrentJob = { claimed, running: null, exited: false, leaseRenewedAt: Date.now() };
@@ -152,15 +159,20 @@ export class Worker {
     current.exited = true;
     await output.close();
     const next = planAfterAttempt(job, result, backoffPolicy(config));
-    const reported = await this.reportWithRetry(() =>
-      this.store.finishAttempt({ jobId: job.id, workerId: this.id, attempt, result, next }),
+    const finish = { jobId: job.id, workerId: this.id, attempt, result, next };
+    const reported = await this.reportWithRetry(async () =>
+      this.stopMode === null
+        ? this.store.finishAndClaim({ finish, claim: this.claimParams() })
+        : { finished: await this.store.finishAttempt(finish), next: null },
     );
     this.current = null;
-    if (reported === false) {
+    if (reported === null) return null;
+    if (!reported.finished) {
       this.log(`job ${job.id} attempt ${attempt}: lease lost before its result was written; the result is discarded`);
-      return;
+      return null;
     }
-    if (reported) this.jobEnded(job.id, next.state, result.exitCode);
+    this.jobEnded(job.id, next.state, result.exitCode);
+    return reported.next;
   }
 
   /**
@@ -176,7 +188,7 @@ export class Worker {
   }
 
   /** A result is written once: retried through store outages for as long as the lease could still be ours. */
-  private async reportWithRetry(report: () => Promise<boolean>): Promise<boolean | null> {
+  private async reportWithRetry<T>(report: () => Promise<T>): Promise<T | null> {
     const giveUpAt = Date.now() + this.leaseMs;
     for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
       try {

@@ -232,6 +232,29 @@ export function runStoreContract(name: string, makeStore: () => Promise<TempStor
         assert.equal(await claimNext(store), null);
       });
 
+      it('finishAndClaim reports a job and claims the next in one go; a lost lease claims nothing', async () => {
+        await store.enqueue({ jobs: [newJob('a'), newJob('b'), newJob('c')], ifNotExists: false });
+        const first = await claimNext(store, 'w1');
+        const claim = { workerId: 'w1', host: 'test-host', leaseMs: 60_000 };
+        const finish = { jobId: 'a', workerId: 'w1', attempt: first!.attempt, result: ok, next: next('completed') };
+        const reported = await store.finishAndClaim({ finish, claim });
+        assert.equal(reported.finished, true);
+        assert.equal(reported.next?.job.id, 'b');
+        assert.deepEqual([reported.next?.job.state, reported.next?.job.workerId, reported.next?.attempt], ['processing', 'w1', 1]);
+        assert.equal((await store.getJob({ id: 'a' }))?.state, 'completed');
+        assert.deepEqual((await store.listAttempts({ jobId: 'b' })).map((a) => [a.attempt, a.workerId, a.outcome]), [[1, 'w1', null]]);
+
+        // Reporting again for 'a' (its lease long gone) applies nothing and must not take 'c'.
+        const stale = await store.finishAndClaim({ finish, claim });
+        assert.deepEqual(stale, { finished: false, next: null });
+        assert.equal((await store.getJob({ id: 'c' }))?.state, 'pending');
+
+        const last = await store.finishAndClaim({ finish: { ...finish, jobId: 'b', attempt: reported.next!.attempt }, claim });
+        assert.equal(last.next?.job.id, 'c');
+        const drained = await store.finishAndClaim({ finish: { ...finish, jobId: 'c', attempt: last.next!.attempt }, claim });
+        assert.deepEqual(drained, { finished: true, next: null });
+      });
+
       it('fails a job with a retry delay: not claimable before it is due', async () => {
         await store.enqueue({ jobs: [newJob('a')], ifNotExists: false });
         const before = await store.now();

@@ -1,10 +1,9 @@
 import { isQueueError, NotFoundError, ConflictError, StoreUnavailableError, UsageError } from '../../core/errors';
 import { emptyCounts, isTerminal, JOB_STATES, type Job, type JobState, type OutputChunk, type OutputStream } from '../../core/job';
 import type { NewJob } from '../../core/job-spec';
-import type { AttemptResult, NextState } from '../../core/transitions';
 import type { OpenStoreOptions } from '../open-store';
 import type {
-  CancelResult, ClaimedJob, EnqueueResult, HeartbeatReply, JobCountsSummary, LeaseRecord, StopMode, Store,
+  CancelResult, ClaimedJob, ClaimParams, EnqueueResult, FinishParams, HeartbeatReply, JobCountsSummary, LeaseRecord, StopMode, Store,
   WorkerIdentity, WorkerRecord, WorkerState,
 } from '../store';
 import { clientConfig, Database, reasonOf, redactUrl, type Executor } from './connection';
@@ -129,8 +128,12 @@ export class PostgresStore implements Store {
 
   // --- Worker side --------------------------------------------------------------------------------------------------
 
-  async claim(params: { workerId: string; host: string; leaseMs: number }): Promise<ClaimedJob | null> {
-    const row = (await this.db.query<JobRow>(this.Q.CLAIM_JOB, [params.workerId, params.leaseMs, params.host]))[0];
+  async claim(params: ClaimParams): Promise<ClaimedJob | null> {
+    return this.claimOn(this.db, params);
+  }
+
+  private async claimOn(on: Executor, params: ClaimParams): Promise<ClaimedJob | null> {
+    const row = (await on.query<JobRow>(this.Q.CLAIM_JOB, [params.workerId, params.leaseMs, params.host]))[0];
     return row ? { job: toJob(row), attempt: row.runs } : null;
   }
 
@@ -175,23 +178,32 @@ export class PostgresStore implements Store {
     await tx.query(this.Q.MARK_OUTPUT_TRUNCATED, [jobId, attempt, bytes]);
   }
 
-  async finishAttempt(params: { jobId: string; workerId: string; attempt: number; result: AttemptResult; next: NextState }): Promise<boolean> {
-    const { jobId, workerId, attempt, result, next } = params;
-    const finish = (on: Executor) =>
-      on.query<{ applied: number }>(this.Q.FINISH_JOB, [
-        next.state, next.countsAttempt ? 0 : 1, next.retryDelayMs, result.error, result.exitCode, jobId, workerId, attempt,
-        result.outcome, result.signal,
-      ]);
-    if (next.state === 'failed' || next.state === 'pending') {
+  async finishAttempt(params: FinishParams): Promise<boolean> {
+    if (params.next.state === 'failed' || params.next.state === 'pending') {
       // Nothing downstream moves: the one guarded statement is the whole change.
-      return ((await finish(this.db))[0]?.applied ?? 0) > 0;
+      return this.finishOn(this.db, params);
     }
+    return this.db.transaction((tx) => this.finishOn(tx, params));
+  }
+
+  async finishAndClaim(params: { finish: FinishParams; claim: ClaimParams }): Promise<{ finished: boolean; next: ClaimedJob | null }> {
     return this.db.transaction(async (tx) => {
-      if (((await finish(tx))[0]?.applied ?? 0) === 0) return false;
-      // Only wake workers when dependents became runnable: waking on every completion would stampede busy workers.
-      if ((await this.settleDependents(tx, jobId, next.state)) > 0) await tx.query(this.Q.NOTIFY, [this.channel]);
-      return true;
+      const finished = await this.finishOn(tx, params.finish);
+      return { finished, next: finished ? await this.claimOn(tx, params.claim) : null };
     });
+  }
+
+  /** The guarded finish and what follows from it; run inside a transaction when dependents may move. */
+  private async finishOn(on: Executor, params: FinishParams): Promise<boolean> {
+    const { jobId, workerId, attempt, result, next } = params;
+    const applied = (await on.query<{ applied: number }>(this.Q.FINISH_JOB, [
+      next.state, next.countsAttempt ? 0 : 1, next.retryDelayMs, result.error, result.exitCode, jobId, workerId, attempt,
+      result.outcome, result.signal,
+    ]))[0]?.applied ?? 0;
+    if (applied === 0) return false;
+    // Only wake workers when dependents became runnable: waking on every completion would stampede busy workers.
+    if ((await this.settleDependents(on, jobId, next.state)) > 0) await on.query(this.Q.NOTIFY, [this.channel]);
+    return true;
   }
 
   /** Promotes or cancels the dependents of a finished job; returns how many became pending. */

@@ -7,9 +7,8 @@ import { planEnqueue } from '../../core/dependencies';
 import { ConflictError, NotFoundError, StoreUnavailableError } from '../../core/errors';
 import { emptyCounts, isTerminal, type Job, type JobState, type OutputChunk, type OutputStream } from '../../core/job';
 import type { NewJob } from '../../core/job-spec';
-import type { AttemptResult, NextState } from '../../core/transitions';
 import type {
-  CancelResult, ClaimedJob, EnqueueResult, HeartbeatReply, JobCountsSummary, LeaseRecord, StopMode, Store,
+  CancelResult, ClaimedJob, ClaimParams, EnqueueResult, FinishParams, HeartbeatReply, JobCountsSummary, LeaseRecord, StopMode, Store,
   WorkerIdentity, WorkerRecord, WorkerState,
 } from '../store';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './migrations';
@@ -257,15 +256,17 @@ export class SqliteStore implements Store {
 
   // --- Worker side --------------------------------------------------------------------------------------------------
 
-  async claim(params: { workerId: string; host: string; leaseMs: number }): Promise<ClaimedJob | null> {
-    return this.write(() => {
-      const now = this.clock.now();
-      const row = this.stmt(Q.CLAIM_JOB).get({ workerId: params.workerId, leaseMs: params.leaseMs, now }) as JobRow | undefined;
-      if (!row) return null;
-      this.stmt(Q.INSERT_ATTEMPT).run({ jobId: row.id, attempt: row.runs, workerId: params.workerId, host: params.host, now });
-      this.stmt(Q.MARK_WORKER_BUSY).run({ jobId: row.id, workerId: params.workerId, now });
-      return { job: toJob(row), attempt: row.runs };
-    });
+  async claim(params: ClaimParams): Promise<ClaimedJob | null> {
+    return this.write(() => this.claimIn(params, this.clock.now()));
+  }
+
+  /** The claim's statements, inside the caller's write transaction. */
+  private claimIn(params: ClaimParams, now: number): ClaimedJob | null {
+    const row = this.stmt(Q.CLAIM_JOB).get({ workerId: params.workerId, leaseMs: params.leaseMs, now }) as JobRow | undefined;
+    if (!row) return null;
+    this.stmt(Q.INSERT_ATTEMPT).run({ jobId: row.id, attempt: row.runs, workerId: params.workerId, host: params.host, now });
+    this.stmt(Q.MARK_WORKER_BUSY).run({ jobId: row.id, workerId: params.workerId, now });
+    return { job: toJob(row), attempt: row.runs };
   }
 
   async recordAttemptProcess(params: { jobId: string; attempt: number; workerId: string; pid: number; pidStart: string | null }): Promise<void> {
@@ -312,29 +313,41 @@ export class SqliteStore implements Store {
     this.stmt(Q.MARK_OUTPUT_TRUNCATED).run({ bytes, jobId, attempt });
   }
 
-  async finishAttempt(params: { jobId: string; workerId: string; attempt: number; result: AttemptResult; next: NextState }): Promise<boolean> {
-    const { jobId, workerId, attempt, result, next } = params;
-    const applied = await this.write(() => {
-      const now = this.clock.now();
-      const changed = this.stmt(Q.FINISH_JOB).run({
-        state: next.state,
-        uncounted: next.countsAttempt ? 0 : 1,
-        delayMs: next.retryDelayMs,
-        error: result.error,
-        exitCode: result.exitCode,
-        jobId,
-        workerId,
-        attempt,
-        now,
-      }).changes;
-      if (changed === 0) return false;
-      this.stmt(Q.FINISH_ATTEMPT).run({ now, outcome: result.outcome, exitCode: result.exitCode, signal: result.signal, error: result.error, jobId, attempt });
-      this.stmt(Q.MARK_WORKER_IDLE).run({ workerId, now });
-      return { promoted: this.settleDependents(jobId, next.state, now) };
-    });
+  async finishAttempt(params: FinishParams): Promise<boolean> {
+    const applied = await this.write(() => this.finishIn(params, this.clock.now()));
     // Only wake workers when dependents became runnable: waking on every completion would stampede busy workers.
     if (applied && applied.promoted > 0) await this.notify();
     return applied !== false;
+  }
+
+  async finishAndClaim(params: { finish: FinishParams; claim: ClaimParams }): Promise<{ finished: boolean; next: ClaimedJob | null }> {
+    const outcome = await this.write(() => {
+      const now = this.clock.now();
+      const applied = this.finishIn(params.finish, now);
+      return { applied, next: applied ? this.claimIn(params.claim, now) : null };
+    });
+    if (outcome.applied && outcome.applied.promoted > 0) await this.notify();
+    return { finished: outcome.applied !== false, next: outcome.next };
+  }
+
+  /** The guarded finish, inside the caller's write transaction; false when the lease was lost. */
+  private finishIn(params: FinishParams, now: number): false | { promoted: number } {
+    const { jobId, workerId, attempt, result, next } = params;
+    const changed = this.stmt(Q.FINISH_JOB).run({
+      state: next.state,
+      uncounted: next.countsAttempt ? 0 : 1,
+      delayMs: next.retryDelayMs,
+      error: result.error,
+      exitCode: result.exitCode,
+      jobId,
+      workerId,
+      attempt,
+      now,
+    }).changes;
+    if (changed === 0) return false;
+    this.stmt(Q.FINISH_ATTEMPT).run({ now, outcome: result.outcome, exitCode: result.exitCode, signal: result.signal, error: result.error, jobId, attempt });
+    this.stmt(Q.MARK_WORKER_IDLE).run({ workerId, now });
+    return { promoted: this.settleDependents(jobId, next.state, now) };
   }
 
   /** Promotes or cancels the dependents of a finished job; returns how many became pending. */
