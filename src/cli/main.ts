@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { isQueueError, UsageError } from '../core/errors';
 import { CliContext } from './context';
 
@@ -156,7 +156,6 @@ function buildProgram(): Command {
     .action(action('workerStop', program));
   worker.command('list').description('registered workers').option('--json', 'JSON output').action(action('workerList', program));
   worker.addCommand(new Command('run').description('run one worker in this process (used by worker start)').action(action('workerRun', program)), { hidden: true });
-  void Option;
   return program;
 }
 
