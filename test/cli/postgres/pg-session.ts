@@ -1,3 +1,4 @@
+import { processRuns } from '../../support/processes';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -138,20 +139,7 @@ export class PgSession {
   }
 }
 
-/** True while `pid` runs; a zombie (exited, not yet reaped by a container's init) counts as gone. */
-export function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch {
-    return false;
-  }
-}
+export { processRuns };
 
 /** Sends `signal` to a process (a negative pid: a process group), ignoring one that is already gone. */
 export function signalQuietly(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
