@@ -7,6 +7,7 @@ import type { EnqueueResult } from '../store';
 import type { Executor } from './connection';
 import type { Queries } from './queries';
 import { toConfig, toJob, type JobRow } from './rows';
+import { newJobRecord } from '../rows';
 
 /** Rows per multi-row INSERT of a bulk enqueue: few round trips, arrays still quick to build and parse. */
 const ENQUEUE_BATCH = 5_000;
@@ -110,31 +111,6 @@ class ConcurrentInsertError extends ConflictError {
   constructor() {
     super('another enqueue inserted one of these job ids at the same moment; enqueue again');
   }
-}
-
-/** The job record of a row about to be inserted, built without reading it back (bulk enqueue stays fast). */
-function newJobRecord(job: NewJob, state: JobState, reason: string | null, now: number, defaultMaxRetries: number): Job {
-  return {
-    id: job.id,
-    command: job.command,
-    state,
-    attempts: 0,
-    maxRetries: job.maxRetries ?? defaultMaxRetries,
-    priority: job.priority,
-    runAt: job.runAt ?? now + job.delayMs,
-    timeout: job.timeout,
-    cwd: job.cwd,
-    env: job.env === null ? null : { ...job.env },
-    dependsOn: [...job.dependsOn],
-    createdAt: now,
-    updatedAt: now,
-    finishedAt: state === 'cancelled' ? now : null,
-    workerId: null,
-    leaseExpiresAt: null,
-    lastError: reason,
-    exitCode: null,
-    cancelSignal: null,
-  };
 }
 
 /** The parallel arrays INSERT_JOBS unnests, and the time. */

@@ -1,6 +1,6 @@
-import type { Attempt, AttemptOutcome, OutputChunk, OutputStream } from '../../core/job';
-export { toJob, type JobRow } from '../job-row';
-import type { LeaseRecord, StopMode, WorkerRecord, WorkerState } from '../store';
+import type { OutputChunk, OutputStream } from '../../core/job';
+export { toAttempt, toJob, toWorker, type AttemptRow, type JobRow, type WorkerRow } from '../rows';
+import type { LeaseRecord } from '../store';
 
 /*
  * Rows as node-postgres returns them with the store's type parsers: bigint columns arrive as numbers (epoch ms and
@@ -8,41 +8,6 @@ import type { LeaseRecord, StopMode, WorkerRecord, WorkerState } from '../store'
  */
 
 /** An `attempts` row. */
-export interface AttemptRow {
-  job_id: string;
-  attempt: number;
-  worker_id: string;
-  host: string;
-  pid: number | null;
-  pid_start: string | null;
-  started_at: number;
-  finished_at: number | null;
-  outcome: string | null;
-  exit_code: number | null;
-  signal: string | null;
-  error: string | null;
-  output_bytes: number;
-  output_truncated: boolean;
-}
-
-export function toAttempt(row: AttemptRow): Attempt {
-  return {
-    jobId: row.job_id,
-    attempt: row.attempt,
-    workerId: row.worker_id,
-    host: row.host,
-    pid: row.pid,
-    pidStart: row.pid_start,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    outcome: row.outcome as AttemptOutcome | null,
-    exitCode: row.exit_code,
-    signal: row.signal,
-    error: row.error,
-    outputBytes: row.output_bytes,
-    outputTruncated: row.output_truncated,
-  };
-}
 
 /** A `job_output` row; output is stored as UTF-8 bytes. */
 export interface OutputRow {
@@ -56,33 +21,6 @@ export function toOutputChunk(row: OutputRow): OutputChunk {
 }
 
 /** A `workers` row with its staleness, computed by the database clock. */
-export interface WorkerRow {
-  id: string;
-  host: string;
-  pid: number;
-  pid_start: string | null;
-  state: string;
-  started_at: number;
-  last_heartbeat: number;
-  current_job: string | null;
-  stop_request: string | null;
-  heartbeat_expired: boolean;
-}
-
-export function toWorker(row: WorkerRow): WorkerRecord {
-  return {
-    id: row.id,
-    host: row.host,
-    pid: row.pid,
-    pidStart: row.pid_start,
-    state: row.state as WorkerState,
-    startedAt: row.started_at,
-    lastHeartbeat: row.last_heartbeat,
-    currentJob: row.current_job,
-    stopRequest: row.stop_request as StopMode | null,
-    heartbeatExpired: row.heartbeat_expired,
-  };
-}
 
 /** A row of LIST_LEASES. */
 export interface LeaseRow {

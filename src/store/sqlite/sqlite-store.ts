@@ -13,7 +13,7 @@ import type {
 } from '../store';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './migrations';
 import * as Q from './queries';
-import { toAttempt, toJob, toWorker, type AttemptRow, type JobRow, type WorkerRow } from './rows';
+import { newJobRecord, toAttempt, toJob, toWorker, type AttemptRow, type JobRow, type WorkerRow } from '../rows';
 
 export interface SqliteStoreOptions {
   /**
@@ -193,24 +193,16 @@ export class SqliteStore implements Store {
       // Insert in input order, not dependency order: rowid is the claim's last tie-break ("oldest first").
       for (const job of newJobs) {
         const { state, reason } = plan.get(job)!;
+        const record = newJobRecord(job, state, reason, now, defaultMaxRetries);
         const row = {
-          id: job.id,
-          command: job.command,
-          state,
-          maxRetries: job.maxRetries ?? defaultMaxRetries,
-          priority: job.priority,
-          runAt: job.runAt ?? now + job.delayMs,
-          timeout: job.timeout,
-          cwd: job.cwd,
-          env: job.env === null ? null : JSON.stringify(job.env),
-          dependsOn: job.dependsOn.length === 0 ? null : JSON.stringify(job.dependsOn),
+          ...record,
+          env: record.env === null ? null : JSON.stringify(record.env),
+          dependsOn: record.dependsOn.length === 0 ? null : JSON.stringify(record.dependsOn),
           now,
-          finishedAt: state === 'cancelled' ? now : null,
-          lastError: reason,
         };
         if (insert.run(row).changes === 0) throw new ConflictError(`job '${job.id}' already exists; choose another id or pass --if-not-exists`);
         for (const dep of job.dependsOn) insertDep.run(job.id, dep);
-        created.set(job, newJobRecord(row, state));
+        created.set(job, record);
       }
       return params.jobs.map((job): EnqueueResult => {
         const record = created.get(job);
@@ -546,32 +538,4 @@ export class SqliteStore implements Store {
     }
     return async () => watcher?.close();
   }
-}
-
-/** The job record of a row just inserted, built without reading it back (bulk enqueue stays fast). */
-function newJobRecord(
-  row: { id: string; command: string; maxRetries: number; priority: number; runAt: number; timeout: number | null; cwd: string | null; env: string | null; dependsOn: string | null; now: number; finishedAt: number | null; lastError: string | null },
-  state: JobState,
-): Job {
-  return {
-    id: row.id,
-    command: row.command,
-    state,
-    attempts: 0,
-    maxRetries: row.maxRetries,
-    priority: row.priority,
-    runAt: row.runAt,
-    timeout: row.timeout,
-    cwd: row.cwd,
-    env: row.env === null ? null : (JSON.parse(row.env) as Record<string, string>),
-    dependsOn: row.dependsOn === null ? [] : (JSON.parse(row.dependsOn) as string[]),
-    createdAt: row.now,
-    updatedAt: row.now,
-    finishedAt: row.finishedAt,
-    workerId: null,
-    leaseExpiresAt: null,
-    lastError: row.lastError,
-    exitCode: null,
-    cancelSignal: null,
-  };
 }

@@ -1,0 +1,146 @@
+import type { Attempt, AttemptOutcome, Job, JobState } from '../core/job';
+import type { StopMode, WorkerRecord, WorkerState } from './store';
+import type { NewJob } from '../core/job-spec';
+
+/*
+ * Rows of the tables every adapter shares, and their mapping to our types: both schemas keep times as epoch
+ * milliseconds and `env` / `depends_on` as JSON text, so one mapping serves them all.
+ */
+
+/** A `jobs` row. */
+export interface JobRow {
+  id: string;
+  command: string;
+  state: string;
+  attempts: number;
+  runs: number;
+  max_retries: number;
+  priority: number;
+  run_at: number;
+  timeout: number | null;
+  cwd: string | null;
+  env: string | null;
+  depends_on: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+  worker_id: string | null;
+  lease_expires_at: number | null;
+  last_error: string | null;
+  exit_code: number | null;
+  cancel_signal: string | null;
+}
+
+export function toJob(row: JobRow): Job {
+  return {
+    id: row.id,
+    command: row.command,
+    state: row.state as JobState,
+    attempts: row.attempts,
+    maxRetries: row.max_retries,
+    priority: row.priority,
+    runAt: row.run_at,
+    timeout: row.timeout,
+    cwd: row.cwd,
+    env: row.env === null ? null : (JSON.parse(row.env) as Record<string, string>),
+    dependsOn: row.depends_on === null ? [] : (JSON.parse(row.depends_on) as string[]),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    finishedAt: row.finished_at,
+    workerId: row.worker_id,
+    leaseExpiresAt: row.lease_expires_at,
+    lastError: row.last_error,
+    exitCode: row.exit_code,
+    cancelSignal: row.cancel_signal,
+  };
+}
+
+/** The job record of a row about to be inserted, built without reading it back (bulk enqueue stays fast). */
+export function newJobRecord(job: NewJob, state: JobState, reason: string | null, now: number, defaultMaxRetries: number): Job {
+  return {
+    id: job.id,
+    command: job.command,
+    state,
+    attempts: 0,
+    maxRetries: job.maxRetries ?? defaultMaxRetries,
+    priority: job.priority,
+    runAt: job.runAt ?? now + job.delayMs,
+    timeout: job.timeout,
+    cwd: job.cwd,
+    env: job.env === null ? null : { ...job.env },
+    dependsOn: [...job.dependsOn],
+    createdAt: now,
+    updatedAt: now,
+    finishedAt: state === 'cancelled' ? now : null,
+    workerId: null,
+    leaseExpiresAt: null,
+    lastError: reason,
+    exitCode: null,
+    cancelSignal: null,
+  };
+}
+
+export interface AttemptRow {
+  job_id: string;
+  attempt: number;
+  worker_id: string;
+  host: string;
+  pid: number | null;
+  pid_start: string | null;
+  started_at: number;
+  finished_at: number | null;
+  outcome: string | null;
+  exit_code: number | null;
+  signal: string | null;
+  error: string | null;
+  output_bytes: number;
+  /** 0/1 from SQLite, a boolean from PostgreSQL. */
+  output_truncated: number | boolean;
+}
+
+export function toAttempt(row: AttemptRow): Attempt {
+  return {
+    jobId: row.job_id,
+    attempt: row.attempt,
+    workerId: row.worker_id,
+    host: row.host,
+    pid: row.pid,
+    pidStart: row.pid_start,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    outcome: row.outcome as AttemptOutcome | null,
+    exitCode: row.exit_code,
+    signal: row.signal,
+    error: row.error,
+    outputBytes: row.output_bytes,
+    outputTruncated: Boolean(row.output_truncated),
+  };
+}
+
+export interface WorkerRow {
+  id: string;
+  host: string;
+  pid: number;
+  pid_start: string | null;
+  state: string;
+  started_at: number;
+  last_heartbeat: number;
+  current_job: string | null;
+  stop_request: string | null;
+  heartbeat_expired: number | boolean;
+}
+
+export function toWorker(row: WorkerRow): WorkerRecord {
+  return {
+    id: row.id,
+    host: row.host,
+    pid: row.pid,
+    pidStart: row.pid_start,
+    state: row.state as WorkerState,
+    startedAt: row.started_at,
+    lastHeartbeat: row.last_heartbeat,
+    currentJob: row.current_job,
+    stopRequest: row.stop_request as StopMode | null,
+    heartbeatExpired: Boolean(row.heartbeat_expired),
+  };
+}
