@@ -10,6 +10,12 @@ export interface PlannedJob {
   reason: string | null;
 }
 
+/** A job id that is taken: by a job in the store, or by an earlier job of the same batch (`repeated`). */
+export function idTakenError(id: string, repeated: boolean): ConflictError {
+  const where = repeated ? 'appears twice in this batch' : 'already exists';
+  return new ConflictError(`job '${id}' ${where}; choose another id or pass --if-not-exists`);
+}
+
 /**
  * Orders a batch so every job comes after the batch jobs it depends on, rejects unknown ids and cycles, and decides
  * each job's starting state. `stateOf` looks up jobs already in the store (undefined: no such job). Shared by every

@@ -1,5 +1,5 @@
 import type { Attempt, AttemptOutcome, Job, JobState } from '../core/job';
-import type { StopMode, WorkerRecord, WorkerState } from './store';
+import type { EnqueueResult, StopMode, WorkerRecord, WorkerState } from './store';
 import type { NewJob } from '../core/job-spec';
 
 /*
@@ -55,29 +55,58 @@ export function toJob(row: JobRow): Job {
   };
 }
 
+/** How the new jobs of an enqueue start: what their records take beyond the NewJob itself. */
+export interface JobStart {
+  state: JobState;
+  /** Why the job starts cancelled (a dependency already ended badly); else null. */
+  reason: string | null;
+  now: number;
+  defaultMaxRetries: number;
+}
+
 /** The job record of a row about to be inserted, built without reading it back (bulk enqueue stays fast). */
-export function newJobRecord(job: NewJob, state: JobState, reason: string | null, now: number, defaultMaxRetries: number): Job {
+export function newJobRecord(job: NewJob, start: JobStart): Job {
+  const { state, now } = start;
   return {
     id: job.id,
     command: job.command,
     state,
     attempts: 0,
-    maxRetries: job.maxRetries ?? defaultMaxRetries,
+    maxRetries: job.maxRetries ?? start.defaultMaxRetries,
     priority: job.priority,
     runAt: job.runAt ?? now + job.delayMs,
     timeout: job.timeout,
     cwd: job.cwd,
-    env: job.env === null ? null : { ...job.env },
-    dependsOn: [...job.dependsOn],
+    // Shared, not copied: a NewJob is built for one enqueue call and not used after it.
+    env: job.env,
+    dependsOn: job.dependsOn,
     createdAt: now,
     updatedAt: now,
     finishedAt: state === 'cancelled' ? now : null,
     workerId: null,
     leaseExpiresAt: null,
-    lastError: reason,
+    lastError: start.reason,
     exitCode: null,
     cancelSignal: null,
   };
+}
+
+/**
+ * The result for a job an enqueue inserted. Its record is built when first read: a bulk enqueue whose caller only
+ * counts what it created keeps one small object per job, not a full record (a tenth of a 100,000-job enqueue).
+ */
+export class CreatedJob implements EnqueueResult {
+  readonly created = true;
+  private record: Job | undefined;
+
+  constructor(
+    private readonly newJob: NewJob,
+    private readonly start: JobStart,
+  ) {}
+
+  get job(): Job {
+    return (this.record ??= newJobRecord(this.newJob, this.start));
+  }
 }
 
 export interface AttemptRow {

@@ -1,5 +1,5 @@
 import { resolveConfig } from '../../core/config';
-import { planEnqueue } from '../../core/dependencies';
+import { idTakenError, planEnqueue } from '../../core/dependencies';
 import { ConflictError } from '../../core/errors';
 import type { Job, JobState } from '../../core/job';
 import type { NewJob } from '../../core/job-spec';
@@ -7,7 +7,7 @@ import type { EnqueueResult } from '../store';
 import type { Executor } from './connection';
 import type { Queries } from './queries';
 import { toConfig, toJob, type JobRow } from './rows';
-import { newJobRecord } from '../rows';
+import { newJobRecord, type JobStart } from '../rows';
 
 /** Rows per multi-row INSERT of a bulk enqueue: few round trips, arrays still quick to build and parse. */
 const ENQUEUE_BATCH = 5_000;
@@ -38,7 +38,7 @@ export async function enqueueJobs(
   const fresh = new Map<string, NewJob>();
   for (const job of params.jobs) {
     if (!fresh.has(job.id) && !states.has(job.id)) fresh.set(job.id, job);
-    else if (!params.ifNotExists && hasDependencies) throw conflict(job.id, fresh.has(job.id));
+    else if (!params.ifNotExists && hasDependencies) throw idTakenError(job.id, fresh.has(job.id));
   }
   const newJobs = fresh.size === params.jobs.length ? params.jobs : [...fresh.values()];
   const needsDefault = newJobs.some((job) => job.maxRetries === null);
@@ -48,6 +48,7 @@ export async function enqueueJobs(
 
   // Insert in input order, not dependency order: seq is the claim's last tie-break ("oldest first"). Each batch is
   // built while the server inserts the one before it.
+  const pending: JobStart = { state: 'pending', reason: null, now, defaultMaxRetries };
   const created = new Map<NewJob, Job>();
   let inFlight: { batch: NewJob[]; records: Job[]; existed: Promise<{ id: string }[]> } | null = null;
   const settle = async (sent: NonNullable<typeof inFlight>): Promise<void> => {
@@ -63,7 +64,7 @@ export async function enqueueJobs(
     const batch = newJobs.slice(start, start + ENQUEUE_BATCH);
     const records = batch.map((job) => {
       const planned = plan?.get(job);
-      return newJobRecord(job, planned?.state ?? 'pending', planned?.reason ?? null, now, defaultMaxRetries);
+      return newJobRecord(job, planned ? { ...pending, state: planned.state, reason: planned.reason } : pending);
     });
     const existed = tx.query<{ id: string }>(Q.INSERT_JOBS, insertParams(records, now));
     existed.catch(() => undefined); // awaited below; this only keeps a failure from counting as unhandled meanwhile
@@ -74,7 +75,7 @@ export async function enqueueJobs(
   if (!params.ifNotExists) {
     // Name the first job of the input that was not created, as one-by-one inserts would.
     const first = params.jobs.find((job) => !created.has(job));
-    if (first !== undefined) throw conflict(first.id, fresh.get(first.id) !== first && created.has(fresh.get(first.id)!));
+    if (first !== undefined) throw idTakenError(first.id, fresh.get(first.id) !== first && created.has(fresh.get(first.id)!));
   }
 
   const depJobs: string[] = [];
@@ -98,11 +99,6 @@ export async function enqueueJobs(
     const record = created.get(job);
     return record ? { job: record, created: true } : { job: existing.get(job.id)!, created: false };
   });
-}
-
-function conflict(id: string, repeated: boolean): ConflictError {
-  const where = repeated ? 'appears twice in this batch' : 'already exists';
-  return new ConflictError(`job '${id}' ${where}; choose another id or pass --if-not-exists`);
 }
 
 /** An enqueue lost a race with another inserting the same id; its transaction runs again (and then sees it). */

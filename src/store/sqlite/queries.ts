@@ -6,8 +6,7 @@
 export const INSERT_JOB = `
   INSERT INTO jobs (id, command, state, max_retries, priority, run_at, timeout, cwd, env, depends_on,
                     created_at, updated_at, finished_at, last_error)
-  VALUES (@id, @command, @state, @maxRetries, @priority, @runAt, @timeout, @cwd, @env, @dependsOn,
-          @now, @now, @finishedAt, @lastError)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (id) DO NOTHING`;
 
 export const INSERT_DEP = `INSERT OR IGNORE INTO job_deps (job_id, depends_on) VALUES (?, ?)`;

@@ -3,7 +3,7 @@ import { closeSync, mkdirSync, openSync, utimesSync, watch, type FSWatcher } fro
 import { dirname } from 'node:path';
 import { systemClock, type Clock } from '../../core/clock';
 import { resolveConfig } from '../../core/config';
-import { planEnqueue } from '../../core/dependencies';
+import { idTakenError, planEnqueue } from '../../core/dependencies';
 import { ConflictError, NotFoundError, StoreUnavailableError } from '../../core/errors';
 import { emptyCounts, isTerminal, type Job, type JobState, type OutputChunk, type OutputStream } from '../../core/job';
 import type { NewJob } from '../../core/job-spec';
@@ -13,7 +13,7 @@ import type {
 } from '../store';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './migrations';
 import * as Q from './queries';
-import { newJobRecord, toAttempt, toJob, toWorker, type AttemptRow, type JobRow, type WorkerRow } from '../rows';
+import { CreatedJob, newJobRecord, toAttempt, toJob, toWorker, type AttemptRow, type JobRow, type JobStart, type WorkerRow } from '../rows';
 
 export interface SqliteStoreOptions {
   /**
@@ -173,44 +173,48 @@ export class SqliteStore implements Store {
     const results = await this.write(() => {
       const now = this.clock.now();
       const getState = this.stmt(Q.GET_JOB_STATE);
-      // A job whose id exists (in the store, or earlier in this batch) is never planned: with ifNotExists it is returned
-      // as it is, and its real state, not a planned one, decides the state of new jobs that depend on it.
-      const fresh = new Map<string, NewJob>();
-      for (const job of params.jobs) {
-        if (!fresh.has(job.id) && getState.get(job.id) === undefined) fresh.set(job.id, job);
-        else if (!params.ifNotExists) {
-          const where = fresh.has(job.id) ? 'appears twice in this batch' : 'already exists';
-          throw new ConflictError(`job '${job.id}' ${where}; choose another id or pass --if-not-exists`);
-        }
-      }
-      const newJobs = [...fresh.values()];
-      const needsDefault = newJobs.some((job) => job.maxRetries === null);
-      const defaultMaxRetries = needsDefault ? resolveConfig(this.configSync())['max-retries'] : 0;
-      const plan = new Map(planEnqueue(newJobs, (id) => (getState.get(id) as { state: JobState } | undefined)?.state).map((p) => [p.job, p]));
+      const stateOf = (id: string) => (getState.get(id) as { state: JobState } | undefined)?.state;
+      // A plain batch (no dependencies, no ifNotExists) needs no look-ups and no plan: every job starts pending, and the
+      // insert itself reports a taken id. A bulk enqueue stays at one statement per job.
+      const plain = !params.ifNotExists && params.jobs.every((job) => job.dependsOn.length === 0);
+      // Otherwise a job whose id exists (in the store, or earlier in this batch) is never planned: with ifNotExists it
+      // is returned as it is, and its real state, not a planned one, decides the state of new jobs that depend on it.
+      const fresh = plain ? params.jobs : this.newJobsOf(params.jobs, params.ifNotExists, stateOf);
+      const plan = plain ? null : new Map(planEnqueue(fresh, stateOf).map((planned) => [planned.job, planned]));
+      const defaultMaxRetries = fresh.some((job) => job.maxRetries === null) ? resolveConfig(this.configSync())['max-retries'] : 0;
+      const pending: JobStart = { state: 'pending', reason: null, now, defaultMaxRetries };
       const insert = this.stmt(Q.INSERT_JOB);
       const insertDep = this.stmt(Q.INSERT_DEP);
-      const created = new Map<NewJob, Job>();
+      const created: CreatedJob[] = [];
       // Insert in input order, not dependency order: rowid is the claim's last tie-break ("oldest first").
-      for (const job of newJobs) {
-        const { state, reason } = plan.get(job)!;
-        const record = newJobRecord(job, state, reason, now, defaultMaxRetries);
-        const row = {
-          ...record,
-          env: record.env === null ? null : JSON.stringify(record.env),
-          dependsOn: record.dependsOn.length === 0 ? null : JSON.stringify(record.dependsOn),
-          now,
-        };
-        if (insert.run(row).changes === 0) throw new ConflictError(`job '${job.id}' already exists; choose another id or pass --if-not-exists`);
+      for (let i = 0; i < fresh.length; i++) {
+        const job = fresh[i]!;
+        const planned = plan?.get(job);
+        const start = planned && planned.state !== 'pending' ? { ...pending, state: planned.state, reason: planned.reason } : pending;
+        const r = newJobRecord(job, start);
+        const env = r.env === null ? null : JSON.stringify(r.env);
+        const dependsOn = r.dependsOn.length === 0 ? null : JSON.stringify(r.dependsOn);
+        const inserted = insert.run(r.id, r.command, r.state, r.maxRetries, r.priority, r.runAt, r.timeout, r.cwd, env, dependsOn, now, now, r.finishedAt, r.lastError);
+        if (inserted.changes === 0) throw idTakenError(job.id, fresh.slice(0, i).some((earlier) => earlier.id === job.id));
         for (const dep of job.dependsOn) insertDep.run(job.id, dep);
-        created.set(job, record);
+        created.push(new CreatedJob(job, start));
       }
-      return params.jobs.map((job): EnqueueResult => {
-        const record = created.get(job);
-        return record ? { job: record, created: true } : { job: toJob(this.stmt(Q.GET_JOB).get(job.id) as JobRow), created: false };
-      });
+      if (fresh === params.jobs) return created;
+      const byJob = new Map(fresh.map((job, i) => [job, created[i]!]));
+      return params.jobs.map((job): EnqueueResult => byJob.get(job) ?? { job: toJob(this.stmt(Q.GET_JOB).get(job.id) as JobRow), created: false });
     });
     if (results.some((result) => result.created)) await this.notify();
     return results;
+  }
+
+  /** The jobs of a batch to insert: those whose id is new; a taken id is an error unless `ifNotExists`. */
+  private newJobsOf(jobs: NewJob[], ifNotExists: boolean, stateOf: (id: string) => JobState | undefined): NewJob[] {
+    const fresh = new Map<string, NewJob>();
+    for (const job of jobs) {
+      if (!fresh.has(job.id) && stateOf(job.id) === undefined) fresh.set(job.id, job);
+      else if (!ifNotExists) throw idTakenError(job.id, fresh.has(job.id));
+    }
+    return fresh.size === jobs.length ? jobs : [...fresh.values()];
   }
 
   async getJob(params: { id: string }): Promise<Job | null> {
