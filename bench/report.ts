@@ -68,7 +68,7 @@ export function renderMarkdown(r: BenchResults): string {
   const bulkJobs = Object.values(r.bulk).find((b) => b && !isError(b)) as BulkEnqueueResult | undefined;
   rows.push([
     '3',
-    `Bulk \`enqueue --file\` of ${bulkJobs ? num(bulkJobs.jobs) : ''} jobs (process wall time)`,
+    `Bulk \`enqueue --file\` of ${bulkJobs ? num(bulkJobs.jobs) : ''} jobs (process wall time, median of ${bulkJobs?.samplesMs.length ?? ''})`,
     ...both(r.bulk, (b) => `${num(b.jobsPerSecond)} jobs/s (${num(b.ms / 1000, 2)} s) ${verdict(b.jobsPerSecond >= TARGETS.bulkPerSecond)}`),
     '–',
     '≥ 100,000 jobs/s',
@@ -119,6 +119,10 @@ export function renderMarkdown(r: BenchResults): string {
   if (r.recovery && !isError(r.recovery)) {
     const parts = r.recovery.parts.map((p) => `${num(p.detectMs)} + ${num(p.backoffAndClaimMs)} + ${num(p.spawnMs)}`).join('; ');
     notes.push(`- recovery, per sample in ms: kill → lost attempt recorded + → retry claimed (backoff) + → command ran: ${parts}.`);
+  }
+  for (const backend of ['sqlite', 'postgres'] as const) {
+    const b = r.bulk[backend];
+    if (b && !isError(b)) notes.push(`- bulk/${backend}: samples ${b.samplesMs.map((ms) => num(ms)).join(', ')} ms.`);
   }
   if (!pg && r.postgres.reason) notes.push(`- PostgreSQL not run: ${r.postgres.reason}`);
   return `${table}\n\n${notes.join('\n')}\n`;

@@ -19,8 +19,8 @@ import { DEFAULT_PG_URL, postgresUnavailable, type Backend } from './targets';
  */
 
 const SIZES = {
-  full: { startupRuns: 21, drainJobs: 2000, bulkJobs: 100_000, pickupSamples: 40, recoverySamples: 3, storeJobs: 5000 },
-  quick: { startupRuns: 5, drainJobs: 300, bulkJobs: 10_000, pickupSamples: 10, recoverySamples: 1, storeJobs: 1000 },
+  full: { startupRuns: 21, drainJobs: 2000, bulkJobs: 100_000, bulkSamples: 3, pickupSamples: 40, recoverySamples: 3, storeJobs: 5000 },
+  quick: { startupRuns: 5, drainJobs: 300, bulkJobs: 10_000, bulkSamples: 1, pickupSamples: 10, recoverySamples: 1, storeJobs: 1000 },
 };
 const MEASUREMENTS = ['startup', 'drain', 'bulk', 'pickup', 'recovery', 'store'] as const;
 type Measurement = (typeof MEASUREMENTS)[number];
@@ -96,7 +96,7 @@ async function main(): Promise<number> {
     if (wanted('drain')) results.drain[backend] = await measure(`drain/${backend}`, (cleanup) => measureDrain({ backend, jobs: sizes.drainJobs, cleanup }));
   }
   for (const backend of backends) {
-    if (wanted('bulk')) results.bulk[backend] = await measure(`bulk/${backend}`, (cleanup) => measureBulkEnqueue({ backend, jobs: sizes.bulkJobs, cleanup }));
+    if (wanted('bulk')) results.bulk[backend] = await measure(`bulk/${backend}`, (cleanup) => measureBulkEnqueue({ backend, jobs: sizes.bulkJobs, samples: sizes.bulkSamples, cleanup }));
   }
   for (const backend of backends) {
     if (wanted('pickup')) results.pickup[backend] = await measure(`pickup/${backend}`, (cleanup) => measurePickup({ backend, samples: sizes.pickupSamples, cleanup }));

@@ -103,6 +103,8 @@ export function parseRunAt(value: unknown, field = 'run_at'): number {
 export interface ParsedJobSpec {
   job: NewJob;
   ifNotExists: boolean;
+  /** The spec named its id (else one was generated, and is new). */
+  idGiven: boolean;
 }
 
 /**
@@ -114,7 +116,7 @@ export function parseJobSpec(input: unknown, defaultCwd: string | null): ParsedJ
     throw new UsageError(`a job must be a JSON object such as {"command":"echo hi"}, got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`);
   }
   const spec = input as JobSpecInput & Record<string, unknown>;
-  for (const key of Object.keys(spec)) {
+  for (const key in spec) {
     if (!FIELD_SET.has(key)) throw new UsageError(`unknown field '${key}'; allowed fields: ${FIELDS.join(', ')}`);
   }
   if (spec.command === undefined) throw new UsageError(`command: required (the shell command to run)`);
@@ -165,7 +167,7 @@ export function parseJobSpec(input: unknown, defaultCwd: string | null): ParsedJ
     ifNotExists = spec.if_not_exists;
   }
 
-  return { job: { id, command: spec.command, maxRetries, priority, runAt, delayMs, timeout, cwd, env, dependsOn }, ifNotExists };
+  return { job: { id, command: spec.command, maxRetries, priority, runAt, delayMs, timeout, cwd, env, dependsOn }, ifNotExists, idGiven: spec.id !== undefined };
 }
 
 /** Parses the text of one JSON job; the message names what was wrong. */
