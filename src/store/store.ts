@@ -78,6 +78,11 @@ export interface Store {
   requestStop(params: { mode: StopMode; host?: string }): Promise<string[]>;
   /** Jobs in processing, with what a reaper needs to decide whether their worker is gone. */
   listLeases(): Promise<LeaseRecord[]>;
+  /**
+   * Takes (removes and returns) up to `limit` jobs that ended without a worker's report (cancelled while queued, or
+   * with a dependency), whose `on-finish` hook a worker still has to run. Each is handed to one caller only.
+   */
+  takeFinishHooks(params: { limit: number }): Promise<EndedJob[]>;
 
   // --- Operator actions ---------------------------------------------------------------------------------------------
 
@@ -123,6 +128,13 @@ export interface FinishParams {
   attempt: number;
   result: AttemptResult;
   next: NextState;
+}
+
+/** A job that reached a final state, as the `on-finish` hook is told about it. */
+export interface EndedJob {
+  jobId: string;
+  state: JobState;
+  exitCode: number | null;
 }
 
 export interface EnqueueResult {

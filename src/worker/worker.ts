@@ -39,6 +39,8 @@ interface CurrentJob {
 export class Worker {
   readonly id = `w_${randomBytes(5).toString('hex')}`;
   readonly host: string;
+  /** Our environment, copied once: reading process.env goes through getenv for every variable, on every job. */
+  private readonly baseEnv: NodeJS.ProcessEnv = { ...process.env };
   private readonly store: Store;
   private readonly log: (line: string) => void;
   private readonly wakeup = new Wakeup();
@@ -143,7 +145,7 @@ export class Worker {
     const running = new RunningCommand({
       command: job.command,
       cwd: job.cwd,
-      env: { ...process.env, ...job.env, QUEUECTL_JOB_ID: job.id, QUEUECTL_ATTEMPT: String(attempt) },
+      env: { ...this.baseEnv, ...job.env, QUEUECTL_JOB_ID: job.id, QUEUECTL_ATTEMPT: String(attempt) },
       timeoutSeconds,
       onOutput: (stream, data) => output.add(stream, data),
     });
@@ -260,6 +262,10 @@ export class Worker {
       });
       if (this.ticks % 5 === 1) await cleanUpGoneWorkers({ store: this.store, host: this.host, staleAfterMs: Math.max(this.leaseMs, 3000) });
       if (recovered.length > 0) this.wakeup.wake();
+    });
+    // Jobs that ended with no worker's report (cancelled while queued, or through a dependency) get their hook here.
+    await this.guard('finish hooks', async () => {
+      for (const ended of await this.store.takeFinishHooks({ limit: 100 })) this.jobEnded(ended.jobId, ended.state, ended.exitCode);
     });
     await this.guard('retention', async () => {
       const purged = await this.retention.maybeSweep(this.config.retention, Date.now());

@@ -627,6 +627,25 @@ export function runStoreContract(name: string, makeStore: () => Promise<TempStor
         assert.deepEqual((await store.countJobs()).counts, { ...zeroCounts(), cancelled: 4, completed: 1 });
       });
 
+      it('records jobs ended without a worker for their finish hook, each taken once', async () => {
+        await store.enqueue({
+          jobs: [newJob('q'), newJob('after-q', { dependsOn: ['q'] }), newJob('root', { priority: 1, maxRetries: 0 }), newJob('after-root', { dependsOn: ['root'] })],
+          ifNotExists: false,
+        });
+        assert.deepEqual(await store.takeFinishHooks({ limit: 10 }), [], 'nothing ended yet');
+        await store.cancel({ ids: ['q'], signal: 'SIGTERM' });
+        // A job a worker reports is not recorded (its worker runs the hook), but its cancelled dependents are.
+        await runAttempt(store, 'root', exit(1), next('dead'));
+        const taken = await store.takeFinishHooks({ limit: 10 });
+        assert.deepEqual(
+          taken.sort((a, b) => a.jobId.localeCompare(b.jobId)),
+          ['after-q', 'after-root', 'q'].map((jobId) => ({ jobId, state: 'cancelled', exitCode: null })),
+        );
+        assert.deepEqual(await store.takeFinishHooks({ limit: 10 }), [], 'each is taken once');
+        await store.cancel({ ids: ['q'], signal: 'SIGTERM' });
+        assert.deepEqual(await store.takeFinishHooks({ limit: 10 }), [], 'cancelling a cancelled job ends nothing');
+      });
+
       it('cancels nothing when an id is unknown', async () => {
         await store.enqueue({ jobs: [newJob('p')], ifNotExists: false });
         await assert.rejects(store.cancel({ ids: ['p', 'nope'], signal: 'SIGTERM' }), errorLike(NotFoundError, /'nope'/));

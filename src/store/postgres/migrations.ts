@@ -94,6 +94,20 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
       CREATE TABLE @schema.config (key text PRIMARY KEY, value text NOT NULL);
     `,
   },
+  {
+    version: 2,
+    name: 'finish hooks of jobs ended without a worker',
+    sql: `
+      -- Jobs that ended with no worker to report them (cancelled while queued, or through a dependency): a worker takes
+      -- each row and runs the on-finish hook for it.
+      CREATE TABLE @schema.finish_hooks (
+        job_id     text PRIMARY KEY,
+        state      text NOT NULL,
+        exit_code  integer,
+        created_at bigint NOT NULL
+      );
+    `,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]!.version;

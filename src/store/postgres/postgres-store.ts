@@ -3,7 +3,7 @@ import { emptyCounts, isTerminal, JOB_STATES, type Job, type JobState, type Outp
 import type { NewJob } from '../../core/job-spec';
 import type { OpenStoreOptions } from '../open-store';
 import type {
-  CancelResult, ClaimedJob, ClaimParams, EnqueueResult, FinishParams, HeartbeatReply, JobCountsSummary, LeaseRecord, StopMode, Store,
+  CancelResult, ClaimedJob, ClaimParams, EndedJob, EnqueueResult, FinishParams, HeartbeatReply, JobCountsSummary, LeaseRecord, StopMode, Store,
   WorkerIdentity, WorkerRecord, WorkerState,
 } from '../store';
 import { clientConfig, Database, reasonOf, redactUrl, type Executor } from './connection';
@@ -248,6 +248,11 @@ export class PostgresStore implements Store {
       await tx.query(this.Q.NOTIFY, [this.channel]);
       return rows.map((row) => row.id);
     });
+  }
+
+  async takeFinishHooks(params: { limit: number }): Promise<EndedJob[]> {
+    const rows = await this.db.query<{ job_id: string; state: JobState; exit_code: number | null }>(this.Q.TAKE_FINISH_HOOKS, [params.limit]);
+    return rows.map((row) => ({ jobId: row.job_id, state: row.state, exitCode: row.exit_code }));
   }
 
   async listLeases(): Promise<LeaseRecord[]> {

@@ -193,7 +193,7 @@ const STATEMENTS = {
        AND NOT EXISTS (SELECT 1 FROM @schema.job_deps d JOIN @schema.jobs dep ON dep.id = d.depends_on
                         WHERE d.job_id = jobs.id AND dep.state <> 'completed')`,
 
-  /** Everything downstream of a dead or cancelled job that is still waiting ends cancelled. $2: the reason. */
+  /** Everything downstream of a dead or cancelled job that is still waiting ends cancelled, recorded for the on-finish hook. $2: the reason. */
   CANCEL_DEPENDENTS: `
     WITH RECURSIVE downstream(id) AS (
       SELECT job_id FROM @schema.job_deps WHERE depends_on = $1
@@ -201,9 +201,13 @@ const STATEMENTS = {
       SELECT d.job_id FROM @schema.job_deps d JOIN downstream ON d.depends_on = downstream.id
     ), locked AS (
       SELECT id FROM @schema.jobs WHERE state = 'waiting' AND id IN (SELECT id FROM downstream) ORDER BY id FOR UPDATE
+    ), cancelled AS (
+      UPDATE @schema.jobs SET state = 'cancelled', last_error = $2, finished_at = ${NOW_MS}, updated_at = ${NOW_MS}
+       WHERE state = 'waiting' AND id IN (SELECT id FROM locked)
+      RETURNING id
     )
-    UPDATE @schema.jobs SET state = 'cancelled', last_error = $2, finished_at = ${NOW_MS}, updated_at = ${NOW_MS}
-     WHERE state = 'waiting' AND id IN (SELECT id FROM locked)`,
+    INSERT INTO @schema.finish_hooks (job_id, state, created_at) SELECT id, 'cancelled', ${NOW_MS} FROM cancelled
+    ON CONFLICT (job_id) DO NOTHING`,
 
   NEXT_RUN_AT: `
     SELECT min(run_at) AS at FROM @schema.jobs WHERE state IN ('pending', 'failed') AND run_at > ${NOW_MS}`,
@@ -270,9 +274,20 @@ const STATEMENTS = {
   LOCK_JOB_STATES: `SELECT id, state FROM @schema.jobs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
 
   /** $1: id, $2: reason. */
+  /** Cancels a queued job and records it for the on-finish hook (see finish_hooks). $1: id, $2: reason. */
   CANCEL_QUEUED_JOB: `
-    UPDATE @schema.jobs SET state = 'cancelled', last_error = $2, finished_at = ${NOW_MS}, updated_at = ${NOW_MS}
-     WHERE id = $1 AND state IN ('waiting', 'pending', 'failed')`,
+    WITH cancelled AS (
+      UPDATE @schema.jobs SET state = 'cancelled', last_error = $2, finished_at = ${NOW_MS}, updated_at = ${NOW_MS}
+       WHERE id = $1 AND state IN ('waiting', 'pending', 'failed')
+      RETURNING id
+    )
+    INSERT INTO @schema.finish_hooks (job_id, state, created_at) SELECT id, 'cancelled', ${NOW_MS} FROM cancelled
+    ON CONFLICT (job_id) DO NOTHING`,
+  /** Takes up to $1 finish hooks; concurrent takers skip each other's rows. */
+  TAKE_FINISH_HOOKS: `
+    DELETE FROM @schema.finish_hooks
+     WHERE job_id IN (SELECT job_id FROM @schema.finish_hooks ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+    RETURNING job_id, state, exit_code`,
   /** $1: id, $2: signal. */
   FLAG_CANCEL: `UPDATE @schema.jobs SET cancel_signal = $2, updated_at = ${NOW_MS} WHERE id = $1 AND state = 'processing'`,
 

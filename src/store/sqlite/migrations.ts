@@ -85,6 +85,20 @@ export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: s
       CREATE TABLE config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     `,
   },
+  {
+    version: 2,
+    name: 'finish hooks of jobs ended without a worker',
+    sql: `
+      -- Jobs that ended with no worker to report them (cancelled while queued, or through a dependency): a worker takes
+      -- each row and runs the on-finish hook for it.
+      CREATE TABLE finish_hooks (
+        job_id     TEXT PRIMARY KEY,
+        state      TEXT NOT NULL,
+        exit_code  INTEGER,
+        created_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]!.version;

@@ -93,7 +93,16 @@ export const CANCEL_DEPENDENTS = `
     SELECT d.job_id FROM job_deps d JOIN downstream ON d.depends_on = downstream.id
   )
   UPDATE jobs SET state = 'cancelled', last_error = @reason, finished_at = @now, updated_at = @now
-   WHERE state = 'waiting' AND id IN (SELECT id FROM downstream)`;
+   WHERE state = 'waiting' AND id IN (SELECT id FROM downstream)
+  RETURNING id`;
+
+export const INSERT_FINISH_HOOK = `
+  INSERT INTO finish_hooks (job_id, state, exit_code, created_at) VALUES (@jobId, @state, @exitCode, @now)
+  ON CONFLICT (job_id) DO NOTHING`;
+export const ANY_FINISH_HOOK = `SELECT EXISTS (SELECT 1 FROM finish_hooks) AS found`;
+export const TAKE_FINISH_HOOKS = `
+  DELETE FROM finish_hooks WHERE job_id IN (SELECT job_id FROM finish_hooks ORDER BY created_at LIMIT ?)
+  RETURNING job_id, state, exit_code`;
 
 export const NEXT_RUN_AT = `
   SELECT min(run_at) AS at FROM jobs WHERE state IN ('pending', 'failed') AND run_at > @now`;
@@ -140,7 +149,8 @@ export const LIST_DEAD_IDS = `SELECT id FROM jobs WHERE state = 'dead' ORDER BY 
 
 export const CANCEL_QUEUED_JOB = `
   UPDATE jobs SET state = 'cancelled', last_error = @reason, finished_at = @now, updated_at = @now
-   WHERE id = @id AND state IN ('waiting', 'pending', 'failed')`;
+   WHERE id = @id AND state IN ('waiting', 'pending', 'failed')
+  RETURNING id`;
 export const FLAG_CANCEL = `
   UPDATE jobs SET cancel_signal = @signal, updated_at = @now WHERE id = @id AND state = 'processing'`;
 

@@ -8,7 +8,7 @@ import { ConflictError, NotFoundError, StoreUnavailableError } from '../../core/
 import { emptyCounts, isTerminal, type Job, type JobState, type OutputChunk, type OutputStream } from '../../core/job';
 import type { NewJob } from '../../core/job-spec';
 import type {
-  CancelResult, ClaimedJob, ClaimParams, EnqueueResult, FinishParams, HeartbeatReply, JobCountsSummary, LeaseRecord, StopMode, Store,
+  CancelResult, ClaimedJob, ClaimParams, EndedJob, EnqueueResult, FinishParams, HeartbeatReply, JobCountsSummary, LeaseRecord, StopMode, Store,
   WorkerIdentity, WorkerRecord, WorkerState,
 } from '../store';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './migrations';
@@ -350,7 +350,8 @@ export class SqliteStore implements Store {
   private settleDependents(jobId: string, state: JobState, now: number): number {
     if (state === 'completed') return this.stmt(Q.PROMOTE_DEPENDENTS).run({ jobId, now }).changes;
     if (state === 'dead' || state === 'cancelled') {
-      this.stmt(Q.CANCEL_DEPENDENTS).run({ jobId, now, reason: `dependency '${jobId}' ended ${state}` });
+      const cancelled = this.stmt(Q.CANCEL_DEPENDENTS).all({ jobId, now, reason: `dependency '${jobId}' ended ${state}` }) as { id: string }[];
+      for (const row of cancelled) this.recordFinishHook(row.id, now);
     }
     return 0;
   }
@@ -397,6 +398,18 @@ export class SqliteStore implements Store {
     });
     await this.notify();
     return ids;
+  }
+
+  /** A job cancelled here, with no worker to report it: a worker runs its on-finish hook later. */
+  private recordFinishHook(jobId: string, now: number): void {
+    this.stmt(Q.INSERT_FINISH_HOOK).run({ jobId, state: 'cancelled', exitCode: null, now });
+  }
+
+  async takeFinishHooks(params: { limit: number }): Promise<EndedJob[]> {
+    // Almost always empty: look before taking the write lock.
+    if (!(await this.read(() => (this.stmt(Q.ANY_FINISH_HOOK).get() as { found: number }).found))) return [];
+    const rows = await this.write(() => this.stmt(Q.TAKE_FINISH_HOOKS).all(params.limit) as { job_id: string; state: JobState; exit_code: number | null }[]);
+    return rows.map((row) => ({ jobId: row.job_id, state: row.state, exitCode: row.exit_code }));
   }
 
   async listLeases(): Promise<LeaseRecord[]> {
@@ -469,7 +482,7 @@ export class SqliteStore implements Store {
           return { id, action: 'signalled', state };
         }
         if (isTerminal(state)) return { id, action: 'unchanged', state };
-        this.stmt(Q.CANCEL_QUEUED_JOB).run({ id, reason: 'cancelled by user', now });
+        if (this.stmt(Q.CANCEL_QUEUED_JOB).get({ id, reason: 'cancelled by user', now })) this.recordFinishHook(id, now);
         this.settleDependents(id, 'cancelled', now);
         return { id, action: 'cancelled', state: 'cancelled' };
       });

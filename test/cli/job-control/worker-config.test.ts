@@ -20,23 +20,27 @@ function hookLines(queue: QueueFixture): string[] {
 const config = (scratch: string) => ({ 'on-finish': hook(join(scratch, HOOK_FILE)), 'backoff-max': '0' });
 
 describePerBackend('on-finish hook', { workers: 2, config }, (queue) => {
-  it('runs once per finished job with its id, state and exit code, and its failure never fails the job', async () => {
+  it('runs once per finished job, also one no worker ran, with its id, state and exit code; its failure never fails the job', async () => {
     const batch = [
       { id: 'h-ok', command: 'true' },
       { id: 'h-dead', command: 'exit 4', max_retries: 1 },
       { id: 'h-cancel', command: 'sleep 300' },
+      // Ended with no worker to report them: cancelled while queued, and cancelled because a dependency died.
+      { id: 'h-queued', command: 'true', delay: 3600 },
+      { id: 'h-after-dead', command: 'true', depends_on: ['h-dead'] },
     ];
     await queue.ok(['enqueue', '--file', '-'], { input: batch.map((job) => JSON.stringify(job)).join('\n') });
     await queue.waitForState('h-cancel', 'processing');
-    await queue.ok(['cancel', 'h-cancel']);
+    await queue.ok(['cancel', 'h-cancel', 'h-queued']);
     await queue.waitForState('h-cancel', 'cancelled');
     await queue.waitForState('h-ok', 'completed');
     await queue.waitForState('h-dead', 'dead');
 
     // A last job: once its hook line is written, the hooks of the jobs before it have had every chance to run.
     assert.equal((await queue.cli(['enqueue', '--wait', '--id', 'h-last', '-c', 'echo done'])).code, 0);
-    await waitFor('the hook of h-last', () => hookLines(queue).some((line) => line.startsWith('h-last ')));
-    assert.deepEqual(hookLines(queue).sort(), ['h-cancel cancelled ', 'h-dead dead 4', 'h-last completed 0', 'h-ok completed 0']);
+    const expected = ['h-after-dead cancelled ', 'h-cancel cancelled ', 'h-dead dead 4', 'h-last completed 0', 'h-ok completed 0', 'h-queued cancelled '];
+    await waitFor('a hook line for every job', () => hookLines(queue).length >= expected.length);
+    assert.deepEqual(hookLines(queue).sort(), expected);
 
     const ok = await queue.show('h-ok');
     assert.deepEqual([ok.state, ok.attempts, ok.history.length], ['completed', 1, 1], 'the hook exits 7, the job still completed once');
