@@ -88,3 +88,36 @@ export function signalProcessGroup(pgid: number, pidStart: string | null, signal
     return false;
   }
 }
+
+/** The variables every job's processes inherit, naming the attempt they belong to (see the worker's runJob). */
+export function attemptMarker(jobId: string, attempt: number): Record<string, string> {
+  return { QUEUECTL_JOB_ID: jobId, QUEUECTL_ATTEMPT: String(attempt) };
+}
+
+/**
+ * The process groups of an attempt's processes still running on this host, found by the marker in their environment
+ * (/proc/PID/environ). For an attempt whose worker died before it recorded the process group: what it started must
+ * still be killed before the job runs again. Empty where /proc is missing.
+ */
+export function findAttemptProcessGroups(jobId: string, attempt: number): number[] {
+  const wanted = Object.entries(attemptMarker(jobId, attempt)).map(([name, value]) => `\0${name}=${value}\0`);
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return [];
+  }
+  const groups = new Set<number>();
+  for (const name of pids) {
+    let environ: string;
+    try {
+      environ = `\0${readFileSync(`/proc/${name}/environ`, 'latin1')}`;
+    } catch {
+      continue; // gone, or another user's
+    }
+    if (!wanted.every((entry) => environ.includes(entry))) continue;
+    const fields = procStat(Number(name));
+    if (fields !== null && !isZombie(fields)) groups.add(Number(fields[2]));
+  }
+  return [...groups];
+}

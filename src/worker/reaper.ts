@@ -1,8 +1,8 @@
 import { backoffPolicy, type Config } from '../core/config';
 import type { JobState } from '../core/job';
 import { planAfterAttempt } from '../core/transitions';
-import type { Store } from '../store/store';
-import { isProcessAlive, processGroupExists, signalProcessGroup } from './process-info';
+import type { LeaseRecord, Store } from '../store/store';
+import { findAttemptProcessGroups, isProcessAlive, processGroupExists, signalProcessGroup } from './process-info';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -33,10 +33,7 @@ export async function reapLostJobs(params: {
       onThisHost && lease.worker !== null && lease.worker.host === host && !isProcessAlive(lease.worker.pid, lease.worker.pidStart);
     if (!lease.leaseExpired && !workerGoneHere) continue;
 
-    if (onThisHost && lease.pid !== null) {
-      signalProcessGroup(lease.pid, lease.pidStart, 'SIGKILL');
-      for (let i = 0; i < 40 && processGroupExists(lease.pid); i++) await sleep(25);
-    }
+    if (onThisHost) await killAttemptProcesses(lease);
     const reason = lease.leaseExpired ? `worker lost: lease of ${lease.workerId} expired` : `worker lost: ${lease.workerId} (pid ${lease.worker?.pid ?? '?'}) exited`;
     const result = { outcome: 'worker_lost' as const, exitCode: null, signal: null, error: reason };
     const next = planAfterAttempt({ attempts: lease.attempts, maxRetries: lease.maxRetries }, result, backoffPolicy(config));
@@ -47,6 +44,17 @@ export async function reapLostJobs(params: {
     }
   }
   return recovered;
+}
+
+/**
+ * Kills what a lost attempt left running on this host: its recorded process group, or, when its worker died before
+ * recording it, every group whose processes carry the attempt's marker. Waits up to a second for them to go.
+ */
+async function killAttemptProcesses(lease: LeaseRecord): Promise<void> {
+  const groups = lease.pid !== null ? [lease.pid] : findAttemptProcessGroups(lease.jobId, lease.attempt);
+  if (lease.pid !== null) signalProcessGroup(lease.pid, lease.pidStart, 'SIGKILL');
+  else for (const pgid of groups) signalProcessGroup(pgid, null, 'SIGKILL');
+  for (let i = 0; i < 40 && groups.some((pgid) => processGroupExists(pgid)); i++) await sleep(25);
 }
 
 /** Removes registrations of workers that stopped heartbeating, or that ran on this host and exited. */

@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { AttemptOutcome, OutputStream } from '../core/job';
 import { describeResult, type AttemptResult } from '../core/transitions';
-import { processGroupExists, processStartTime } from './process-info';
+import { processGroupExists } from './process-info';
 
 /** How long a signalled job gets to exit before its whole process group is sent SIGKILL. */
 export const KILL_GRACE_MS = 3000;
@@ -26,7 +26,6 @@ export type KillReason = Extract<AttemptOutcome, 'timeout' | 'cancelled' | 'stop
  */
 export class RunningCommand {
   readonly pid: number | null;
-  readonly pidStart: string | null;
   readonly result: Promise<AttemptResult>;
   private killReason: KillReason | null = null;
   private killTimer: NodeJS.Timeout | null = null;
@@ -39,7 +38,6 @@ export class RunningCommand {
     const cwdProblem = options.cwd === null ? null : checkDirectory(options.cwd);
     if (cwdProblem) {
       this.pid = null;
-      this.pidStart = null;
       this.result = Promise.resolve({ outcome: 'spawn_error', exitCode: null, signal: null, error: `could not start: ${cwdProblem}` });
       return;
     }
@@ -50,7 +48,6 @@ export class RunningCommand {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.pid = child.pid ?? null;
-    this.pidStart = this.pid === null ? null : processStartTime(this.pid);
 
     for (const stream of ['stdout', 'stderr'] as const) {
       const decoder = new StringDecoder('utf8');

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { StoreUnavailableError } from '../core/errors';
 import { defaultDatabasePath, isPostgresUrl } from '../store/open-store';
 import type { Store, WorkerRecord } from '../store/store';
-import { currentHost, isProcessAlive } from './process-info';
+import { attemptMarker, currentHost, isProcessAlive } from './process-info';
 import { KILL_GRACE_MS } from './runner';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -16,6 +16,16 @@ export function workerLogPath(location: string): string {
 
 /** The compiled CLI entry, which background workers run as `worker run`. */
 const CLI_BIN = join(__dirname, '..', 'cli', 'bin.js');
+
+/**
+ * A worker's environment: ours, with the store's location, and without a job's attempt marker (a job may start
+ * workers): a reaper recovering that job kills what carries its marker, and must not take these workers with it.
+ */
+function workerEnv(location: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, QUEUECTL_DB: location };
+  for (const name of Object.keys(attemptMarker('', 0))) delete env[name];
+  return env;
+}
 
 /**
  * Starts `count` detached worker processes and waits until each has registered in the store, so a bad setup fails
@@ -33,7 +43,7 @@ export async function startBackgroundWorkers(params: { store: Store; location: s
       const child = spawn(process.execPath, [CLI_BIN, 'worker', 'run'], {
         detached: true,
         stdio: ['ignore', logFd, logFd],
-        env: { ...process.env, QUEUECTL_DB: params.location },
+        env: workerEnv(params.location),
       });
       child.unref();
       children.push(child);

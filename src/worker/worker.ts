@@ -4,7 +4,7 @@ import { isTerminal, type JobState, type OutputStream } from '../core/job';
 import { planAfterAttempt, type AttemptResult } from '../core/transitions';
 import type { ClaimedJob, StopMode, Store, WorkerState } from '../store/store';
 import { runFinishHook } from './finish-hook';
-import { currentHost, processStartTime } from './process-info';
+import { attemptMarker, currentHost, processStartTime } from './process-info';
 import { cleanUpGoneWorkers, reapLostJobs } from './reaper';
 import { RetentionSweeper } from './retention';
 import { RunningCommand } from './runner';
@@ -14,6 +14,8 @@ import { Wakeup } from './wakeup';
 const FALLBACK_POLL_MS = 5000;
 /** Output is written to the store at most this often while a job runs, so `logs --follow` sees it live. */
 const OUTPUT_FLUSH_MS = 200;
+/** A command still running after this long gets its process group written to the store (see recordProcessLater). */
+const PROCESS_RECORD_DELAY_MS = 100;
 /** Chunks buffered before an early flush. */
 const OUTPUT_FLUSH_BYTES = 64 * 1024;
 
@@ -145,20 +147,16 @@ export class Worker {
     const running = new RunningCommand({
       command: job.command,
       cwd: job.cwd,
-      env: { ...this.baseEnv, ...job.env, QUEUECTL_JOB_ID: job.id, QUEUECTL_ATTEMPT: String(attempt) },
+      env: { ...this.baseEnv, ...job.env, ...attemptMarker(job.id, attempt) },
       timeoutSeconds,
       onOutput: (stream, data) => output.add(stream, data),
     });
     current.running = running;
     if (this.stopMode === 'kill') running.kill('SIGTERM', 'stopped');
-    if (running.pid !== null) {
-      const pid = running.pid;
-      await this.guard('record pid', () =>
-        this.store.recordAttemptProcess({ jobId: job.id, attempt, workerId: this.id, pid, pidStart: running.pidStart }),
-      );
-    }
+    const recording = running.pid === null ? null : this.recordProcessLater(job.id, attempt, running.pid);
     const result: AttemptResult = await running.result;
     current.exited = true;
+    await recording?.settle();
     await output.close();
     const next = planAfterAttempt(job, result, backoffPolicy(config));
     const finish = { jobId: job.id, workerId: this.id, attempt, result, next };
@@ -175,6 +173,27 @@ export class Worker {
     }
     this.jobEnded(job.id, next.state, result.exitCode);
     return reported.next;
+  }
+
+  /**
+   * Writes the attempt's process group to the store once the command has run for PROCESS_RECORD_DELAY_MS. Most jobs
+   * of a busy queue end sooner and never pay for that write (it was a third of a worker's own work per job); until
+   * it is written, a reaper recovering the job finds the group by the attempt marker in its processes' environment.
+   * `settle()` cancels a write not yet started and waits for one under way, so it never lands after the finish.
+   */
+  private recordProcessLater(jobId: string, attempt: number, pid: number): { settle(): Promise<void> } {
+    let writing: Promise<unknown> | null = null;
+    const timer = setTimeout(() => {
+      writing = this.guard('record pid', () =>
+        this.store.recordAttemptProcess({ jobId, attempt, workerId: this.id, pid, pidStart: processStartTime(pid) }),
+      );
+    }, PROCESS_RECORD_DELAY_MS);
+    return {
+      settle: async () => {
+        clearTimeout(timer);
+        await writing;
+      },
+    };
   }
 
   /**
