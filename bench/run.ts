@@ -19,7 +19,7 @@ import { DEFAULT_PG_URL, postgresUnavailable, type Backend } from './targets';
  */
 
 const SIZES = {
-  full: { startupRuns: 21, drainJobs: 2000, bulkJobs: 100_000, bulkSamples: 3, pickupSamples: 40, recoverySamples: 3, storeJobs: 5000 },
+  full: { startupRuns: 21, drainJobs: 2000, bulkJobs: 100_000, bulkSamples: 5, pickupSamples: 40, recoverySamples: 3, storeJobs: 5000 },
   quick: { startupRuns: 5, drainJobs: 300, bulkJobs: 10_000, bulkSamples: 1, pickupSamples: 10, recoverySamples: 1, storeJobs: 1000 },
 };
 const MEASUREMENTS = ['startup', 'drain', 'bulk', 'pickup', 'recovery', 'store'] as const;

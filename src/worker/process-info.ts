@@ -107,6 +107,8 @@ export function findAttemptProcessGroups(jobId: string, attempt: number): number
   } catch {
     return [];
   }
+  // Never our own group, nor 0 or 1: signalling those would reach far more than the job.
+  const ownGroup = Number(procStat(process.pid)?.[2] ?? 0);
   const groups = new Set<number>();
   for (const name of pids) {
     let environ: string;
@@ -117,7 +119,8 @@ export function findAttemptProcessGroups(jobId: string, attempt: number): number
     }
     if (!wanted.every((entry) => environ.includes(entry))) continue;
     const fields = procStat(Number(name));
-    if (fields !== null && !isZombie(fields)) groups.add(Number(fields[2]));
+    const pgid = Number(fields?.[2]);
+    if (fields !== null && !isZombie(fields) && pgid > 1 && pgid !== ownGroup) groups.add(pgid);
   }
   return [...groups];
 }

@@ -52,8 +52,7 @@ export async function reapLostJobs(params: {
  */
 async function killAttemptProcesses(lease: LeaseRecord): Promise<void> {
   const groups = lease.pid !== null ? [lease.pid] : findAttemptProcessGroups(lease.jobId, lease.attempt);
-  if (lease.pid !== null) signalProcessGroup(lease.pid, lease.pidStart, 'SIGKILL');
-  else for (const pgid of groups) signalProcessGroup(pgid, null, 'SIGKILL');
+  for (const pgid of groups) signalProcessGroup(pgid, pgid === lease.pid ? lease.pidStart : null, 'SIGKILL');
   for (let i = 0; i < 40 && groups.some((pgid) => processGroupExists(pgid)); i++) await sleep(25);
 }
 

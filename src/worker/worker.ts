@@ -177,8 +177,8 @@ export class Worker {
 
   /**
    * Writes the attempt's process group to the store once the command has run for PROCESS_RECORD_DELAY_MS. Most jobs
-   * of a busy queue end sooner and never pay for that write (it was a third of a worker's own work per job); until
-   * it is written, a reaper recovering the job finds the group by the attempt marker in its processes' environment.
+   * of a busy queue end sooner and never pay for that write (nor for reading the start time from /proc); until it is
+   * written, a reaper recovering the job finds the group by the attempt marker in its processes' environment.
    * `settle()` cancels a write not yet started and waits for one under way, so it never lands after the finish.
    */
   private recordProcessLater(jobId: string, attempt: number, pid: number): { settle(): Promise<void> } {
