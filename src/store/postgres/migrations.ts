@@ -108,6 +108,92 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
       );
     `,
   },
+  {
+    version: 3,
+    name: 'finish_and_claim in one call',
+    sql: `
+      -- A worker's report of its job and the claim of its next one, in one round trip instead of five (BEGIN, finish,
+      -- dependents, claim, COMMIT). The statements stay separate inside the function: in READ COMMITTED each one of a
+      -- volatile function takes a new snapshot, so the dependents lock, taken after the job row's, sees a dependent
+      -- enqueued while the job ran, as the separate statements of PostgresStore.finishOn do.
+      CREATE FUNCTION @schema.finish_and_claim(
+        p_state text, p_uncounted integer, p_delay bigint, p_error text, p_exit_code integer, p_job_id text,
+        p_worker_id text, p_attempt integer, p_outcome text, p_signal text, p_lease bigint, p_host text
+      ) RETURNS TABLE (applied boolean, promoted integer, job json) LANGUAGE plpgsql VOLATILE AS $fn$
+      DECLARE
+        now_ms   bigint := floor(extract(epoch FROM now()) * 1000)::bigint;
+        v_moved  integer := 0;
+        v_job    json;
+      BEGIN
+        UPDATE @schema.jobs
+           SET state = p_state,
+               attempts = attempts - p_uncounted,
+               run_at = CASE WHEN p_state = 'failed' THEN now_ms + p_delay WHEN p_state = 'pending' THEN now_ms ELSE run_at END,
+               finished_at = CASE WHEN p_state IN ('completed', 'dead', 'cancelled') THEN now_ms END,
+               worker_id = NULL, lease_expires_at = NULL, cancel_signal = NULL,
+               last_error = p_error, exit_code = p_exit_code, updated_at = now_ms
+         WHERE id = p_job_id AND state = 'processing' AND worker_id = p_worker_id AND runs = p_attempt;
+        IF NOT FOUND THEN
+          RETURN QUERY SELECT false, 0, NULL::json;
+          RETURN;
+        END IF;
+        UPDATE @schema.attempts SET finished_at = now_ms, outcome = p_outcome, exit_code = p_exit_code, signal = p_signal, error = p_error
+         WHERE job_id = p_job_id AND attempt = p_attempt;
+
+        IF p_state = 'completed' THEN
+          PERFORM 1 FROM @schema.jobs
+            WHERE state = 'waiting' AND id IN (SELECT job_id FROM @schema.job_deps WHERE depends_on = p_job_id)
+            ORDER BY id FOR UPDATE;
+          IF FOUND THEN
+            UPDATE @schema.jobs SET state = 'pending', updated_at = now_ms
+             WHERE state = 'waiting'
+               AND id IN (SELECT job_id FROM @schema.job_deps WHERE depends_on = p_job_id)
+               AND NOT EXISTS (SELECT 1 FROM @schema.job_deps d JOIN @schema.jobs dep ON dep.id = d.depends_on
+                                WHERE d.job_id = jobs.id AND dep.state <> 'completed');
+            GET DIAGNOSTICS v_moved = ROW_COUNT;
+          END IF;
+        ELSIF p_state IN ('dead', 'cancelled') THEN
+          WITH RECURSIVE downstream(id) AS (
+            SELECT job_id FROM @schema.job_deps WHERE depends_on = p_job_id
+            UNION
+            SELECT d.job_id FROM @schema.job_deps d JOIN downstream ON d.depends_on = downstream.id
+          ), locked AS (
+            SELECT id FROM @schema.jobs WHERE state = 'waiting' AND id IN (SELECT id FROM downstream) ORDER BY id FOR UPDATE
+          ), cancelled AS (
+            UPDATE @schema.jobs SET state = 'cancelled', last_error = format('dependency %L ended %s', p_job_id, p_state),
+                   finished_at = now_ms, updated_at = now_ms
+             WHERE state = 'waiting' AND id IN (SELECT id FROM locked)
+            RETURNING id
+          )
+          INSERT INTO @schema.finish_hooks (job_id, state, created_at) SELECT id, 'cancelled', now_ms FROM cancelled
+          ON CONFLICT (job_id) DO NOTHING;
+        END IF;
+
+        WITH claimed AS (
+          UPDATE @schema.jobs
+             SET state = 'processing', attempts = attempts + 1, runs = runs + 1, worker_id = p_worker_id,
+                 lease_expires_at = now_ms + p_lease, updated_at = now_ms, cancel_signal = NULL
+           WHERE id = (SELECT id FROM @schema.jobs
+                        WHERE state IN ('pending', 'failed') AND run_at <= now_ms
+                        ORDER BY priority DESC, run_at, created_at, seq
+                        LIMIT 1
+                        FOR UPDATE SKIP LOCKED)
+          RETURNING *
+        ), attempt AS (
+          INSERT INTO @schema.attempts (job_id, attempt, worker_id, host, started_at)
+          SELECT id, runs, p_worker_id, p_host, now_ms FROM claimed
+        )
+        SELECT row_to_json(claimed) INTO v_job FROM claimed;
+
+        UPDATE @schema.workers
+           SET state = CASE WHEN v_job IS NOT NULL THEN 'busy' WHEN state = 'busy' THEN 'idle' ELSE state END,
+               current_job = v_job->>'id', last_heartbeat = now_ms
+         WHERE id = p_worker_id;
+        RETURN QUERY SELECT true, v_moved, v_job;
+      END
+      $fn$;
+    `,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]!.version;

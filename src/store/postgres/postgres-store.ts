@@ -129,11 +129,7 @@ export class PostgresStore implements Store {
   // --- Worker side --------------------------------------------------------------------------------------------------
 
   async claim(params: ClaimParams): Promise<ClaimedJob | null> {
-    return this.claimOn(this.db, params);
-  }
-
-  private async claimOn(on: Executor, params: ClaimParams): Promise<ClaimedJob | null> {
-    const row = (await on.query<JobRow>(this.Q.CLAIM_JOB, [params.workerId, params.leaseMs, params.host]))[0];
+    const row = (await this.db.query<JobRow>(this.Q.CLAIM_JOB, [params.workerId, params.leaseMs, params.host]))[0];
     return row ? { job: toJob(row), attempt: row.runs } : null;
   }
 
@@ -186,11 +182,16 @@ export class PostgresStore implements Store {
     return this.db.transaction((tx) => this.finishOn(tx, params));
   }
 
+  /** One round trip (see migration 3); the claim is made for the reporting worker. */
   async finishAndClaim(params: { finish: FinishParams; claim: ClaimParams }): Promise<{ finished: boolean; next: ClaimedJob | null }> {
-    return this.db.transaction(async (tx) => {
-      const finished = await this.finishOn(tx, params.finish);
-      return { finished, next: finished ? await this.claimOn(tx, params.claim) : null };
-    });
+    const { jobId, workerId, attempt, result, next } = params.finish;
+    const [row] = await this.db.query<{ applied: boolean; promoted: number; job: JobRow | null }>(this.Q.FINISH_AND_CLAIM, [
+      next.state, next.countsAttempt ? 0 : 1, next.retryDelayMs, result.error, result.exitCode, jobId, workerId, attempt,
+      result.outcome, result.signal, params.claim.leaseMs, params.claim.host,
+    ]);
+    if (!row?.applied) return { finished: false, next: null };
+    if (row.promoted > 0) await this.db.query(this.Q.NOTIFY, [this.channel]);
+    return { finished: true, next: row.job ? { job: toJob(row.job), attempt: row.job.runs } : null };
   }
 
   /** The guarded finish and what follows from it; run inside a transaction when dependents may move. */

@@ -129,6 +129,12 @@ const STATEMENTS = {
     )
     SELECT * FROM claimed`,
 
+  /**
+   * A worker's report of its job and the claim of its next one, in one call of the function migration 3 creates.
+   * $1..$10 as FINISH_JOB; $11: lease ms; $12: host. One row: applied, promoted (dependents now pending), job (json).
+   */
+  FINISH_AND_CLAIM: `SELECT applied, promoted, job FROM @schema.finish_and_claim($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+
   /** $1: job, $2: attempt, $3: worker, $4: pid, $5: pid start. */
   RECORD_ATTEMPT_PROCESS: `
     UPDATE @schema.attempts SET pid = $4, pid_start = $5 WHERE job_id = $1 AND attempt = $2 AND worker_id = $3`,
