@@ -129,8 +129,8 @@ export class PostgresStore implements Store {
   // --- Worker side --------------------------------------------------------------------------------------------------
 
   async claim(params: ClaimParams): Promise<ClaimedJob | null> {
-    const row = (await this.db.query<JobRow>(this.Q.CLAIM_JOB, [params.workerId, params.leaseMs, params.host]))[0];
-    return row ? { job: toJob(row), attempt: row.runs } : null;
+    const row = (await this.db.query<{ job: JobRow | null }>(this.Q.CLAIM_JOB, [params.workerId, params.leaseMs, params.host]))[0];
+    return claimedJob(row?.job ?? null);
   }
 
   async recordAttemptProcess(params: { jobId: string; attempt: number; workerId: string; pid: number; pidStart: string | null }): Promise<void> {
@@ -175,46 +175,24 @@ export class PostgresStore implements Store {
   }
 
   async finishAttempt(params: FinishParams): Promise<boolean> {
-    if (params.next.state === 'failed' || params.next.state === 'pending') {
-      // Nothing downstream moves: the one guarded statement is the whole change.
-      return this.finishOn(this.db, params);
-    }
-    return this.db.transaction((tx) => this.finishOn(tx, params));
+    const [row] = await this.db.query<{ applied: boolean; promoted: number }>(this.Q.FINISH_JOB, finishArgs(params));
+    await this.wakeForPromoted(row?.promoted ?? 0);
+    return row?.applied === true;
   }
 
   /** One round trip (see migration 3); the claim is made for the reporting worker. */
   async finishAndClaim(params: { finish: FinishParams; claim: ClaimParams }): Promise<{ finished: boolean; next: ClaimedJob | null }> {
-    const { jobId, workerId, attempt, result, next } = params.finish;
     const [row] = await this.db.query<{ applied: boolean; promoted: number; job: JobRow | null }>(this.Q.FINISH_AND_CLAIM, [
-      next.state, next.countsAttempt ? 0 : 1, next.retryDelayMs, result.error, result.exitCode, jobId, workerId, attempt,
-      result.outcome, result.signal, params.claim.leaseMs, params.claim.host,
+      ...finishArgs(params.finish), params.claim.leaseMs, params.claim.host,
     ]);
     if (!row?.applied) return { finished: false, next: null };
-    if (row.promoted > 0) await this.db.query(this.Q.NOTIFY, [this.channel]);
-    return { finished: true, next: row.job ? { job: toJob(row.job), attempt: row.job.runs } : null };
+    await this.wakeForPromoted(row.promoted);
+    return { finished: true, next: claimedJob(row.job) };
   }
 
-  /** The guarded finish and what follows from it; run inside a transaction when dependents may move. */
-  private async finishOn(on: Executor, params: FinishParams): Promise<boolean> {
-    const { jobId, workerId, attempt, result, next } = params;
-    const applied = (await on.query<{ applied: number }>(this.Q.FINISH_JOB, [
-      next.state, next.countsAttempt ? 0 : 1, next.retryDelayMs, result.error, result.exitCode, jobId, workerId, attempt,
-      result.outcome, result.signal,
-    ]))[0]?.applied ?? 0;
-    if (applied === 0) return false;
-    // Only wake workers when dependents became runnable: waking on every completion would stampede busy workers.
-    if ((await this.settleDependents(on, jobId, next.state)) > 0) await on.query(this.Q.NOTIFY, [this.channel]);
-    return true;
-  }
-
-  /** Promotes or cancels the dependents of a finished job; returns how many became pending. */
-  private async settleDependents(tx: Executor, jobId: string, state: JobState): Promise<number> {
-    if (state === 'completed') {
-      const waiting = await tx.query(this.Q.LOCK_DEPENDENTS, [jobId]);
-      return waiting.length > 0 ? tx.execute(this.Q.PROMOTE_DEPENDENTS, [jobId]) : 0;
-    }
-    if (state === 'dead' || state === 'cancelled') await tx.execute(this.Q.CANCEL_DEPENDENTS, [jobId, `dependency '${jobId}' ended ${state}`]);
-    return 0;
+  /** Only dependents that became runnable wake workers: waking on every completion would stampede busy workers. */
+  private async wakeForPromoted(promoted: number): Promise<void> {
+    if (promoted > 0) await this.db.query(this.Q.NOTIFY, [this.channel]);
   }
 
   async nextRunAt(): Promise<number | null> {
@@ -305,7 +283,7 @@ export class PostgresStore implements Store {
           results.push({ id, action: 'unchanged', state });
         } else {
           await tx.query(this.Q.CANCEL_QUEUED_JOB, [id, 'cancelled by user']);
-          await this.settleDependents(tx, id, 'cancelled');
+          await tx.query(this.Q.CANCEL_DEPENDENTS, [id, 'cancelled']);
           results.push({ id, action: 'cancelled', state: 'cancelled' });
         }
       }
@@ -365,4 +343,18 @@ export class PostgresStore implements Store {
       await listener.close();
     };
   }
+}
+
+/** finish_job's arguments: $1..$10 of FINISH_JOB and FINISH_AND_CLAIM. */
+function finishArgs(params: FinishParams): unknown[] {
+  const { jobId, workerId, attempt, result, next } = params;
+  return [
+    next.state, next.countsAttempt ? 0 : 1, next.retryDelayMs, result.error, result.exitCode, jobId, workerId, attempt,
+    result.outcome, result.signal,
+  ];
+}
+
+/** A claimed job from claim_job's json row (null: nothing was due). */
+function claimedJob(row: JobRow | null): ClaimedJob | null {
+  return row ? { job: toJob(row), attempt: row.runs } : null;
 }

@@ -103,34 +103,11 @@ const STATEMENTS = {
 
   // --- Worker side --------------------------------------------------------------------------------------------------
 
-  /**
-   * The claim, in one statement: lock the best due job (skipping rows other claimers hold), take it, record the
-   * attempt and mark the worker busy. The partial index jobs_runnable serves the inner SELECT in claim order.
-   * $1: worker id, $2: lease ms, $3: host.
-   */
-  CLAIM_JOB: `
-    WITH claimed AS (
-      UPDATE @schema.jobs
-         SET state = 'processing', attempts = attempts + 1, runs = runs + 1, worker_id = $1,
-             lease_expires_at = ${NOW_MS} + $2::bigint, updated_at = ${NOW_MS}, cancel_signal = NULL
-       WHERE id = (SELECT id FROM @schema.jobs
-                    WHERE state IN ('pending', 'failed') AND run_at <= ${NOW_MS}
-                    ORDER BY priority DESC, run_at, created_at, seq
-                    LIMIT 1
-                    FOR UPDATE SKIP LOCKED)
-      RETURNING *
-    ), attempt AS (
-      INSERT INTO @schema.attempts (job_id, attempt, worker_id, host, started_at)
-      SELECT id, runs, $1, $3, ${NOW_MS} FROM claimed
-    ), worker AS (
-      UPDATE @schema.workers SET state = 'busy', current_job = claimed.id, last_heartbeat = ${NOW_MS}
-        FROM claimed
-       WHERE workers.id = $1
-    )
-    SELECT * FROM claimed`,
+  /** Claims the next due job for worker $1 with a lease of $2 ms, on host $3 (function of migration 3): json or null. */
+  CLAIM_JOB: `SELECT @schema.claim_job($1, $2, $3) AS job`,
 
   /**
-   * A worker's report of its job and the claim of its next one, in one call of the function migration 3 creates.
+   * A worker's report of its job and the claim of its next one, in one call (function of migration 3).
    * $1..$10 as FINISH_JOB; $11: lease ms; $12: host. One row: applied, promoted (dependents now pending), job (json).
    */
   FINISH_AND_CLAIM: `SELECT applied, promoted, job FROM @schema.finish_and_claim($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
@@ -155,65 +132,10 @@ const STATEMENTS = {
   MARK_OUTPUT_TRUNCATED: `
     UPDATE @schema.attempts SET output_truncated = true, output_bytes = $3 WHERE job_id = $1 AND attempt = $2`,
 
-  /**
-   * Applies an attempt's end to the job, its attempt and its worker in one statement. The guard on the job means a
-   * worker that lost its lease writes nothing at all; `applied` is 0 then.
-   * $1: state, $2: 1 when the attempt is not counted, $3: retry delay ms, $4: error, $5: exit code,
-   * $6: job, $7: worker, $8: attempt, $9: outcome, $10: signal.
-   */
-  FINISH_JOB: `
-    WITH job AS (
-      UPDATE @schema.jobs
-         SET state = $1,
-             attempts = attempts - $2::integer,
-             run_at = CASE WHEN $1 = 'failed' THEN ${NOW_MS} + $3::bigint WHEN $1 = 'pending' THEN ${NOW_MS} ELSE run_at END,
-             finished_at = CASE WHEN $1 IN ('completed', 'dead', 'cancelled') THEN ${NOW_MS} END,
-             worker_id = NULL, lease_expires_at = NULL, cancel_signal = NULL,
-             last_error = $4, exit_code = $5, updated_at = ${NOW_MS}
-       WHERE id = $6 AND state = 'processing' AND worker_id = $7 AND runs = $8
-      RETURNING id
-    ), attempt AS (
-      UPDATE @schema.attempts SET finished_at = ${NOW_MS}, outcome = $9, exit_code = $5, signal = $10, error = $4
-       WHERE job_id = $6 AND attempt = $8 AND EXISTS (SELECT 1 FROM job)
-    ), worker AS (
-      UPDATE @schema.workers
-         SET state = CASE WHEN state = 'busy' THEN 'idle' ELSE state END, current_job = NULL, last_heartbeat = ${NOW_MS}
-       WHERE id = $7 AND EXISTS (SELECT 1 FROM job)
-    )
-    SELECT count(*)::integer AS applied FROM job`,
-
-  /**
-   * Locks the waiting direct dependents of $1 in id order before PROMOTE_DEPENDENTS decides: two dependencies
-   * finishing at once then take turns, and the second sees the first completed.
-   */
-  LOCK_DEPENDENTS: `
-    SELECT id FROM @schema.jobs
-     WHERE state = 'waiting' AND id IN (SELECT job_id FROM @schema.job_deps WHERE depends_on = $1)
-     ORDER BY id FOR UPDATE`,
-
-  /** Waiting jobs whose every dependency has now completed become pending. Purged dependencies count as done. */
-  PROMOTE_DEPENDENTS: `
-    UPDATE @schema.jobs SET state = 'pending', updated_at = ${NOW_MS}
-     WHERE state = 'waiting'
-       AND id IN (SELECT job_id FROM @schema.job_deps WHERE depends_on = $1)
-       AND NOT EXISTS (SELECT 1 FROM @schema.job_deps d JOIN @schema.jobs dep ON dep.id = d.depends_on
-                        WHERE d.job_id = jobs.id AND dep.state <> 'completed')`,
-
-  /** Everything downstream of a dead or cancelled job that is still waiting ends cancelled, recorded for the on-finish hook. $2: the reason. */
-  CANCEL_DEPENDENTS: `
-    WITH RECURSIVE downstream(id) AS (
-      SELECT job_id FROM @schema.job_deps WHERE depends_on = $1
-      UNION
-      SELECT d.job_id FROM @schema.job_deps d JOIN downstream ON d.depends_on = downstream.id
-    ), locked AS (
-      SELECT id FROM @schema.jobs WHERE state = 'waiting' AND id IN (SELECT id FROM downstream) ORDER BY id FOR UPDATE
-    ), cancelled AS (
-      UPDATE @schema.jobs SET state = 'cancelled', last_error = $2, finished_at = ${NOW_MS}, updated_at = ${NOW_MS}
-       WHERE state = 'waiting' AND id IN (SELECT id FROM locked)
-      RETURNING id
-    )
-    INSERT INTO @schema.finish_hooks (job_id, state, created_at) SELECT id, 'cancelled', ${NOW_MS} FROM cancelled
-    ON CONFLICT (job_id) DO NOTHING`,
+  /** The guarded report of an attempt, then its dependents (function of migration 3). $1..$10: see finish_job. */
+  FINISH_JOB: `SELECT applied, promoted FROM @schema.finish_job($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+  /** Cancels what waits downstream of $1, which ended $2 (function of migration 3). */
+  CANCEL_DEPENDENTS: `SELECT @schema.cancel_dependents($1, $2)`,
 
   NEXT_RUN_AT: `
     SELECT min(run_at) AS at FROM @schema.jobs WHERE state IN ('pending', 'failed') AND run_at > ${NOW_MS}`,
