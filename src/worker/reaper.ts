@@ -2,6 +2,7 @@ import { backoffPolicy, type Config } from '../core/config';
 import type { JobState } from '../core/job';
 import { planAfterAttempt } from '../core/transitions';
 import type { LeaseRecord, Store } from '../store/store';
+import { removeCaptureDirectory } from './output-capture';
 import { findAttemptProcessGroups, isProcessAlive, processGroupExists, signalProcessGroup } from './process-info';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -63,6 +64,8 @@ export async function cleanUpGoneWorkers(params: { store: Store; host: string; s
     const deadHere = worker.host === params.host && !isProcessAlive(worker.pid, worker.pidStart);
     if (worker.heartbeatExpired || deadHere) {
       await params.store.removeWorker({ workerId: worker.id });
+      // Its job's output files, if it died running one: the job is recovered by the lease, the files are litter.
+      if (deadHere) removeCaptureDirectory(worker.id);
       gone.push(worker.id);
     }
   }

@@ -1,18 +1,23 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { StringDecoder } from 'node:string_decoder';
 import type { AttemptOutcome, OutputStream } from '../core/job';
 import { describeResult, type AttemptResult } from '../core/transitions';
+import { OutputCapture } from './output-capture';
 import { processGroupExists } from './process-info';
 
 /** How long a signalled job gets to exit before its whole process group is sent SIGKILL. */
 export const KILL_GRACE_MS = 3000;
+/** While a command runs, its output files are read this often, so `logs --follow` sees output live. */
+export const OUTPUT_POLL_MS = 200;
 
 export interface RunCommandOptions {
   command: string;
   cwd: string | null;
   env: NodeJS.ProcessEnv;
   timeoutSeconds: number | null;
+  /** The worker's capture directory, where the command's stdout and stderr files are made (see OutputCapture). */
+  captureDir: string;
+  /** Called with output as it is read: every OUTPUT_POLL_MS while the command runs, and once after it exited. */
   onOutput(stream: OutputStream, data: string): void;
   killGraceMs?: number;
 }
@@ -22,7 +27,8 @@ export type KillReason = Extract<AttemptOutcome, 'timeout' | 'cancelled' | 'stop
 
 /**
  * One command run as `sh -c` leading its own process group, so a timeout, a cancel or a recovery kills the whole
- * tree (SIGTERM, then SIGKILL after a grace), never only the shell.
+ * tree (SIGTERM, then SIGKILL after a grace), never only the shell. The attempt ends when the shell exits; what it
+ * wrote is in its capture files, read then.
  */
 export class RunningCommand {
   readonly pid: number | null;
@@ -41,25 +47,31 @@ export class RunningCommand {
       this.result = Promise.resolve({ outcome: 'spawn_error', exitCode: null, signal: null, error: `could not start: ${cwdProblem}` });
       return;
     }
-    const child = spawn('/bin/sh', ['-c', options.command], {
-      cwd: options.cwd ?? undefined,
-      env: options.env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.pid = child.pid ?? null;
-
-    for (const stream of ['stdout', 'stderr'] as const) {
-      const decoder = new StringDecoder('utf8');
-      child[stream]?.on('data', (buf: Buffer) => {
-        const text = decoder.write(buf);
-        if (text) options.onOutput(stream, text);
-      });
-      child[stream]?.on('end', () => {
-        const rest = decoder.end();
-        if (rest) options.onOutput(stream, rest);
-      });
+    let capture: OutputCapture;
+    try {
+      capture = new OutputCapture(options.captureDir);
+    } catch (err) {
+      this.pid = null;
+      this.result = Promise.resolve({ outcome: 'spawn_error', exitCode: null, signal: null, error: `could not start: cannot create its output file: ${(err as Error).message}` });
+      return;
     }
+    let child: ChildProcess;
+    try {
+      child = spawn('/bin/sh', ['-c', options.command], {
+        cwd: options.cwd ?? undefined,
+        env: options.env,
+        detached: true,
+        stdio: ['ignore', capture.fds[0], capture.fds[1]],
+      });
+    } catch (err) {
+      capture.close();
+      this.pid = null;
+      this.result = Promise.resolve({ outcome: 'spawn_error', exitCode: null, signal: null, error: `could not start: ${(err as Error).message}` });
+      return;
+    }
+    this.pid = child.pid ?? null;
+    // Jobs that end sooner never pay for a timer.
+    const poll = setInterval(() => capture.read(options.onOutput), OUTPUT_POLL_MS);
 
     let timeout: NodeJS.Timeout | null = null;
     if (options.timeoutSeconds !== null && options.timeoutSeconds > 0) {
@@ -72,21 +84,13 @@ export class RunningCommand {
         if (settled) return;
         settled = true;
         if (timeout) clearTimeout(timeout);
+        clearInterval(poll);
+        capture.read(options.onOutput, true);
+        capture.close();
         resolve(result);
       };
       child.on('error', (err) => finish({ outcome: 'spawn_error', exitCode: null, signal: null, error: `could not start: ${err.message}` }));
-      child.on('exit', (code, signal) => {
-        const streamsClosed = new Promise<void>((done) => {
-          child.on('close', () => done());
-          // Grandchildren that keep the pipes open must not hold the job: give the output a moment, then move on.
-          setTimeout(() => {
-            child.stdout?.destroy();
-            child.stderr?.destroy();
-            done();
-          }, 100).unref();
-        });
-        void streamsClosed.then(() => this.afterExit(code, signal)).then(finish);
-      });
+      child.on('exit', (code, signal) => void this.afterExit(code, signal).then(finish));
     });
   }
 

@@ -4,6 +4,7 @@ import { isTerminal, type JobState, type OutputStream } from '../core/job';
 import { planAfterAttempt, type AttemptResult } from '../core/transitions';
 import type { ClaimedJob, StopMode, Store, WorkerState } from '../store/store';
 import { runFinishHook } from './finish-hook';
+import { createCaptureDirectory, removeCaptureDirectory } from './output-capture';
 import { attemptMarker, currentHost, processStartTime } from './process-info';
 import { cleanUpGoneWorkers, reapLostJobs } from './reaper';
 import { RetentionSweeper } from './retention';
@@ -12,11 +13,9 @@ import { Wakeup } from './wakeup';
 
 /** An idle worker looks at the store at least this often even without a wake-up (a lost notify costs this much). */
 const FALLBACK_POLL_MS = 5000;
-/** Output is written to the store at most this often while a job runs, so `logs --follow` sees it live. */
-const OUTPUT_FLUSH_MS = 200;
 /** A command still running after this long gets its process group written to the store (see recordProcessLater). */
 const PROCESS_RECORD_DELAY_MS = 100;
-/** Chunks buffered before an early flush. */
+/** Output buffered before it is written to the store without waiting for the rest of the read. */
 const OUTPUT_FLUSH_BYTES = 64 * 1024;
 
 export interface WorkerOptions {
@@ -82,6 +81,15 @@ export class Worker {
 
   /** Runs until stopped. */
   async run(): Promise<void> {
+    const captureDir = createCaptureDirectory(this.id);
+    try {
+      await this.serve(captureDir);
+    } finally {
+      removeCaptureDirectory(this.id);
+    }
+  }
+
+  private async serve(captureDir: string): Promise<void> {
     await this.refreshConfig();
     await this.store.registerWorker({ worker: this.identity() });
     const unsubscribe = await this.store.subscribe(() => this.onWake());
@@ -92,7 +100,7 @@ export class Worker {
       let claimed: ClaimedJob | null = null;
       while (this.stopMode === null || claimed !== null) {
         claimed ??= await this.guard('claim', () => this.store.claim(this.claimParams()));
-        if (claimed) claimed = await this.runJob(claimed);
+        if (claimed) claimed = await this.runJob(claimed, captureDir);
         else if (this.stopMode === null) await this.waitForWork();
       }
     } finally {
@@ -135,7 +143,7 @@ export class Worker {
   }
 
   /** Runs one job and reports it; returns the next job when the report could claim one in the same write. */
-  private async runJob(claimed: ClaimedJob): Promise<ClaimedJob | null> {
+  private async runJob(claimed: ClaimedJob, captureDir: string): Promise<ClaimedJob | null> {
     const { job, attempt } = claimed;
     const config = this.config;
     const current: CurrentJob = { claimed, running: null, exited: false, leaseRenewedAt: Date.now() };
@@ -149,6 +157,7 @@ export class Worker {
       cwd: job.cwd,
       env: { ...this.baseEnv, ...job.env, ...attemptMarker(job.id, attempt) },
       timeoutSeconds,
+      captureDir,
       onOutput: (stream, data) => output.add(stream, data),
     });
     current.running = running;
@@ -309,11 +318,14 @@ export class Worker {
   }
 }
 
-/** Collects a running job's output and writes it to the store in small batches. */
+/**
+ * Collects a running job's output and writes it to the store: what one read of its capture files brought (both
+ * streams) goes in one write, in pieces of OUTPUT_FLUSH_BYTES.
+ */
 class OutputBuffer {
   private chunks: { stream: OutputStream; data: string }[] = [];
   private bytes = 0;
-  private timer: NodeJS.Timeout | null = null;
+  private pending: NodeJS.Immediate | null = null;
   private flushing: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly write: (chunks: { stream: OutputStream; data: string }[]) => Promise<unknown>) {}
@@ -324,12 +336,12 @@ class OutputBuffer {
     else this.chunks.push({ stream, data });
     this.bytes += data.length;
     if (this.bytes >= OUTPUT_FLUSH_BYTES) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), OUTPUT_FLUSH_MS);
+    else this.pending ??= setImmediate(() => this.flush());
   }
 
   private flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    if (this.pending) clearImmediate(this.pending);
+    this.pending = null;
     if (this.chunks.length === 0) return;
     const batch = this.chunks;
     this.chunks = [];

@@ -462,11 +462,19 @@ export function runStoreContract(name: string, makeStore: () => Promise<TempStor
         );
         assert.ok(record.startedAt >= before && record.lastHeartbeat >= record.startedAt);
 
-        const reply = await store.heartbeat({ workerId: 'w1', state: 'busy', jobId: null, leaseMs: 60_000 });
+        const reply = await store.heartbeat({ workerId: 'w1', state: 'idle', jobId: null, leaseMs: 60_000 });
         assert.deepEqual([reply.stopRequest, reply.cancelSignal], [null, null]);
         const [beat] = await store.listWorkers({ staleAfterMs: 60_000 });
-        assert.equal(beat?.state, 'busy');
         assert.ok(beat && beat.lastHeartbeat >= record.lastHeartbeat);
+
+        // Busy and its job come from the job the worker holds, from its claim until its finish.
+        await store.enqueue({ jobs: [newJob('a')], ifNotExists: false });
+        const claimed = await store.claim({ workerId: 'w1', host: 'host-1', leaseMs: 60_000 });
+        const busy = (await store.listWorkers({ staleAfterMs: 60_000 }))[0];
+        assert.deepEqual([busy?.state, busy?.currentJob], ['busy', 'a']);
+        assert.equal(await store.finishAttempt({ jobId: 'a', workerId: 'w1', attempt: claimed!.attempt, result: ok, next: next('completed') }), true);
+        const idle = (await store.listWorkers({ staleAfterMs: 60_000 }))[0];
+        assert.deepEqual([idle?.state, idle?.currentJob], ['idle', null]);
 
         await store.registerWorker({ worker: { id: 'w2', host: 'host-2', pid: 1, pidStart: null } });
         await store.removeWorker({ workerId: 'w1' });

@@ -167,9 +167,15 @@ const STATEMENTS = {
            EXISTS (SELECT 1 FROM lease) AS lease_held,
            (SELECT cancel_signal FROM lease) AS cancel_signal`,
 
-  /** $1: stale after ms. */
+  /** $1: stale after ms. A worker's job and busy/idle state are read from the jobs it holds (as on SQLite). */
   LIST_WORKERS: `
-    SELECT *, last_heartbeat < ${NOW_MS} - $1::bigint AS heartbeat_expired FROM @schema.workers ORDER BY host, started_at, id`,
+    SELECT w.id, w.host, w.pid, w.pid_start, w.started_at, w.last_heartbeat, w.stop_request, held.id AS current_job,
+           CASE WHEN w.state = 'stopping' OR w.stop_request IS NOT NULL THEN 'stopping'
+                WHEN held.id IS NOT NULL THEN 'busy' ELSE 'idle' END AS state,
+           w.last_heartbeat < ${NOW_MS} - $1::bigint AS heartbeat_expired
+      FROM @schema.workers w
+      LEFT JOIN LATERAL (SELECT id FROM @schema.jobs WHERE state = 'processing' AND worker_id = w.id LIMIT 1) held ON true
+     ORDER BY w.host, w.started_at, w.id`,
   DELETE_WORKER: `DELETE FROM @schema.workers WHERE id = $1`,
 
   /** $1: mode, $2: host or null for every host. */

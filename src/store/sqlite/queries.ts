@@ -40,9 +40,6 @@ export const CLAIM_JOB = `
 export const INSERT_ATTEMPT = `
   INSERT INTO attempts (job_id, attempt, worker_id, host, started_at) VALUES (@jobId, @attempt, @workerId, @host, @now)`;
 
-export const MARK_WORKER_BUSY = `
-  UPDATE workers SET state = 'busy', current_job = @jobId, last_heartbeat = @now WHERE id = @workerId`;
-
 export const RECORD_ATTEMPT_PROCESS = `
   UPDATE attempts SET pid = @pid, pid_start = @pidStart
    WHERE job_id = @jobId AND attempt = @attempt AND worker_id = @workerId`;
@@ -72,10 +69,6 @@ export const FINISH_JOB = `
 export const FINISH_ATTEMPT = `
   UPDATE attempts SET finished_at = @now, outcome = @outcome, exit_code = @exitCode, signal = @signal, error = @error
    WHERE job_id = @jobId AND attempt = @attempt`;
-
-export const MARK_WORKER_IDLE = `
-  UPDATE workers SET state = CASE WHEN state = 'busy' THEN 'idle' ELSE state END, current_job = NULL, last_heartbeat = @now
-   WHERE id = @workerId`;
 
 /** Waiting jobs whose every dependency has now completed become pending. Purged dependencies count as done. */
 export const PROMOTE_DEPENDENTS = `
@@ -113,7 +106,7 @@ export const UPSERT_WORKER = `
   ON CONFLICT (id) DO UPDATE SET last_heartbeat = @now`;
 
 export const WORKER_HEARTBEAT = `
-  UPDATE workers SET last_heartbeat = @now, state = @state, current_job = @jobId WHERE id = @workerId
+  UPDATE workers SET last_heartbeat = @now, state = @state WHERE id = @workerId
   RETURNING stop_request`;
 
 export const RENEW_LEASE = `
@@ -121,8 +114,18 @@ export const RENEW_LEASE = `
    WHERE id = @jobId AND state = 'processing' AND worker_id = @workerId
   RETURNING cancel_signal`;
 
+/**
+ * A worker's job and busy/idle state are read from the jobs it holds, not kept on its row: a claim and a finish then
+ * write one row less, and the answer is never stale.
+ */
 export const LIST_WORKERS = `
-  SELECT *, last_heartbeat < @now - @staleAfterMs AS heartbeat_expired FROM workers ORDER BY host, started_at, id`;
+  SELECT w.id, w.host, w.pid, w.pid_start, w.started_at, w.last_heartbeat, w.stop_request, held.id AS current_job,
+         CASE WHEN w.state = 'stopping' OR w.stop_request IS NOT NULL THEN 'stopping'
+              WHEN held.id IS NOT NULL THEN 'busy' ELSE 'idle' END AS state,
+         w.last_heartbeat < @now - @staleAfterMs AS heartbeat_expired
+    FROM workers w
+    LEFT JOIN jobs held ON held.id = (SELECT id FROM jobs WHERE state = 'processing' AND worker_id = w.id LIMIT 1)
+   ORDER BY w.host, w.started_at, w.id`;
 export const DELETE_WORKER = `DELETE FROM workers WHERE id = ?`;
 
 export const REQUEST_STOP = `

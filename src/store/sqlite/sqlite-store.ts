@@ -261,7 +261,6 @@ export class SqliteStore implements Store {
     const row = this.stmt(Q.CLAIM_JOB).get({ workerId: params.workerId, leaseMs: params.leaseMs, now }) as JobRow | undefined;
     if (!row) return null;
     this.stmt(Q.INSERT_ATTEMPT).run({ jobId: row.id, attempt: row.runs, workerId: params.workerId, host: params.host, now });
-    this.stmt(Q.MARK_WORKER_BUSY).run({ jobId: row.id, workerId: params.workerId, now });
     return { job: toJob(row), attempt: row.runs };
   }
 
@@ -342,7 +341,6 @@ export class SqliteStore implements Store {
     }).changes;
     if (changed === 0) return false;
     this.stmt(Q.FINISH_ATTEMPT).run({ now, outcome: result.outcome, exitCode: result.exitCode, signal: result.signal, error: result.error, jobId, attempt });
-    this.stmt(Q.MARK_WORKER_IDLE).run({ workerId, now });
     return { promoted: this.settleDependents(jobId, next.state, now) };
   }
 

@@ -1,0 +1,112 @@
+import { closeSync, ftruncateSync, mkdirSync, openSync, readSync, rmSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import type { OutputStream } from '../core/job';
+
+/**
+ * A capture file is emptied once it holds this much, after its bytes were read: only the tail is kept in the store
+ * anyway (config output-limit), and a chatty job must not fill the disk.
+ */
+const CAPTURE_FILE_LIMIT = 64 * 1024 * 1024;
+const READ_CHUNK = 64 * 1024;
+
+/** Where a worker's jobs write their output: one private directory per worker, named by its id. */
+export function captureDirectory(workerId: string): string {
+  return join(tmpdir(), `queuectl-${workerId}`);
+}
+
+/**
+ * Creates the worker's capture directory, readable by its owner only. `mkdir` fails on an existing path, so a
+ * directory someone else prepared (or a symlink) is never used.
+ */
+export function createCaptureDirectory(workerId: string): string {
+  const dir = captureDirectory(workerId);
+  mkdirSync(dir, { mode: 0o700 });
+  return dir;
+}
+
+/** Removes a worker's capture directory with whatever a crash left in it. */
+export function removeCaptureDirectory(workerId: string): void {
+  rmSync(captureDirectory(workerId), { recursive: true, force: true });
+}
+
+let sequence = 0;
+
+/**
+ * One attempt's stdout and stderr, each written by the command straight into a file of its own (as pueue and
+ * task-spooler do) rather than through pipes the worker must service: a job never blocks on a slow reader, a
+ * process it leaves behind holding the file open does not hold the job, and spawning costs two `open`s instead of
+ * two socket pairs with their stream objects. The worker reads what is new with `read()`, while the job runs and
+ * once more when it has exited.
+ */
+export class OutputCapture {
+  /** The files' descriptors, for the child's stdout and stderr. */
+  readonly fds: [number, number];
+  private readonly paths: [string, string];
+  private readonly offsets: [number, number] = [0, 0];
+  private readonly decoders: [StringDecoder, StringDecoder] = [new StringDecoder('utf8'), new StringDecoder('utf8')];
+  private readonly buffer = Buffer.allocUnsafe(READ_CHUNK);
+
+  /** Opens two new files in `dir`; O_APPEND, so after the worker empties a file the command writes from its start. */
+  constructor(dir: string) {
+    const base = join(dir, String(++sequence));
+    this.paths = [`${base}.out`, `${base}.err`];
+    const out = openSync(this.paths[0], 'ax+', 0o600);
+    try {
+      this.fds = [out, openSync(this.paths[1], 'ax+', 0o600)];
+    } catch (err) {
+      closeSync(out);
+      unlinkSync(this.paths[0]);
+      throw err;
+    }
+  }
+
+  /** Hands what the command wrote since the last call to `onOutput`, stdout first; never throws. */
+  read(onOutput: (stream: OutputStream, data: string) => void, final = false): void {
+    this.readStream(0, 'stdout', onOutput, final);
+    this.readStream(1, 'stderr', onOutput, final);
+  }
+
+  private readStream(index: 0 | 1, stream: OutputStream, onOutput: (stream: OutputStream, data: string) => void, final: boolean): void {
+    const fd = this.fds[index];
+    const decoder = this.decoders[index];
+    for (;;) {
+      let n = 0;
+      try {
+        n = readSync(fd, this.buffer, 0, READ_CHUNK, this.offsets[index]);
+      } catch {
+        // An unreadable file (a full or failing disk) costs the output, never the job's result.
+      }
+      if (n === 0) break;
+      this.offsets[index] += n;
+      const text = decoder.write(this.buffer.subarray(0, n));
+      if (text) onOutput(stream, text);
+    }
+    if (final) {
+      const rest = decoder.end();
+      if (rest) onOutput(stream, rest);
+    } else if (this.offsets[index] >= CAPTURE_FILE_LIMIT) {
+      // What the command writes between the read above and this cut is lost: a few bytes of output so long that the
+      // store keeps only its tail anyway (config output-limit).
+      try {
+        ftruncateSync(fd, 0);
+        this.offsets[index] = 0;
+      } catch {
+        // Left to grow; the next read tries again.
+      }
+    }
+  }
+
+  /** Closes and deletes both files; a process still holding them open writes on into a file nobody can see. */
+  close(): void {
+    for (const fd of this.fds) closeSync(fd);
+    for (const path of this.paths) {
+      try {
+        unlinkSync(path);
+      } catch {
+        // Already gone with its directory (removed by hand, or by a tmp cleaner): nothing is left to delete.
+      }
+    }
+  }
+}
