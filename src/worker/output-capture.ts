@@ -32,6 +32,11 @@ export function removeCaptureDirectory(workerId: string): void {
 }
 
 let sequence = 0;
+/**
+ * One read buffer for every capture of the process (reads are synchronous): a buffer per attempt would leave
+ * garbage outside V8's heap until a collection, and a bigger process makes every later `fork` slower.
+ */
+let readBuffer: Buffer | null = null;
 
 /**
  * One attempt's stdout and stderr, each written by the command straight into a file of its own (as pueue and
@@ -46,7 +51,6 @@ export class OutputCapture {
   private readonly paths: [string, string];
   private readonly offsets: [number, number] = [0, 0];
   private readonly decoders: [StringDecoder, StringDecoder] = [new StringDecoder('utf8'), new StringDecoder('utf8')];
-  private readonly buffer = Buffer.allocUnsafe(READ_CHUNK);
 
   /** Opens two new files in `dir`; O_APPEND, so after the worker empties a file the command writes from its start. */
   constructor(dir: string) {
@@ -71,16 +75,17 @@ export class OutputCapture {
   private readStream(index: 0 | 1, stream: OutputStream, onOutput: (stream: OutputStream, data: string) => void, final: boolean): void {
     const fd = this.fds[index];
     const decoder = this.decoders[index];
+    const buffer = (readBuffer ??= Buffer.allocUnsafe(READ_CHUNK));
     for (;;) {
       let n = 0;
       try {
-        n = readSync(fd, this.buffer, 0, READ_CHUNK, this.offsets[index]);
+        n = readSync(fd, buffer, 0, READ_CHUNK, this.offsets[index]);
       } catch {
         // An unreadable file (a full or failing disk) costs the output, never the job's result.
       }
       if (n === 0) break;
       this.offsets[index] += n;
-      const text = decoder.write(this.buffer.subarray(0, n));
+      const text = decoder.write(buffer.subarray(0, n));
       if (text) onOutput(stream, text);
     }
     if (final) {
