@@ -17,6 +17,8 @@ export interface RunCommandOptions {
   timeoutSeconds: number | null;
   /** The worker's capture directory, where the command's stdout and stderr files are made (see OutputCapture). */
   captureDir: string;
+  /** Bytes of a capture file read before it is emptied. */
+  captureLimitBytes: number;
   /** Called with output as it is read: every OUTPUT_POLL_MS while the command runs, and once after it exited. */
   onOutput(stream: OutputStream, data: string): void;
   killGraceMs?: number;
@@ -49,7 +51,7 @@ export class RunningCommand {
     }
     let capture: OutputCapture;
     try {
-      capture = new OutputCapture(options.captureDir);
+      capture = new OutputCapture(options.captureDir, options.captureLimitBytes);
     } catch (err) {
       this.pid = null;
       this.result = Promise.resolve({ outcome: 'spawn_error', exitCode: null, signal: null, error: `could not start: cannot create its output file: ${(err as Error).message}` });

@@ -4,7 +4,7 @@ import { isTerminal, type JobState, type OutputStream } from '../core/job';
 import { planAfterAttempt, type AttemptResult } from '../core/transitions';
 import type { ClaimedJob, StopMode, Store, WorkerState } from '../store/store';
 import { runFinishHook } from './finish-hook';
-import { createCaptureDirectory, removeCaptureDirectory } from './output-capture';
+import { createCaptureDirectory, MIN_CAPTURE_FILE_LIMIT, removeCaptureDirectory } from './output-capture';
 import { attemptMarker, currentHost, processStartTime } from './process-info';
 import { cleanUpGoneWorkers, reapLostJobs } from './reaper';
 import { RetentionSweeper } from './retention';
@@ -158,6 +158,8 @@ export class Worker {
       env: { ...this.baseEnv, ...job.env, ...attemptMarker(job.id, attempt) },
       timeoutSeconds,
       captureDir,
+      // Well past the tail the store keeps, so what is lost when a file is emptied lies outside it.
+      captureLimitBytes: Math.max(MIN_CAPTURE_FILE_LIMIT, 2 * config['output-limit']),
       onOutput: (stream, data) => output.add(stream, data),
     });
     current.running = running;
