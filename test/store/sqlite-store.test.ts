@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { ManualClock } from '../../src/core/clock';
 import { StoreUnavailableError } from '../../src/core/errors';
 import type { NewJob } from '../../src/core/job-spec';
 import type { AttemptResult } from '../../src/core/transitions';
+import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import type { ClaimedJob, Store } from '../../src/store/store';
 import { tempDir, tempSqliteStore } from '../support/temp-store';
@@ -58,6 +60,32 @@ describe('SqliteStore', () => {
       await first.enqueue({ jobs: [newJob('kept')], ifNotExists: false });
       await first.close();
       assert.equal((await open(path).getJob({ id: 'kept' }))?.state, 'pending');
+    });
+
+    it('migrates a database of an older schema version, keeping its jobs and attempts', async () => {
+      const path = join(dir, 'queue.db');
+      // A database as queuectl left it before attempts lost their rowid (schema version 2), with one finished attempt.
+      const old = new Database(path);
+      old.pragma('journal_mode = WAL');
+      for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= 2)) {
+        old.exec(migration.sql);
+        old.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, 0)').run(migration.version, migration.name);
+      }
+      old.pragma('user_version = 2');
+      old.exec(`INSERT INTO jobs (id, command, state, attempts, runs, max_retries, run_at, created_at, updated_at)
+                VALUES ('old', 'true', 'failed', 1, 1, 3, 0, 0, 0);
+                INSERT INTO attempts (job_id, attempt, worker_id, host, started_at, finished_at, outcome, exit_code, error)
+                VALUES ('old', 1, 'w_gone', 'h', 10, 20, 'exit', 1, 'exit code 1')`);
+      old.close();
+
+      const store = open(path);
+      assert.deepEqual(
+        (await store.listAttempts({ jobId: 'old' })).map((a) => [a.attempt, a.workerId, a.startedAt, a.finishedAt, a.outcome, a.exitCode]),
+        [[1, 'w_gone', 10, 20, 'exit', 1]],
+      );
+      const claimed = await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000 });
+      assert.deepEqual([claimed?.job.id, claimed?.attempt], ['old', 2], 'the next attempt follows the migrated one');
+      assert.equal((await store.listAttempts({ jobId: 'old' })).length, 2);
     });
 
     it('refuses a database with a newer schema version', async () => {
