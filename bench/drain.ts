@@ -25,31 +25,37 @@ export interface DrainResult {
    * (spawn, pid record, exit, pipes closed); `betweenJobsMs` from that write to the worker's next claim.
    */
   perJob: { inJobMs: number; betweenJobsMs: number; meanInJobMs: number; meanBetweenJobsMs: number };
-  /** From the first claim until the last of the 4 workers made its first claim (workers start one by one). */
+  /** From the first claim until the last of the 4 workers made its first claim (they wake as the jobs arrive). */
   rampMs: number;
   /**
-   * CPU time per job: the worker processes' own (start-up included; not the jobs'), next to the spawn loops' own per
-   * run. On a saturated machine every CPU millisecond costs several of wall time, so this is the overhead to cut.
+   * CPU time per job: the worker processes' own from the enqueue to the drained queue (not the jobs'), next to the
+   * spawn loops' own per run from their start. On a saturated machine every CPU millisecond costs several of wall
+   * time, so this is the overhead to cut.
    */
   cpuMsPerJob: { workers: number | null; ceilingLoops: number };
 }
 
 /**
- * Drain rate: `jobs` × `true`, bulk-enqueued first; then `worker start --count 4`; the clock runs from the first
- * attempt's start to the last one's end. The ceiling is measured around the drain in the same run, never overlapping it.
+ * Drain rate: `worker start --count 4`, then `jobs` × `true` bulk-enqueued at once; the clock runs from the first
+ * attempt's start to the last one's end. The workers are up and idle before the jobs arrive, as the spawn loops are
+ * loaded before they start: neither figure includes its processes' start-up (measured on its own), which used to
+ * overlap the first tenth of a 2-second drain. The ceiling is measured around the drain in the same run, never
+ * overlapping it.
  */
 export async function measureDrain(params: { backend: Backend; jobs: number; cleanup: Cleanup }): Promise<DrainResult> {
   const { backend, jobs, cleanup } = params;
   const target = createTarget(backend, 'drain', cleanup);
   const file = join(target.dir, 'jobs.jsonl');
   writeFileSync(file, Array.from({ length: jobs }, () => '{"command":"true"}\n').join(''));
-  await runCli(target.env, ['enqueue', '--file', file]);
   const store = await target.open();
 
   progress(`drain/${backend}: spawn ceilings (before)`);
   const ceilingRuns = [await measureSpawnCeiling(jobs, CONCURRENCY, 1, target.dir), await measureSpawnCeiling(jobs, CONCURRENCY, CONCURRENCY, target.dir)];
   progress(`drain/${backend}: ${jobs} jobs, ${CONCURRENCY} workers`);
   const workers = await startWorkers(target, CONCURRENCY, cleanup);
+  // Counted from here: what the workers used while starting is theirs, not the drain's.
+  const cpuBefore = workers.cpuMs();
+  await runCli(target.env, ['enqueue', '--file', file]);
   const timeoutMs = 60_000 + jobs * 50;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -60,7 +66,7 @@ export async function measureDrain(params: { backend: Backend; jobs: number; cle
     }
     await sleep(100);
   }
-  const cpu = workers.cpuMs();
+  const cpu = workers.cpuMs().map((ms, i) => (ms === null || cpuBefore[i] === null ? null : ms - cpuBefore[i]!));
   await workers.stop();
   progress(`drain/${backend}: spawn ceilings (after)`);
   // In reverse order, so drift in the machine's load during the run weighs on both shapes alike.

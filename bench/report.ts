@@ -108,7 +108,7 @@ export function renderMarkdown(r: BenchResults): string {
     const d = r.drain[backend];
     if (d && !isError(d)) {
       notes.push(
-        `- drain/${backend}: ${num(d.drainMs)} ms first start → last finish, of which ${num(d.rampMs)} ms until all 4 workers had claimed; per job, median (mean), ${num(d.perJob.inJobMs)} (${num(d.perJob.meanInJobMs, 1)}) ms claim → finish write (spawn, pid record, exit, pipes closed) + ${num(d.perJob.betweenJobsMs)} (${num(d.perJob.meanBetweenJobsMs, 1)}) ms finish write → next claim; spawn ceiling 1 process × 4: ${num(d.ceiling.oneProcess)} jobs/s, 4 processes × 1: ${num(d.ceiling.fourProcesses)} jobs/s (runs: ${d.ceiling.runs.map((c) => num(c.perSecond)).join(', ')}); jobs per worker ${d.perWorker.counts.join(', ')}; CPU per job: workers ${d.cpuMsPerJob.workers === null ? '?' : num(d.cpuMsPerJob.workers, 2)} ms, 4 × 1 spawn loops ${num(d.cpuMsPerJob.ceilingLoops, 2)} ms.`,
+        `- drain/${backend}: ${num(d.drainMs)} ms first start → last finish, of which ${num(d.rampMs)} ms until all 4 workers had claimed; per job, median (mean), ${num(d.perJob.inJobMs)} (${num(d.perJob.meanInJobMs, 1)}) ms claim → finish write (spawn, exit, output read) + ${num(d.perJob.betweenJobsMs)} (${num(d.perJob.meanBetweenJobsMs, 1)}) ms finish write → next claim; spawn ceiling 1 process × 4: ${num(d.ceiling.oneProcess)} jobs/s, 4 processes × 1: ${num(d.ceiling.fourProcesses)} jobs/s (runs: ${d.ceiling.runs.map((c) => num(c.perSecond)).join(', ')}); jobs per worker ${d.perWorker.counts.join(', ')}; CPU per job: workers ${d.cpuMsPerJob.workers === null ? '?' : num(d.cpuMsPerJob.workers, 2)} ms, 4 × 1 spawn loops ${num(d.cpuMsPerJob.ceilingLoops, 2)} ms.`,
       );
     }
     const p = r.pickup[backend];

@@ -4,7 +4,7 @@
 // close). Runs are shared with the other loops through COUNTER_FILE: each run first appends a byte to it and starts
 // only while the file holds at most TOTAL_RUNS bytes, so loops that run faster take more runs, as workers sharing a
 // queue do, and no loop is left finishing a fixed share alone. Prints {"start","end","runs","cpuMs"} at the end
-// (times in epoch ms; cpuMs is this process's own CPU time, start-up included, its children's not).
+// (times in epoch ms; cpuMs is this process's own CPU time from "go" on, its children's not).
 'use strict';
 const { spawn } = require('node:child_process');
 const { fstatSync, openSync, writeSync } = require('node:fs');
@@ -23,12 +23,13 @@ function claim() {
 process.stdout.write('ready\n');
 process.stdin.once('data', () => {
   const start = wallMs();
+  const cpuAtStart = process.cpuUsage();
   let running = 0;
   let runs = 0;
   const launch = () => {
     if (!claim()) {
       if (running === 0) {
-        const cpu = process.cpuUsage();
+        const cpu = process.cpuUsage(cpuAtStart);
         process.stdout.write(`${JSON.stringify({ start, end: wallMs(), runs, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
         process.exit(0);
       }

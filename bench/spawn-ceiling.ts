@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { benchEnv } from './harness';
 
 /**
- * The raw spawn ceiling: how fast Node can run `sh -c true` with 4 in flight, spawning exactly as the worker's
- * runner does (own process group, stdout/stderr piped, done when the pipes close). No queue can drain `true` jobs
- * faster on the same machine. Two shapes are measured: one process with 4 in flight (the brief's baseline), and
+ * The raw spawn ceiling: how fast Node can run `sh -c true` with 4 in flight, spawned the plain way: its own process
+ * group, stdout and stderr piped (Node's way to capture a child's output), done when the pipes close. Workers capture
+ * output through files on a tmpfs instead (src/worker/output-capture.ts), which costs less than pipes; the ceiling
+ * stays the plain spawn, the brief's baseline. Two shapes are measured: one process with 4 in flight (the brief's baseline), and
  * 4 processes with 1 each (the shape of 4 workers, which on a busy machine gets 4 processes' share of the CPU).
  * The loop itself is spawn-ceiling-child.cjs, plain JavaScript run by a bare `node` in its own session, as workers
  * are: under tsx's loader, or in the bench's session, the same loop measured up to a third slower (a flattered queue).
@@ -17,7 +18,7 @@ export interface CeilingResult {
   ms: number;
   /** Runs done: `runs`, or a few fewer when loops claimed the last ones at the same moment. */
   runs: number;
-  /** CPU time the looping Node processes spent per run (their own, not the `sh` children's). */
+  /** CPU time the looping Node processes spent per run once started (their own, not the `sh` children's). */
   cpuMsPerRun: number;
   perSecond: number;
 }
