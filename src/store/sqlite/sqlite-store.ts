@@ -133,10 +133,9 @@ export class SqliteStore implements Store {
    */
   private async write<T>(fn: () => T): Promise<T> {
     const deadline = Date.now() + this.busyTimeoutMs;
-    const transaction = this.db.transaction(fn);
     for (let tries = 0; ; tries++) {
       try {
-        return transaction.immediate();
+        return this.inWriteTransaction(fn);
       } catch (err) {
         if (!isBusy(err)) throw err;
         if (Date.now() > deadline) {
@@ -144,6 +143,22 @@ export class SqliteStore implements Store {
         }
         await sleep(Math.random() * Math.min(4, 1 + tries / 4));
       }
+    }
+  }
+
+  /**
+   * `fn` between BEGIN IMMEDIATE and COMMIT, rolled back if it throws. Written out rather than with better-sqlite3's
+   * `transaction()`, which builds five new wrapper functions on every call: a worker makes a transaction per job.
+   */
+  private inWriteTransaction<T>(fn: () => T): T {
+    this.stmt('BEGIN IMMEDIATE').run();
+    try {
+      const result = fn();
+      this.stmt('COMMIT').run();
+      return result;
+    } catch (err) {
+      if (this.db.inTransaction) this.stmt('ROLLBACK').run();
+      throw err;
     }
   }
 
