@@ -15,6 +15,19 @@ import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './migrations';
 import * as Q from './queries';
 import { CreatedJob, newJobRecord, toAttempt, toJob, toWorker, type AttemptRow, type JobRow, type JobStart, type WorkerRow } from '../rows';
 
+/**
+ * better-sqlite3's compiled addon, named outright: left to itself better-sqlite3 finds it with the `bindings` package,
+ * which searches from the calling file and so fails inside the bundled CLI (scripts/bundle-cli.mjs). Undefined (the
+ * search) when the addon is not at the path a source build leaves.
+ */
+const NATIVE_BINDING = (() => {
+  try {
+    return require.resolve('better-sqlite3/build/Release/better_sqlite3.node');
+  } catch {
+    return undefined;
+  }
+})();
+
 export interface SqliteStoreOptions {
   /**
    * `full` (the default) fsyncs every commit: an enqueue that returned survives a power cut.
@@ -59,7 +72,7 @@ export class SqliteStore implements Store {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
       // Busy waits are ours (see write()): SQLite's own handler sleeps ever longer and starves a waiting process.
-      db = new Database(path, { timeout: 0 });
+      db = new Database(path, { timeout: 0, nativeBinding: NATIVE_BINDING });
     } catch (err) {
       throw new StoreUnavailableError(`cannot open database ${path}: ${(err as Error).message}; pass a writable file path with --db or QUEUECTL_DB`);
     }
