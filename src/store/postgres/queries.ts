@@ -150,7 +150,7 @@ const STATEMENTS = {
 
   /**
    * The heartbeat in one statement: renews its job's lease while the worker still holds it, and marks the worker
-   * alive. The job row is locked before the worker row, the order claim and finish use, so they cannot deadlock.
+   * alive. It locks the job row before the worker row; claims and finishes lock no worker row, so none deadlock.
    * $1: worker, $2: worker state, $3: job (or null), $4: lease ms.
    */
   HEARTBEAT: `
@@ -159,7 +159,7 @@ const STATEMENTS = {
        WHERE $3::text IS NOT NULL AND id = $3 AND state = 'processing' AND worker_id = $1
       RETURNING cancel_signal
     ), worker AS (
-      UPDATE @schema.workers SET last_heartbeat = ${NOW_MS}, state = $2, current_job = $3
+      UPDATE @schema.workers SET last_heartbeat = ${NOW_MS}, state = $2
        WHERE id = $1 AND (SELECT count(*) FROM lease) >= 0  -- always true: makes the lease update run first
       RETURNING stop_request
     )
