@@ -25,13 +25,12 @@ export interface BenchResults {
   store: PerBackend<StoreThroughputResult>;
 }
 
-/** Targets from the brief; each returns true when met. */
+/** Targets from the issues: the core's for SQLite, the PostgreSQL store's for PostgreSQL (it sets none for bulk). */
 export const TARGETS = {
   startupRatio: 2,
-  drainShare: 0.8,
-  bulkPerSecond: 100_000,
-  pickupP50Ms: 25,
   recoveryMs: 5000,
+  sqlite: { drainShare: 0.8, bulkPerSecond: 100_000 as number | null, pickupP50Ms: 25 },
+  postgres: { drainShare: 0.7, bulkPerSecond: null as number | null, pickupP50Ms: 10 },
 };
 
 const num = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -48,7 +47,11 @@ function cell<T>(outcome: Outcome<T> | undefined, show: (value: T) => string): s
 export function renderMarkdown(r: BenchResults): string {
   const rows: string[][] = [];
   const pg = r.postgres.used;
-  const both = <T>(per: PerBackend<T>, show: (value: T) => string) => [cell(per.sqlite, show), pg ? cell(per.postgres, show) : 'not run'];
+  const both = <T>(per: PerBackend<T>, show: (value: T, backend: 'sqlite' | 'postgres') => string) => [
+    cell(per.sqlite, (value) => show(value, 'sqlite')),
+    pg ? cell(per.postgres, (value) => show(value, 'postgres')) : 'not run',
+  ];
+  const percent = (share: number) => `${num(share * 100)}%`;
 
   const startupRuns = isError(r.startup) || !r.startup ? '' : ` (median of ${r.startup.runs})`;
   const nodeMs = isError(r.startup) || !r.startup ? '–' : `\`node -e 0\`: ${num(r.startup.nodeMs)} ms`;
@@ -59,9 +62,9 @@ export function renderMarkdown(r: BenchResults): string {
   rows.push([
     '2',
     `Drain ${drainJobs ? num(drainJobs.jobs) : ''} × \`true\`, \`worker start --count 4\``,
-    ...both(r.drain, (d) => `${num(d.jobsPerSecond)} jobs/s = ${num(d.ratioToCeiling * 100)}% of ceiling ${verdict(d.ratioToCeiling >= TARGETS.drainShare)}`),
+    ...both(r.drain, (d, b) => `${num(d.jobsPerSecond)} jobs/s = ${num(d.ratioToCeiling * 100)}% of ceiling ${verdict(d.ratioToCeiling >= TARGETS[b].drainShare)}`),
     `spawn ceiling, the higher of 1 process × 4 and 4 × 1, measured around each drain: ${(['sqlite', 'postgres'] as const).map((b) => cell(r.drain[b], (d) => `${num(d.ceiling.baseline)} jobs/s`)).filter((t) => t !== '–').join(' / ')}`,
-    '≥ 80% of ceiling',
+    `≥ ${percent(TARGETS.sqlite.drainShare)} / ≥ ${percent(TARGETS.postgres.drainShare)} of ceiling`,
   ]);
   rows.push(['2', 'Jobs per worker (min–max)', ...both(r.drain, (d) => `${d.perWorker.min}–${d.perWorker.max}`), `even split: ${drainJobs ? drainJobs.jobs / 4 : '–'}`, 'fair']);
 
@@ -69,17 +72,20 @@ export function renderMarkdown(r: BenchResults): string {
   rows.push([
     '3',
     `Bulk \`enqueue --file\` of ${bulkJobs ? num(bulkJobs.jobs) : ''} jobs (process wall time, median of ${bulkJobs?.samplesMs.length ?? ''})`,
-    ...both(r.bulk, (b) => `${num(b.jobsPerSecond)} jobs/s (${num(b.ms / 1000, 2)} s) ${verdict(b.jobsPerSecond >= TARGETS.bulkPerSecond)}`),
+    ...both(r.bulk, (b, backend) => {
+      const target = TARGETS[backend].bulkPerSecond;
+      return `${num(b.jobsPerSecond)} jobs/s (${num(b.ms / 1000, 2)} s)${target === null ? '' : ` ${verdict(b.jobsPerSecond >= target)}`}`;
+    }),
     '–',
-    '≥ 100,000 jobs/s',
+    `≥ ${num(TARGETS.sqlite.bulkPerSecond!)} jobs/s (SQLite)`,
   ]);
 
   rows.push([
     '4',
     'Pickup latency p50 / p95, one idle worker',
-    ...both(r.pickup, (p) => `${num(p.p50Ms, 1)} / ${num(p.p95Ms, 1)} ms (n=${p.samples}) ${verdict(p.p50Ms <= TARGETS.pickupP50Ms)}`),
+    ...both(r.pickup, (p, b) => `${num(p.p50Ms, 1)} / ${num(p.p95Ms, 1)} ms (n=${p.samples}) ${verdict(p.p50Ms <= TARGETS[b].pickupP50Ms)}`),
     `spawning the same command alone, p50: ${(['sqlite', 'postgres'] as const).map((b) => cell(r.pickup[b], (p) => `${num(p.spawnAlone.p50Ms, 1)} ms`)).filter((t) => t !== '–').join(' / ')}`,
-    'p50 ≤ 25 ms',
+    `p50 ≤ ${TARGETS.sqlite.pickupP50Ms} ms / ≤ ${TARGETS.postgres.pickupP50Ms} ms`,
   ]);
 
   rows.push([
