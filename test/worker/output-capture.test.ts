@@ -64,6 +64,29 @@ describe('OutputCapture', () => {
 });
 
 describe('capture directories', () => {
+  it('go to the runtime directory, else $TMPDIR, when they are set', (t) => {
+    const saved = { XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR, TMPDIR: process.env.TMPDIR };
+    const runtime = mkdtempSync(join(tmpdir(), 'queuectl-runtime-'));
+    const temp = mkdtempSync(join(tmpdir(), 'queuectl-tmpdir-'));
+    t.after(() => {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      rmSync(runtime, { recursive: true, force: true });
+      rmSync(temp, { recursive: true, force: true });
+    });
+    const workerId = `w_roots${process.pid}`;
+    process.env.XDG_RUNTIME_DIR = runtime;
+    process.env.TMPDIR = temp;
+    assert.equal(createCaptureDirectory(workerId), join(runtime, `queuectl-${workerId}`));
+    removeCaptureDirectory(workerId);
+    delete process.env.XDG_RUNTIME_DIR;
+    assert.equal(createCaptureDirectory(workerId), join(temp, `queuectl-${workerId}`));
+    removeCaptureDirectory(workerId);
+    assert.deepEqual([readdirSync(runtime), readdirSync(temp)], [[], []]);
+  });
+
   it('are private, made once per worker, and removed with what was left in them', () => {
     const workerId = `w_test${process.pid}`;
     const dir = createCaptureDirectory(workerId);
