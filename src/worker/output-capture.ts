@@ -51,7 +51,7 @@ export function createCaptureDirectory(workerId: string): string {
   return dir;
 }
 
-/** Removes a worker's capture directory, wherever it was made, with whatever a crash left in it. */
+/** Removes a worker's capture directory from every root this process would use, with whatever a crash left in it. */
 export function removeCaptureDirectory(workerId: string): void {
   for (const root of new Set(captureRoots())) rmSync(join(root, directoryName(workerId)), { recursive: true, force: true });
 }

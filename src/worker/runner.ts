@@ -72,7 +72,7 @@ export class RunningCommand {
       return;
     }
     this.pid = child.pid ?? null;
-    // Jobs that end sooner never pay for a timer.
+    // Read while it runs; a job that ends within OUTPUT_POLL_MS is read once, at its end.
     const poll = setInterval(() => capture.read(options.onOutput), OUTPUT_POLL_MS);
 
     let timeout: NodeJS.Timeout | null = null;

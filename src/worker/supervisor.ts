@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { StoreUnavailableError } from '../core/errors';
 import { defaultDatabasePath, isPostgresUrl } from '../store/open-store';
 import type { Store, WorkerRecord } from '../store/store';
+import { removeCaptureDirectory } from './output-capture';
 import { attemptMarker, currentHost, isProcessAlive } from './process-info';
 import { KILL_GRACE_MS } from './runner';
 
@@ -109,7 +110,10 @@ export async function stopWorkers(params: { store: Store; host?: string; wait: b
       const worker = registered.get(id);
       if (worker) {
         if (workerIsAlive(worker, host)) remaining.push(worker);
-        else await store.removeWorker({ workerId: id });
+        else {
+          await store.removeWorker({ workerId: id });
+          if (worker.host === host) removeCaptureDirectory(id);
+        }
         continue;
       }
       // A worker deregisters just before its process exits; on this host, "gone" means the process is gone too.

@@ -20,10 +20,15 @@ describe('OutputCapture', () => {
   const runInto = (capture: OutputCapture, script: string) =>
     spawnSync('/bin/sh', ['-c', script], { stdio: ['ignore', capture.fds[0], capture.fds[1]] });
 
+  /** Where a test's reads land, in order. */
+  const collector = () => {
+    const chunks: Chunk[] = [];
+    return { chunks, collect: (stream: OutputStream, data: string) => void chunks.push([stream, data]) };
+  };
+
   it('hands each stream what was written since the last read, and deletes its files on close', () => {
     const capture = new OutputCapture(dir, 1024);
-    const chunks: Chunk[] = [];
-    const collect = (stream: OutputStream, data: string) => chunks.push([stream, data]);
+    const { chunks, collect } = collector();
     runInto(capture, 'echo one; echo oops >&2');
     capture.read(collect);
     runInto(capture, 'echo two');
@@ -36,8 +41,7 @@ describe('OutputCapture', () => {
 
   it('keeps a character split across reads whole', () => {
     const capture = new OutputCapture(dir, 1024);
-    const chunks: Chunk[] = [];
-    const collect = (stream: OutputStream, data: string) => chunks.push([stream, data]);
+    const { chunks, collect } = collector();
     runInto(capture, "printf 'caf\\303'");
     capture.read(collect);
     runInto(capture, "printf '\\251!'");
