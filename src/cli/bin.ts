@@ -36,6 +36,6 @@ if (source) {
   });
   // The build runs a few commands with this set, each adding the functions it compiled to the cache.
   if (process.env.QUEUECTL_BUILD_CODE_CACHE === '1') process.on('exit', () => writeFileSync(CODE_CACHE, script.createCachedData()));
-  const module = { exports: {} };
-  (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(PROGRAM), module, PROGRAM, __dirname);
+  const programModule = { exports: {} };
+  (script.runInThisContext() as (...args: unknown[]) => void)(programModule.exports, createRequire(PROGRAM), programModule, PROGRAM, __dirname);
 }
