@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, type Cleanup } from './harness';
+import { median, runCli, type Cleanup } from './harness';
 import { createTarget, type Backend } from './targets';
 
 export interface BulkEnqueueResult {
@@ -28,6 +28,6 @@ export async function measureBulkEnqueue(params: { backend: Backend; jobs: numbe
     if (!stdout.includes(`enqueued ${params.jobs} jobs`)) throw new Error(`bulk/${params.backend}: unexpected output '${stdout.trim()}'`);
     samplesMs.push(ms);
   }
-  const ms = [...samplesMs].sort((a, b) => a - b)[Math.floor(samplesMs.length / 2)]!;
+  const ms = median(samplesMs);
   return { jobs: params.jobs, ms, jobsPerSecond: params.jobs / (ms / 1000), samplesMs };
 }

@@ -63,11 +63,18 @@ export async function cleanUpGoneWorkers(params: { store: Store; host: string; s
   for (const worker of await params.store.listWorkers({ staleAfterMs: params.staleAfterMs })) {
     const deadHere = worker.host === params.host && !isProcessAlive(worker.pid, worker.pidStart);
     if (worker.heartbeatExpired || deadHere) {
-      await params.store.removeWorker({ workerId: worker.id });
-      // Its job's output files, if it died running one: the job is recovered by the lease, the files are litter.
-      if (deadHere) removeCaptureDirectory(worker.id);
+      await forgetWorker(params.store, worker.id, deadHere);
       gone.push(worker.id);
     }
   }
   return gone;
+}
+
+/**
+ * Removes a gone worker's registration, and, when it ran on this host, its capture directory: if it died running a
+ * job, the lease recovers the job, and the job's output files are litter.
+ */
+export async function forgetWorker(store: Store, workerId: string, ranHere: boolean): Promise<void> {
+  await store.removeWorker({ workerId });
+  if (ranHere) removeCaptureDirectory(workerId);
 }

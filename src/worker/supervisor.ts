@@ -4,8 +4,8 @@ import { dirname, join } from 'node:path';
 import { StoreUnavailableError } from '../core/errors';
 import { defaultDatabasePath, isPostgresUrl } from '../store/open-store';
 import type { Store, WorkerRecord } from '../store/store';
-import { removeCaptureDirectory } from './output-capture';
 import { attemptMarker, currentHost, isProcessAlive } from './process-info';
+import { forgetWorker } from './reaper';
 import { KILL_GRACE_MS } from './runner';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -110,10 +110,7 @@ export async function stopWorkers(params: { store: Store; host?: string; wait: b
       const worker = registered.get(id);
       if (worker) {
         if (workerIsAlive(worker, host)) remaining.push(worker);
-        else {
-          await store.removeWorker({ workerId: id });
-          if (worker.host === host) removeCaptureDirectory(id);
-        }
+        else await forgetWorker(store, id, worker.host === host);
         continue;
       }
       // A worker deregisters just before its process exits; on this host, "gone" means the process is gone too.

@@ -207,7 +207,6 @@ const STATEMENTS = {
   /** States of the named jobs, locked for the cancel that follows. */
   LOCK_JOB_STATES: `SELECT id, state FROM @schema.jobs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
 
-  /** $1: id, $2: reason. */
   /** Cancels a queued job and records it for the on-finish hook (see finish_hooks). $1: id, $2: reason. */
   CANCEL_QUEUED_JOB: `
     WITH cancelled AS (
