@@ -8,7 +8,7 @@ import { ManualClock } from '../../src/core/clock';
 import { StoreUnavailableError } from '../../src/core/errors';
 import type { NewJob } from '../../src/core/job-spec';
 import type { AttemptResult } from '../../src/core/transitions';
-import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations';
+import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations/index';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import type { ClaimedJob, Store } from '../../src/store/store';
 import { tempDir, tempSqliteStore } from '../support/temp-store';

@@ -9,7 +9,7 @@ import type {
 import { clientConfig, Database, reasonOf, redactUrl, type Executor } from './connection';
 import { enqueueJobs } from './enqueue';
 import { WakeListener } from './listener';
-import { migrate } from './migrations';
+import { migrate } from './migrate';
 import { compileQueries, SCHEMA_NAME_PATTERN, type Queries } from './queries';
 import {
   toAttempt, toConfig, toJob, toLease, toOutputChunk, toWorker, type AttemptRow, type JobRow, type LeaseRow, type OutputRow, type WorkerRow,

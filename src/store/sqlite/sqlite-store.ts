@@ -11,7 +11,7 @@ import type {
   CancelResult, ClaimedJob, ClaimParams, EndedJob, EnqueueResult, FinishParams, HeartbeatReply, JobCountsSummary, LeaseRecord, StopMode, Store,
   WorkerIdentity, WorkerRecord, WorkerState,
 } from '../store';
-import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './migrations';
+import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './migrations/index';
 import * as Q from './queries';
 import { CreatedJob, newJobRecord, toAttempt, toJob, toWorker, type AttemptRow, type JobRow, type JobStart, type WorkerRow } from '../rows';
 

@@ -1,12 +1,10 @@
-/**
- * Numbered, forward-only schema migrations for the SQLite store. Each runs in one transaction; `PRAGMA user_version`
- * holds the version so opening an up-to-date database costs one read.
- */
-export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
-  {
-    version: 1,
-    name: 'initial schema',
-    sql: `
+import type { Migration } from '../../migration';
+
+/** Shipped; frozen: a later change is a new migration. */
+export const migration: Migration = {
+  version: 1,
+  name: "initial schema",
+  sql: `
       CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);
 
       CREATE TABLE jobs (
@@ -84,52 +82,4 @@ export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: s
 
       CREATE TABLE config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     `,
-  },
-  {
-    version: 2,
-    name: 'finish hooks of jobs ended without a worker',
-    sql: `
-      -- Jobs that ended with no worker to report them (cancelled while queued, or through a dependency): a worker takes
-      -- each row and runs the on-finish hook for it.
-      CREATE TABLE finish_hooks (
-        job_id     TEXT PRIMARY KEY,
-        state      TEXT NOT NULL,
-        exit_code  INTEGER,
-        created_at INTEGER NOT NULL
-      );
-    `,
-  },
-  {
-    version: 3,
-    name: 'attempts without rowid',
-    sql: `
-      -- Keyed by (job_id, attempt) alone: with a rowid the key was a second b-tree, and every claim and finish read and
-      -- wrote both.
-      CREATE TABLE attempts_by_key (
-        job_id           TEXT NOT NULL,
-        attempt          INTEGER NOT NULL,
-        worker_id        TEXT NOT NULL,
-        host             TEXT NOT NULL,
-        pid              INTEGER,
-        pid_start        TEXT,
-        started_at       INTEGER NOT NULL,
-        finished_at      INTEGER,
-        outcome          TEXT,
-        exit_code        INTEGER,
-        signal           TEXT,
-        error            TEXT,
-        output_bytes     INTEGER NOT NULL DEFAULT 0,
-        output_truncated INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (job_id, attempt)
-      ) WITHOUT ROWID;
-      INSERT INTO attempts_by_key
-        SELECT job_id, attempt, worker_id, host, pid, pid_start, started_at, finished_at, outcome, exit_code, signal, error,
-               output_bytes, output_truncated
-          FROM attempts;
-      DROP TABLE attempts;
-      ALTER TABLE attempts_by_key RENAME TO attempts;
-    `,
-  },
-];
-
-export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]!.version;
+};
