@@ -17,6 +17,12 @@ export interface Store {
   /** The store's current time in epoch ms. */
   now(): Promise<number>;
   close(): Promise<void>;
+  /**
+   * Bounds every later call: one that cannot finish within about `ms` (a lost network, a lock held elsewhere, a busy
+   * SQLite file) fails with StoreUnavailableError instead of waiting, and its connection is not reused. Workers set it
+   * below their lease; `null` (the default, for commands people run) waits as long as the call takes.
+   */
+  setCallDeadline(params: { ms: number | null }): void;
 
   // --- Jobs -------------------------------------------------------------------------------------------------------
 
@@ -68,7 +74,8 @@ export interface Store {
   registerWorker(params: { worker: WorkerIdentity }): Promise<void>;
   /**
    * The worker's heartbeat: marks it alive, renews its job's lease (when it holds one) and returns what it has been
-   * asked to do. `leaseHeld: false` means the job was taken away: kill it and discard its result.
+   * asked to do. `leaseHeld: false` means the job was taken away: kill it and discard its result. `registered: false`
+   * means the worker has no row (peers removed it while it was paused or cut off): it must register again.
    */
   heartbeat(params: { workerId: string; state: WorkerState; jobId: string | null; leaseMs: number }): Promise<HeartbeatReply>;
   /** All registered workers; `heartbeatExpired` when the last heartbeat is older than `staleAfterMs`. */
@@ -179,6 +186,8 @@ export interface HeartbeatReply {
   stopRequest: StopMode | null;
   leaseHeld: boolean;
   cancelSignal: string | null;
+  /** False when no worker row was found to mark alive. */
+  registered: boolean;
 }
 
 export interface LeaseRecord {

@@ -9,7 +9,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /**
  * Recovers jobs whose worker is gone. A job is lost when its lease expired (by the store's clock), or at once when
- * its worker is registered on this host and that process no longer exists. Before the job may run again its old
+ * its worker is registered on this host and that process no longer exists; a job of this worker's own only when its
+ * lease expired and it is not the one in hand. Before the job may run again its old
  * process group is killed when it is on this host; on another host its own worker kills it when it cannot renew the
  * lease.
  * Returns the ids recovered. Safe to run from every worker at once: the store's guarded finish lets one win.
@@ -18,6 +19,8 @@ export async function reapLostJobs(params: {
   store: Store;
   host: string;
   selfId: string;
+  /** The job this worker has in hand: its own lease, which its heartbeat renews. */
+  inHand: string | null;
   config: Config;
   log: (line: string) => void;
   /** Told of each recovered job and the state it moved to (a recovery can end a job: dead). */
@@ -26,7 +29,9 @@ export async function reapLostJobs(params: {
   const { store, host, selfId, config, log } = params;
   const recovered: string[] = [];
   for (const lease of await store.listLeases()) {
-    if (lease.workerId === selfId) continue;
+    // A lease of our own is left alone while we hold its job. One we dropped (its report could not be written before
+    // the lease ran out) is recovered like anyone's once it expired: nobody else renews it, nor would take it sooner.
+    if (lease.workerId === selfId && (lease.jobId === params.inHand || !lease.leaseExpired)) continue;
     const onThisHost = lease.host === host;
     // Only a registration shows which process to check. A missing one proves nothing: peers remove registrations
     // whose heartbeat looks stale, which a live worker's does after a store outage, so then the lease decides.

@@ -1,14 +1,21 @@
 import { randomBytes } from 'node:crypto';
+import { systemClock, type Clock } from '../core/clock';
 import { backoffPolicy, resolveConfig, type Config } from '../core/config';
+import { isQueueError, StoreUnavailableError } from '../core/errors';
 import { isTerminal, type JobState, type OutputStream } from '../core/job';
 import { planAfterAttempt, type AttemptResult } from '../core/transitions';
-import type { ClaimedJob, StopMode, Store, WorkerState } from '../store/store';
+import type { ClaimedJob, StopMode, Store, WorkerIdentity, WorkerState } from '../store/store';
 import { runFinishHook } from './finish-hook';
+import { callDeadlineMs, Heartbeat, LeaseWatchdog } from './lease';
 import { createCaptureDirectory, MIN_CAPTURE_FILE_LIMIT, removeCaptureDirectory } from './output-capture';
 import { attemptMarker, currentHost, processStartTime } from './process-info';
-import { cleanUpGoneWorkers, reapLostJobs } from './reaper';
-import { RetentionSweeper } from './retention';
 import { RunningCommand } from './runner';
+import { ConfigRefresh } from './services/config-refresh';
+import { FinishHookTaker } from './services/finish-hooks';
+import { GoneWorkerCleaner } from './services/gone-workers';
+import { LostJobReaper } from './services/lost-jobs';
+import { RetentionSweeper } from './services/retention';
+import { ServiceSchedule } from './services/service';
 import { Wakeup } from './wakeup';
 
 /** An idle worker looks at the store at least this often even without a wake-up (a lost notify costs this much). */
@@ -17,11 +24,23 @@ const FALLBACK_POLL_MS = 5000;
 const PROCESS_RECORD_DELAY_MS = 100;
 /** Output buffered before it is written to the store without waiting for the rest of the read. */
 const OUTPUT_FLUSH_BYTES = 64 * 1024;
+/** Errors the worker does not ride out: one of these ends it (its job is killed and left to its lease). */
+const FATAL_ERRORS: (abstract new (...args: never[]) => Error)[] = [];
 
 export interface WorkerOptions {
+  /** The worker bounds the store's calls by its lease (Store.setCallDeadline). */
   store: Store;
   host?: string;
   log?: (line: string) => void;
+  /** The clock leases and services are timed by; tests inject one. */
+  clock?: Clock;
+}
+
+/** A job claimed, with what its lease runs from: when the claim was sent, and for how long. */
+interface Claim {
+  claimed: ClaimedJob;
+  sentAt: number;
+  leaseMs: number;
 }
 
 interface CurrentJob {
@@ -29,13 +48,14 @@ interface CurrentJob {
   running: RunningCommand | null;
   /** Set once the command has ended: from then on only the guarded finish decides, and there is nothing to kill. */
   exited: boolean;
-  leaseRenewedAt: number;
+  watchdog: LeaseWatchdog;
 }
 
 /**
  * One worker: claims a job, runs it, reports how it ended, and repeats; between jobs it waits on a wake-up from the
- * store rather than polling. A tick on the side heartbeats (renewing the lease of the job in hand), picks up stop and
- * cancel requests, and recovers jobs of workers that died.
+ * store rather than polling. Beside that loop, a heartbeat renews the lease of the job in hand and picks up stop and
+ * cancel requests, a watchdog (lease.ts) kills that job should its lease lapse, and maintenance services
+ * (services/) recover lost jobs, clean up gone workers, run finish hooks, apply retention and re-read the config.
  */
 export class Worker {
   readonly id = `w_${randomBytes(5).toString('hex')}`;
@@ -44,23 +64,46 @@ export class Worker {
   private readonly baseEnv: NodeJS.ProcessEnv = { ...process.env };
   private readonly store: Store;
   private readonly log: (line: string) => void;
+  private readonly clock: Clock;
+  private readonly identity: WorkerIdentity;
   private readonly wakeup = new Wakeup();
-  private readonly retention: RetentionSweeper;
+  private readonly heartbeat: Heartbeat;
+  private readonly configRefresh: ConfigRefresh;
+  private readonly services: ServiceSchedule;
   private config: Config = resolveConfig({});
   private stopMode: StopMode | null = null;
   private current: CurrentJob | null = null;
-  private tickTimer: NodeJS.Timeout | null = null;
-  private ticking: Promise<void> | null = null;
-  private ticks = 0;
+  private beating: Promise<void> | null = null;
   private lastEarlyBeat = 0;
-  private heartbeatFailing = false;
+  private ended: Promise<void> | null = null;
+  private fatal: unknown = null;
   private readonly hooks = new Set<Promise<void>>();
 
   constructor(options: WorkerOptions) {
-    this.store = options.store;
-    this.retention = new RetentionSweeper(options.store);
+    const store = options.store;
+    this.store = store;
     this.host = options.host ?? currentHost();
+    this.clock = options.clock ?? systemClock;
     this.log = options.log ?? ((line) => process.stderr.write(`${new Date().toISOString()} ${this.id} ${line}\n`));
+    this.identity = { id: this.id, host: this.host, pid: process.pid, pidStart: processStartTime(process.pid) };
+    this.heartbeat = new Heartbeat({ store, identity: this.identity, log: this.log, clock: this.clock });
+    const everyTick = () => this.tickMs;
+    const everyFifthTick = () => 5 * this.tickMs;
+    this.configRefresh = new ConfigRefresh({ store, onConfig: (config) => this.useConfig(config), periodMs: everyFifthTick });
+    this.services = new ServiceSchedule(
+      [
+        this.configRefresh,
+        new LostJobReaper({
+          store, host: this.host, selfId: this.id, inHand: () => this.current?.claimed.job.id ?? null, config: () => this.config,
+          periodMs: everyTick, log: this.log, onJobEnded: (jobId, state) => this.jobEnded(jobId, state, null), onRecovered: () => this.wakeup.wake(),
+        }),
+        new GoneWorkerCleaner({ store, host: this.host, staleAfterMs: () => Math.max(this.leaseMs, 3000), periodMs: everyFifthTick }),
+        new FinishHookTaker({ store, onJobEnded: (ended) => this.jobEnded(ended.jobId, ended.state, ended.exitCode), periodMs: everyTick }),
+        new RetentionSweeper({ store, retentionMs: () => this.config.retention, periodMs: everyTick, log: this.log, clock: this.clock }),
+      ],
+      (service, err) => this.failed(service.name, err),
+      this.clock,
+    );
   }
 
   private get leaseMs(): number {
@@ -72,53 +115,82 @@ export class Worker {
     return Math.max(50, Math.min(1000, Math.floor(this.leaseMs / 3)));
   }
 
-  /** Asks the worker to stop: `graceful` finishes the job in hand first; `kill` kills it and puts it back. */
-  stop(mode: StopMode = 'graceful'): void {
+  /**
+   * Asks the worker to stop: `graceful` finishes the job in hand first; `kill` kills it and puts it back. The promise
+   * settles when the worker's loop has ended (at once if it is not running).
+   */
+  stop(mode: StopMode = 'graceful'): Promise<void> {
     if (this.stopMode !== 'kill') this.stopMode = mode;
     if (mode === 'kill') this.current?.running?.kill('SIGTERM', 'stopped');
     this.wakeup.wake();
+    return (this.ended ?? Promise.resolve()).catch(() => undefined);
   }
 
-  /** Runs until stopped. */
-  async run(): Promise<void> {
+  /** Runs until stopped. Rejects when it cannot register or subscribe, or with an error of FATAL_ERRORS. */
+  run(): Promise<void> {
+    this.ended ??= this.runToEnd();
+    return this.ended;
+  }
+
+  private async runToEnd(): Promise<void> {
     const captureDir = createCaptureDirectory(this.id);
     try {
       await this.serve(captureDir);
     } finally {
       removeCaptureDirectory(this.id);
     }
+    if (this.fatal !== null) throw this.fatal;
   }
 
   private async serve(captureDir: string): Promise<void> {
-    await this.refreshConfig();
-    await this.store.registerWorker({ worker: this.identity() });
+    this.useConfig(this.config);
+    await this.guard('config', () => this.configRefresh.runOnce());
+    await this.store.registerWorker({ worker: this.identity });
     const unsubscribe = await this.store.subscribe(() => this.onWake());
-    this.scheduleTick();
+    const stopBeating = repeat(() => this.tickMs, () => this.beat());
+    const stopServices = repeat(() => this.tickMs, () => this.services.runDue());
     try {
-      await this.tick();
+      await this.beat();
+      await this.services.runDue();
       // A job in hand (claimed together with the last report) is run even if a stop arrived meanwhile.
-      let claimed: ClaimedJob | null = null;
-      while (this.stopMode === null || claimed !== null) {
-        claimed ??= await this.guard('claim', () => this.store.claim(this.claimParams()));
-        if (claimed) claimed = await this.runJob(claimed, captureDir);
+      let claim: Claim | null = null;
+      while (this.stopMode === null || claim !== null) {
+        claim ??= await this.claim();
+        if (claim) claim = await this.runJob(claim, captureDir);
         else if (this.stopMode === null) await this.waitForWork();
       }
     } finally {
-      if (this.tickTimer) clearTimeout(this.tickTimer);
-      this.tickTimer = null;
-      await this.ticking;
+      stopBeating();
+      stopServices();
+      await this.beating;
+      await this.services.settled();
       await Promise.allSettled([...this.hooks]);
       await unsubscribe();
       await this.guard('deregister', () => this.store.removeWorker({ workerId: this.id }));
     }
   }
 
+  /** The config a refresh read: every store call is bounded by its lease from now on. */
+  private useConfig(config: Config): void {
+    this.config = config;
+    this.store.setCallDeadline({ ms: callDeadlineMs(this.leaseMs) });
+  }
+
   private claimParams() {
     return { workerId: this.id, host: this.host, leaseMs: this.leaseMs };
   }
 
-  private identity() {
-    return { id: this.id, host: this.host, pid: process.pid, pidStart: processStartTime(process.pid) };
+  private async claim(): Promise<Claim | null> {
+    const sentAt = this.clock.now();
+    const params = this.claimParams();
+    try {
+      const claimed = await this.store.claim(params);
+      return claimed && { claimed, sentAt, leaseMs: params.leaseMs };
+    } catch (err) {
+      this.failed('claim', err);
+      await this.wakeup.wait(500);
+      return null;
+    }
   }
 
   private onWake(): void {
@@ -128,9 +200,9 @@ export class Worker {
     }
     // Busy: a wake-up may carry a cancel or a stop for us; heartbeat early to find out, at most every 50 ms.
     const now = Date.now();
-    if (now - this.lastEarlyBeat >= 50 && this.ticking === null) {
+    if (now - this.lastEarlyBeat >= 50 && this.beating === null) {
       this.lastEarlyBeat = now;
-      void this.tick();
+      void this.beat();
     }
   }
 
@@ -143,10 +215,11 @@ export class Worker {
   }
 
   /** Runs one job and reports it; returns the next job when the report could claim one in the same write. */
-  private async runJob(claimed: ClaimedJob, captureDir: string): Promise<ClaimedJob | null> {
+  private async runJob(claim: Claim, captureDir: string): Promise<Claim | null> {
+    const { claimed } = claim;
     const { job, attempt } = claimed;
     const config = this.config;
-    const current: CurrentJob = { claimed, running: null, exited: false, leaseRenewedAt: Date.now() };
+    const current: CurrentJob = { claimed, running: null, exited: false, watchdog: this.watchdogFor(claim) };
     this.current = current;
     const output = new OutputBuffer((chunks) =>
       this.guard('output', () => this.store.appendOutput({ jobId: job.id, attempt, chunks, limitBytes: config['output-limit'] })),
@@ -163,17 +236,22 @@ export class Worker {
       onOutput: (stream, data) => output.add(stream, data),
     });
     current.running = running;
+    // The claim's reply may come after a pause longer than the lease: then another worker may run the job already.
+    current.watchdog.check();
     if (this.stopMode === 'kill') running.kill('SIGTERM', 'stopped');
     const recording = running.pid === null ? null : this.recordProcessLater(job.id, attempt, running.pid);
     const result: AttemptResult = await running.result;
     current.exited = true;
+    current.watchdog.stop();
     await recording?.settle();
     await output.close();
     const next = planAfterAttempt(job, result, backoffPolicy(config));
     const finish = { jobId: job.id, workerId: this.id, attempt, result, next };
-    const reported = await this.reportWithRetry(async () =>
+    const sentAt = this.clock.now();
+    const claimParams = this.claimParams();
+    const reported = await this.reportWithRetry(job.id, async () =>
       this.stopMode === null
-        ? this.store.finishAndClaim({ finish, claim: this.claimParams() })
+        ? this.store.finishAndClaim({ finish, claim: claimParams })
         : { finished: await this.store.finishAttempt(finish), next: null },
     );
     this.current = null;
@@ -183,7 +261,24 @@ export class Worker {
       return null;
     }
     this.jobEnded(job.id, next.state, result.exitCode);
-    return reported.next;
+    // A retried report's claim was sent later than `sentAt`: the lease, counted from the first try, only looks shorter.
+    return reported.next && { claimed: reported.next, sentAt, leaseMs: claimParams.leaseMs };
+  }
+
+  /** The watchdog of a claimed job: kills its command when the lease cannot have been renewed in time. */
+  private watchdogFor(claim: Claim): LeaseWatchdog {
+    const watchdog = new LeaseWatchdog({
+      leaseMs: claim.leaseMs,
+      sentAt: claim.sentAt,
+      clock: this.clock,
+      onLapse: (reason) => {
+        const current = this.current;
+        if (current?.watchdog !== watchdog || !current.running || current.exited) return;
+        this.log(`job ${claim.claimed.job.id}: ${reason}; killing it so it never runs twice at once`);
+        current.running.kill('SIGKILL', 'worker_lost');
+      },
+    });
+    return watchdog;
   }
 
   /**
@@ -219,15 +314,21 @@ export class Worker {
     void hook.finally(() => this.hooks.delete(hook));
   }
 
-  /** A result is written once: retried through store outages for as long as the lease could still be ours. */
-  private async reportWithRetry<T>(report: () => Promise<T>): Promise<T | null> {
-    const giveUpAt = Date.now() + this.leaseMs;
+  /**
+   * A result is written once: retried through store outages (StoreUnavailableError) for as long as the lease could
+   * still be ours. Any other error is no outage and would fail again: it is logged once. A result not written leaves
+   * the job to its lease: once that runs out, a reaper (this worker's too) retries it.
+   */
+  private async reportWithRetry<T>(jobId: string, report: () => Promise<T>): Promise<T | null> {
+    const giveUpAt = this.clock.now() + this.leaseMs;
     for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
       try {
         return await report();
       } catch (err) {
-        if (Date.now() > giveUpAt) {
-          this.log(`could not report a result: ${(err as Error).message}; its lease will run out and it will be retried`);
+        const outage = err instanceof StoreUnavailableError;
+        if (!outage || this.clock.now() > giveUpAt) {
+          this.failed(`report of job ${jobId}`, err);
+          this.log(`job ${jobId}: its result is not written; its lease will run out and it will be retried`);
           return null;
         }
         await new Promise((resolve) => setTimeout(resolve, delay));
@@ -235,77 +336,31 @@ export class Worker {
     }
   }
 
-  private scheduleTick(): void {
-    this.tickTimer = setTimeout(() => {
-      void this.tick().finally(() => {
-        if (this.tickTimer !== null) this.scheduleTick();
-      });
-    }, this.tickMs);
-  }
-
-  /** Heartbeat, stop/cancel requests, config refresh and recovery of lost jobs; never two at once. */
-  private tick(): Promise<void> {
-    if (this.ticking) return this.ticking;
-    this.ticking = this.tickOnce().finally(() => {
-      this.ticking = null;
+  /** The heartbeat, never two at once; what its reply asks for (a stop, a cancel, a lost lease) is done here. */
+  private beat(): Promise<void> {
+    this.beating ??= this.beatOnce().finally(() => {
+      this.beating = null;
     });
-    return this.ticking;
+    return this.beating;
   }
 
-  private async tickOnce(): Promise<void> {
-    this.ticks++;
+  private async beatOnce(): Promise<void> {
     const current = this.current;
     const state: WorkerState = this.stopMode ? 'stopping' : current ? 'busy' : 'idle';
-    const reply = await this.guard('heartbeat', () =>
-      this.store.heartbeat({ workerId: this.id, state, jobId: current?.claimed.job.id ?? null, leaseMs: this.leaseMs }),
-    );
-    // While the store was out of reach our heartbeat went stale and peers may have removed our registration: register
-    // again at once, so `worker list` and `worker stop` see this worker without waiting for the periodic re-registration.
-    if (reply && this.heartbeatFailing) await this.guard('register', () => this.store.registerWorker({ worker: this.identity() }));
-    this.heartbeatFailing = reply === null;
-    if (reply) {
-      if (reply.stopRequest) this.stop(reply.stopRequest);
-      // A heartbeat that crosses the job's own finish sees the lease gone: that is no loss, and its process group may
-      // already belong to someone else, so an ended command is never signalled.
-      if (current?.running && !current.exited) {
-        if (!reply.leaseHeld) {
-          this.log(`job ${current.claimed.job.id}: lease lost; killing it`);
-          current.running.kill('SIGKILL', 'worker_lost');
-        } else {
-          current.leaseRenewedAt = Date.now();
-          if (reply.cancelSignal) current.running.kill(reply.cancelSignal as NodeJS.Signals, 'cancelled');
-        }
+    const held = current && { jobId: current.claimed.job.id, watchdog: current.watchdog };
+    const reply = await this.guard('heartbeat', () => this.heartbeat.runOnce({ state, held, leaseMs: this.leaseMs }));
+    if (!reply) return;
+    if (reply.stopRequest) void this.stop(reply.stopRequest);
+    // A heartbeat that crosses the job's own finish sees the lease gone: that is no loss, and its process group may
+    // already belong to someone else, so an ended command is never signalled.
+    if (current?.running && !current.exited) {
+      if (!reply.leaseHeld) {
+        this.log(`job ${current.claimed.job.id}: lease lost; killing it`);
+        current.running.kill('SIGKILL', 'worker_lost');
+      } else if (reply.cancelSignal) {
+        current.running.kill(reply.cancelSignal as NodeJS.Signals, 'cancelled');
       }
-    } else if (current?.running && !current.exited && Date.now() - current.leaseRenewedAt > this.leaseMs * 0.9) {
-      // The store is unreachable and the lease is about to lapse: another worker may take the job, so it must stop here.
-      this.log(`job ${current.claimed.job.id}: cannot renew its lease; killing it so it never runs twice at once`);
-      current.running.kill('SIGKILL', 'worker_lost');
     }
-    if (this.ticks % 5 === 1) await this.refreshConfig();
-    // Re-register now and then: a worker paused longer than the stale limit (a suspended laptop) was cleaned up by its
-    // peers and would otherwise run on unseen by `worker list` and `worker stop`.
-    if (this.ticks % 10 === 0) await this.guard('register', () => this.store.registerWorker({ worker: this.identity() }));
-    await this.guard('reap', async () => {
-      const recovered = await reapLostJobs({
-        store: this.store, host: this.host, selfId: this.id, config: this.config, log: this.log,
-        onJobEnded: (jobId, state) => this.jobEnded(jobId, state, null),
-      });
-      if (this.ticks % 5 === 1) await cleanUpGoneWorkers({ store: this.store, host: this.host, staleAfterMs: Math.max(this.leaseMs, 3000) });
-      if (recovered.length > 0) this.wakeup.wake();
-    });
-    // Jobs that ended with no worker's report (cancelled while queued, or through a dependency) get their hook here.
-    await this.guard('finish hooks', async () => {
-      for (const ended of await this.store.takeFinishHooks({ limit: 100 })) this.jobEnded(ended.jobId, ended.state, ended.exitCode);
-    });
-    await this.guard('retention', async () => {
-      const purged = await this.retention.maybeSweep(this.config.retention, Date.now());
-      if (purged > 0) this.log(`retention: deleted ${purged} finished job(s) older than ${this.config.retention! / 1000}s`);
-    });
-  }
-
-  private async refreshConfig(): Promise<void> {
-    const stored = await this.guard('config', () => this.store.getConfig());
-    if (stored) this.config = resolveConfig(stored);
   }
 
   /** Store calls from the loop: a failure is logged and treated as "nothing now", never a crash. */
@@ -313,11 +368,42 @@ export class Worker {
     try {
       return await fn();
     } catch (err) {
-      this.log(`${what} failed: ${(err as Error).message}`);
-      if (what === 'claim') await this.wakeup.wait(500);
+      this.failed(what, err);
       return null;
     }
   }
+
+  /**
+   * Logs a failed call. Our own errors (a store outage, above all) say what went wrong; anything else is a bug, logged
+   * with its stack.
+   * An error of FATAL_ERRORS stops the worker (its job killed and left to its lease) and `run()` rejects with it.
+   */
+  private failed(what: string, err: unknown): void {
+    if (FATAL_ERRORS.some((type) => err instanceof type)) {
+      this.fatal ??= err;
+      void this.stop('kill');
+    }
+    const expected = isQueueError(err);
+    this.log(`${what} failed: ${expected ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  }
+}
+
+/** Calls `fn` every `periodMs()` after the last call ended, until the returned function is called. */
+function repeat(periodMs: () => number, fn: () => Promise<void>): () => void {
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  const next = (): void => {
+    timer = setTimeout(() => {
+      void fn().finally(() => {
+        if (!stopped) next();
+      });
+    }, periodMs());
+  };
+  next();
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+  };
 }
 
 /**

@@ -463,7 +463,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<TempStor
         assert.ok(record.startedAt >= before && record.lastHeartbeat >= record.startedAt);
 
         const reply = await store.heartbeat({ workerId: 'w1', state: 'idle', jobId: null, leaseMs: 60_000 });
-        assert.deepEqual([reply.stopRequest, reply.cancelSignal], [null, null]);
+        assert.deepEqual([reply.stopRequest, reply.cancelSignal, reply.registered], [null, null, true]);
         const [beat] = await store.listWorkers({ staleAfterMs: 60_000 });
         assert.ok(beat && beat.lastHeartbeat >= record.lastHeartbeat);
 
@@ -479,6 +479,9 @@ export function runStoreContract(name: string, makeStore: () => Promise<TempStor
         await store.registerWorker({ worker: { id: 'w2', host: 'host-2', pid: 1, pidStart: null } });
         await store.removeWorker({ workerId: 'w1' });
         assert.deepEqual((await store.listWorkers({ staleAfterMs: 60_000 })).map((w) => [w.id, w.pidStart]), [['w2', null]]);
+        // A worker whose row peers removed learns it from its heartbeat, which writes no row.
+        assert.equal((await store.heartbeat({ workerId: 'w1', state: 'idle', jobId: null, leaseMs: 60_000 })).registered, false);
+        assert.deepEqual((await store.listWorkers({ staleAfterMs: 60_000 })).map((w) => w.id), ['w2']);
       });
 
       it('flags a worker whose last heartbeat is older than staleAfterMs', async () => {
@@ -509,7 +512,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<TempStor
         await claimNext(store, 'w1', 50);
         const before = await store.now();
         const reply = await store.heartbeat({ workerId: 'w1', state: 'busy', jobId: 'a', leaseMs: 60_000 });
-        assert.deepEqual(reply, { stopRequest: null, leaseHeld: true, cancelSignal: null });
+        assert.deepEqual(reply, { stopRequest: null, leaseHeld: true, cancelSignal: null, registered: false });
         assert.ok((await store.getJob({ id: 'a' }))!.leaseExpiresAt! >= before + 60_000);
         assert.equal((await store.listLeases())[0]?.leaseExpired, false);
       });
@@ -537,7 +540,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<TempStor
         assert.deepEqual(await store.cancel({ ids: ['a'], signal: 'SIGINT' }), [{ id: 'a', action: 'signalled', state: 'processing' }]);
         const job = await store.getJob({ id: 'a' });
         assert.deepEqual([job?.state, job?.cancelSignal], ['processing', 'SIGINT']);
-        assert.deepEqual(await store.heartbeat({ workerId: 'w1', state: 'busy', jobId: 'a', leaseMs: 60_000 }), { stopRequest: null, leaseHeld: true, cancelSignal: 'SIGINT' });
+        assert.deepEqual(await store.heartbeat({ workerId: 'w1', state: 'busy', jobId: 'a', leaseMs: 60_000 }), { stopRequest: null, leaseHeld: true, cancelSignal: 'SIGINT', registered: false });
         const result: AttemptResult = { outcome: 'cancelled', exitCode: null, signal: 'SIGINT', error: 'cancelled' };
         assert.equal(await store.finishAttempt({ jobId: 'a', workerId: 'w1', attempt: claimed!.attempt, result, next: next('cancelled') }), true);
         assert.deepEqual([(await store.getJob({ id: 'a' }))?.state, (await store.getJob({ id: 'b' }))?.state], ['cancelled', 'cancelled']);

@@ -6,7 +6,7 @@ export async function run(ctx: CliContext): Promise<void> {
   const queue = await ctx.open({ durability: 'normal' });
   const worker = new Worker({ store: queue.store });
   let signals = 0;
-  const onSignal = () => worker.stop(++signals === 1 ? 'graceful' : 'kill');
+  const onSignal = () => void worker.stop(++signals === 1 ? 'graceful' : 'kill');
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   process.stderr.write(`${new Date().toISOString()} ${worker.id} started (pid ${process.pid}, store ${queue.store.location})\n`);

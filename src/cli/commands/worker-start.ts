@@ -23,7 +23,7 @@ async function runForeground(ctx: CliContext, count: number): Promise<void> {
     signals++;
     if (signals === 1) process.stderr.write('queuectl: stopping after the running jobs finish (Ctrl+C again to kill them and put them back)\n');
     else process.stderr.write('queuectl: killing running jobs; they go back to pending\n');
-    for (const worker of workers) worker.stop(signals === 1 ? 'graceful' : 'kill');
+    for (const worker of workers) void worker.stop(signals === 1 ? 'graceful' : 'kill');
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -48,7 +48,15 @@ const NETWORK_CODES = new Set([
 ]);
 /** admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections. */
 const SERVER_GONE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
-const CLIENT_GONE_MESSAGES = /connection terminated|not queryable|timeout exceeded when trying to connect|connection timeout/i;
+const CLIENT_GONE_MESSAGES = /connection terminated|not queryable|timeout exceeded when trying to connect|connection timeout|query read timeout/i;
+/** query_canceled (our statement_timeout), lock_not_available, idle_in_transaction_session_timeout. */
+const DEADLINE_STATES = new Set(['57014', '55P03', '25P03']);
+
+/** True when a statement ran past the call deadline (see Database.setDeadline): the store is too slow to reach. */
+export function isDeadlineFault(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (typeof code === 'string' && DEADLINE_STATES.has(code)) || (err instanceof Error && /query read timeout|checkout deadline/i.test(err.message));
+}
 
 /** True when an error means the server (or the way to it) is gone rather than that the statement was wrong. */
 export function isConnectionFault(err: unknown): boolean {
@@ -79,6 +87,9 @@ export function reasonOf(err: unknown): string {
  * store becomes UsageError; anything else is a bug and passes through unchanged.
  */
 export function translateError(err: unknown, location: string): unknown {
+  if (isDeadlineFault(err)) {
+    return new StoreUnavailableError(`PostgreSQL at ${location} did not answer in time: ${reasonOf(err)}`, { cause: err });
+  }
   if (isConnectionFault(err)) {
     return new StoreUnavailableError(`lost connection to PostgreSQL at ${location}: ${reasonOf(err)}; check that the server is running`, { cause: err });
   }
@@ -110,6 +121,10 @@ const POOL_SIZE = 4;
  */
 export class Database implements Executor {
   private readonly pool: Pool;
+  /** Every call's deadline in ms, or null for none (see setDeadline). */
+  private deadlineMs: number | null = null;
+  /** The statement_timeout each pooled connection was last given, so a changed deadline reaches it on its next use. */
+  private readonly applied = new WeakMap<PoolClient, number | null>();
 
   /**
    * `asyncCommit` (workers' claims and results) does not wait for the WAL flush at commit: safe against any crash of a
@@ -122,6 +137,17 @@ export class Database implements Executor {
     this.pool = new Pool({ ...config, max: POOL_SIZE, idleTimeoutMillis: 30_000 });
     // An idle connection that breaks must never take the process down; the next checkout opens a fresh one.
     this.pool.on('error', () => undefined);
+    // Nor may one that breaks while checked out (pool.query's own guard is gone: calls check out their connection).
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
+  }
+
+  /**
+   * Bounds every later call to about `ms`: the client gives up on a reply after `ms` (a silent network, a frozen
+   * server) and drops that connection, which may still be mid-statement; the server cancels a statement after 80% of
+   * it (a lock wait) and ends a transaction left idle, so an abandoned call releases its locks.
+   */
+  setDeadline(ms: number | null): void {
+    this.deadlineMs = ms === null ? null : Math.max(1, Math.floor(ms));
   }
 
   readonly query: Query = async <R extends QueryResultRow>(sql: string, values?: unknown[]) =>
@@ -134,13 +160,45 @@ export class Database implements Executor {
   /** One statement in its own transaction; one a deadlock aborted changed nothing and simply runs again. */
   private async run<R extends QueryResultRow>(sql: string, values: unknown[] | undefined): Promise<QueryResult<R>> {
     for (let tries = 0; ; tries++) {
+      let client: PoolClient | null = null;
       try {
-        return await this.pool.query<R>(this.statement(sql, values));
+        client = await this.checkout();
+        const result = await client.query<R>(this.statement(sql, values));
+        client.release();
+        return result;
       } catch (err) {
+        // Closed, as pool.query does: one that failed or timed out may still be mid-statement.
+        client?.release(err as Error);
         if (isRetryable(err) && tries < MAX_TX_RETRIES) continue;
         throw translateError(err, this.location);
       }
     }
+  }
+
+  /**
+   * A pooled connection carrying the current deadline. The wait for it is bounded too: a connect to a silent host
+   * would otherwise wait for connectionTimeoutMillis.
+   */
+  private async checkout(): Promise<PoolClient> {
+    const deadline = this.deadlineMs;
+    const connecting = this.pool.connect();
+    const client = deadline === null ? await connecting : await withinDeadline(connecting, deadline, (late) => late.release());
+    if ((this.applied.get(client) ?? null) !== deadline) {
+      try {
+        // statement_timeout below the client's own timeout: a lock wait ends on the server, keeping the connection.
+        const statementMs = deadline === null ? 0 : Math.max(1, Math.floor(deadline * 0.8));
+        await client.query({
+          text: `SELECT set_config('statement_timeout', $1, false), set_config('idle_in_transaction_session_timeout', $2, false)`,
+          values: [String(statementMs), String(deadline ?? 0)],
+          query_timeout: deadline ?? undefined,
+        } as QueryConfig);
+        this.applied.set(client, deadline);
+      } catch (err) {
+        client.release(err as Error);
+        throw err;
+      }
+    }
+    return client;
   }
 
   /**
@@ -151,7 +209,7 @@ export class Database implements Executor {
     for (let tries = 0; ; tries++) {
       let client: PoolClient;
       try {
-        client = await this.pool.connect();
+        client = await this.checkout();
       } catch (err) {
         throw translateError(err, this.location);
       }
@@ -164,13 +222,13 @@ export class Database implements Executor {
           query: async <R extends QueryResultRow>(sql: string, values?: unknown[]) => (await client.query<R>(this.statement(sql, values))).rows,
           execute: async (sql, values) => (await client.query(this.statement(sql, values))).rowCount ?? 0,
         };
-        await client.query('BEGIN');
+        await client.query(this.statement('BEGIN', undefined));
         const result = await fn(tx);
-        await client.query('COMMIT');
+        await client.query(this.statement('COMMIT', undefined));
         return result;
       } catch (err) {
         if (isConnectionFault(err)) broken = err as Error;
-        else await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
+        else await client.query(this.statement('ROLLBACK', undefined)).catch((rollbackErr: Error) => (broken = rollbackErr));
         const again = isRetryable(err) || (err as { retryTransaction?: boolean } | null)?.retryTransaction === true;
         if (again && tries < MAX_TX_RETRIES) continue;
         throw translateError(err, this.location);
@@ -186,6 +244,31 @@ export class Database implements Executor {
   }
 
   private statement(sql: string, values: unknown[] | undefined): QueryConfig {
-    return { name: this.prepared.get(sql), text: sql, values };
+    return { name: this.prepared.get(sql), text: sql, values, query_timeout: this.deadlineMs ?? undefined } as QueryConfig;
   }
+}
+
+/**
+ * `pending`, or a checkout-deadline error after `ms`; what `pending` yields after that is handed to `late` (a pooled
+ * connection goes back to the pool).
+ */
+function withinDeadline<T>(pending: Promise<T>, ms: number, late: (value: T) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let expired = false;
+    const timer = setTimeout(() => {
+      expired = true;
+      reject(new Error(`no connection within the checkout deadline of ${ms}ms`));
+    }, ms);
+    pending.then(
+      (value) => {
+        clearTimeout(timer);
+        if (expired) late(value);
+        else resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        if (!expired) reject(err);
+      },
+    );
+  });
 }

@@ -80,6 +80,10 @@ export class PostgresStore implements Store {
     return (await this.db.query<{ now: number }>(this.Q.NOW))[0]!.now;
   }
 
+  setCallDeadline(params: { ms: number | null }): void {
+    this.db.setDeadline(params.ms);
+  }
+
   async close(): Promise<void> {
     const listeners = [...this.listeners];
     this.listeners.clear();
@@ -207,10 +211,12 @@ export class PostgresStore implements Store {
   }
 
   async heartbeat(params: { workerId: string; state: WorkerState; jobId: string | null; leaseMs: number }): Promise<HeartbeatReply> {
-    const [row] = await this.db.query<{ stop_request: StopMode | null; lease_held: boolean; cancel_signal: string | null }>(
+    const [row] = await this.db.query<{ stop_request: StopMode | null; registered: boolean; lease_held: boolean; cancel_signal: string | null }>(
       this.Q.HEARTBEAT, [params.workerId, params.state, params.jobId, params.leaseMs],
     );
-    return { stopRequest: row?.stop_request ?? null, leaseHeld: row?.lease_held ?? false, cancelSignal: row?.cancel_signal ?? null };
+    return {
+      stopRequest: row?.stop_request ?? null, leaseHeld: row?.lease_held ?? false, cancelSignal: row?.cancel_signal ?? null, registered: row?.registered ?? false,
+    };
   }
 
   async listWorkers(params: { staleAfterMs: number }): Promise<WorkerRecord[]> {

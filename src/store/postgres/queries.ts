@@ -164,6 +164,7 @@ const STATEMENTS = {
       RETURNING stop_request
     )
     SELECT (SELECT stop_request FROM worker) AS stop_request,
+           EXISTS (SELECT 1 FROM worker) AS registered,
            EXISTS (SELECT 1 FROM lease) AS lease_held,
            (SELECT cancel_signal FROM lease) AS cancel_signal`,
 

@@ -52,12 +52,15 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly clock: Clock;
-  private readonly busyTimeoutMs: number;
+  private readonly defaultBusyTimeoutMs: number;
+  /** How long a call keeps retrying a locked database: the call deadline when one is set. */
+  private busyTimeoutMs: number;
   private readonly wakePath: string;
 
   private constructor(private readonly db: Database.Database, readonly location: string, options: SqliteStoreOptions) {
     this.clock = options.clock ?? systemClock;
-    this.busyTimeoutMs = options.busyTimeoutMs ?? 30_000;
+    this.defaultBusyTimeoutMs = options.busyTimeoutMs ?? 30_000;
+    this.busyTimeoutMs = this.defaultBusyTimeoutMs;
     this.wakePath = `${location}-wake`;
   }
 
@@ -184,7 +187,8 @@ export class SqliteStore implements Store {
       try {
         return fn();
       } catch (err) {
-        if (!isBusy(err) || Date.now() > deadline) throw err;
+        if (!isBusy(err)) throw err;
+        if (Date.now() > deadline) throw new StoreUnavailableError(`database ${this.location} stayed locked for ${this.busyTimeoutMs / 1000}s`);
         await sleep(1 + Math.random() * 4);
       }
     }
@@ -192,6 +196,11 @@ export class SqliteStore implements Store {
 
   async now(): Promise<number> {
     return this.clock.now();
+  }
+
+  /** Statements run in-process and never hang; only the wait for another process's lock is bounded. */
+  setCallDeadline(params: { ms: number | null }): void {
+    this.busyTimeoutMs = params.ms ?? this.defaultBusyTimeoutMs;
   }
 
   async close(): Promise<void> {
@@ -401,7 +410,7 @@ export class SqliteStore implements Store {
       const worker = this.stmt(Q.WORKER_HEARTBEAT).get({ workerId: params.workerId, state: params.state, jobId: params.jobId, now }) as
         | { stop_request: StopMode | null }
         | undefined;
-      let reply: HeartbeatReply = { stopRequest: worker?.stop_request ?? null, leaseHeld: false, cancelSignal: null };
+      let reply: HeartbeatReply = { stopRequest: worker?.stop_request ?? null, leaseHeld: false, cancelSignal: null, registered: worker !== undefined };
       if (params.jobId !== null) {
         const job = this.stmt(Q.RENEW_LEASE).get({ jobId: params.jobId, workerId: params.workerId, leaseMs: params.leaseMs, now }) as
           | { cancel_signal: string | null }

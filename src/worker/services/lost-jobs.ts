@@ -1,0 +1,36 @@
+import type { Config } from '../../core/config';
+import type { JobState } from '../../core/job';
+import type { Store } from '../../store/store';
+import { reapLostJobs } from '../reaper';
+import type { WorkerService } from './service';
+
+/** Recovers jobs whose worker is gone (see reapLostJobs), every tick. */
+export class LostJobReaper implements WorkerService {
+  readonly name = 'reap';
+
+  constructor(
+    private readonly params: {
+      store: Store;
+      host: string;
+      selfId: string;
+      /** The job in hand now, whose lease is this worker's to renew. */
+      inHand: () => string | null;
+      config: () => Config;
+      periodMs: () => number;
+      log: (line: string) => void;
+      onJobEnded: (jobId: string, state: JobState) => void;
+      /** Told when jobs went back to the queue, so an idle worker looks for them at once. */
+      onRecovered: () => void;
+    },
+  ) {}
+
+  periodMs(): number {
+    return this.params.periodMs();
+  }
+
+  async runOnce(): Promise<void> {
+    const { store, host, selfId, log, onJobEnded } = this.params;
+    const recovered = await reapLostJobs({ store, host, selfId, inHand: this.params.inHand(), config: this.params.config(), log, onJobEnded });
+    if (recovered.length > 0) this.params.onRecovered();
+  }
+}
