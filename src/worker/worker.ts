@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { backoffPolicy, resolveConfig, type Config } from '../core/config';
 import { isTerminal, type JobState, type OutputStream } from '../core/job';
+import { workerStaleAfterMs } from '../core/worker-liveness';
 import { planAfterAttempt, type AttemptResult } from '../core/transitions';
 import type { ClaimedJob, StopMode, Store, WorkerState } from '../store/store';
 import { runFinishHook } from './finish-hook';
 import { createCaptureDirectory, MIN_CAPTURE_FILE_LIMIT, removeCaptureDirectory } from './output-capture';
-import { attemptMarker, currentHost, processStartTime } from './process-info';
+import { attemptMarker, currentHost, processStartTime } from '../platform/process-info';
 import { cleanUpGoneWorkers, reapLostJobs } from './reaper';
 import { RetentionSweeper } from './retention';
 import { RunningCommand } from './runner';
@@ -290,7 +291,7 @@ export class Worker {
         store: this.store, host: this.host, selfId: this.id, config: this.config, log: this.log,
         onJobEnded: (jobId, state) => this.jobEnded(jobId, state, null),
       });
-      if (this.ticks % 5 === 1) await cleanUpGoneWorkers({ store: this.store, host: this.host, staleAfterMs: Math.max(this.leaseMs, 3000) });
+      if (this.ticks % 5 === 1) await cleanUpGoneWorkers({ store: this.store, host: this.host, staleAfterMs: workerStaleAfterMs(this.leaseMs) });
       if (recovered.length > 0) this.wakeup.wake();
     });
     // Jobs that ended with no worker's report (cancelled while queued, or through a dependency) get their hook here.
