@@ -116,6 +116,8 @@ for (const backend of backends()) {
       const exited = spawnSync('true').pid!;
       const running = spawn('sleep', ['60'], { stdio: 'ignore' });
       t.after(() => running.kill('SIGKILL'));
+      // Nothing heartbeats for them: a long stale limit keeps the running one alive however slow the machine is.
+      await s.temp.store.setConfig({ key: 'lease-timeout', value: '3600' });
       const host = currentHost();
       await s.temp.store.registerWorker({ worker: { id: 'w-gone', host, pid: exited, pidStart: null } });
       await s.temp.store.registerWorker({ worker: { id: 'w-alive', host, pid: running.pid!, pidStart: processStartTime(running.pid!) } });
