@@ -1,5 +1,5 @@
-// Lint: typescript-eslint's recommended rules, no import cycles, and the one database seam (only src/store/** may
-// import a database driver or hold SQL).
+// Lint: typescript-eslint's recommended rules, no import cycles, the floors of src/ (which folder may import which),
+// and the one database seam (only src/store/** may import a database driver or hold SQL).
 import tseslint from 'typescript-eslint';
 import importPlugin from 'eslint-plugin-import';
 
@@ -19,6 +19,21 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-require-imports': 'off',
       'no-control-regex': 'off',
+    },
+  },
+  {
+    // The floors (docs/ARCHITECTURE.md): each folder imports only from the floors below it. core/ and platform/ are
+    // the ground floor and import nothing of ours beyond themselves; store/ builds on core; queue.ts and worker/ build
+    // on the store; cli/, dashboard/ and index.ts are the top. import/no-cycle catches circles within a floor.
+    files: ['src/**/*.ts'],
+    rules: {
+      'import/no-restricted-paths': ['error', { zones: [
+        { target: './src/core', from: './src', except: ['./core'], message: 'src/core is the ground floor: it imports nothing of ours outside core.' },
+        { target: './src/platform', from: './src', except: ['./platform'], message: 'src/platform is the ground floor: it imports nothing of ours outside platform.' },
+        { target: './src/store', from: './src', except: ['./store', './core'], message: 'src/store imports only core.' },
+        { target: './src/queue.ts', from: ['./src/worker', './src/cli', './src/dashboard', './src/index.ts'], message: 'The Queue builds on the Store interface, never on a worker, the CLI or the dashboard.' },
+        { target: './src/worker', from: ['./src/queue.ts', './src/cli', './src/dashboard', './src/index.ts'], message: 'The worker speaks to the Store, never to the Queue, the CLI or the dashboard.' },
+      ] }],
     },
   },
   {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveConfig } from '../src/core/config';
-import { isProcessAlive } from '../src/worker/process-info';
+import { isProcessAlive } from '../src/platform/process-info';
 import { median, progress, runCli, waitUntil, type Cleanup } from './harness';
 import { createTarget, killRecordedJobs, startWorkers, workerLogTail } from './targets';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, type OpenStoreOptions } from '../src/store/open-store';
 import type { Store } from '../src/store/store';
-import { isProcessAlive, processStartTime, signalProcessGroup } from '../src/worker/process-info';
+import { isProcessAlive, processStartTime, signalProcessGroup } from '../src/platform/process-info';
 import { benchEnv, Cleanup, progress, runCli, sleep } from './harness';
 
 /** The stores a measurement can run against. */

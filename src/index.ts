@@ -9,20 +9,21 @@
  * await queue.close();
  * ```
  */
-import { Queue } from './core/queue';
-import { defaultDatabasePath, openStore, type OpenStoreOptions } from './store/open-store';
+import { Queue } from './queue';
+import { openStore, resolveStoreLocation, type OpenStoreOptions } from './store/open-store';
 
-export { Queue, parseState, parseSignal, type QueueStatus } from './core/queue';
+export { Queue, parseState, parseSignal, type QueueStatus, type ListedWorker } from './queue';
+export type { CancelResult, EnqueueResult, WorkerRecord, WorkerState, StopMode } from './core/records';
 export { parseJobSpec, parseJobJson, type JobSpecInput, type NewJob, type ParsedJobSpec } from './core/job-spec';
 export { JOB_STATES, TERMINAL_STATES, ATTEMPT_OUTCOMES, type Job, type JobState, type Attempt, type AttemptOutcome, type OutputChunk } from './core/job';
 export { CONFIG_KEYS, type Config, type ConfigKey } from './core/config';
 export { QueueError, UsageError, NotFoundError, ConflictError, StoreUnavailableError } from './core/errors';
 export { jobToJson, attemptToJson, workerToJson, type JobJson } from './core/serialize';
 export { Worker, type WorkerOptions } from './worker/worker';
-export { openStore, defaultDatabasePath, type OpenStoreOptions } from './store/open-store';
+export { openStore, defaultDatabasePath, resolveStoreLocation, type OpenStoreOptions } from './store/open-store';
 export type { Store } from './store/store';
 
 /** Opens a queue on a SQLite file path or a `postgres://` URL (default: `QUEUECTL_DB`, else the default file). */
 export async function openQueue(location?: string, options: OpenStoreOptions = {}): Promise<Queue> {
-  return new Queue(await openStore(location ?? (process.env.QUEUECTL_DB || defaultDatabasePath()), options));
+  return new Queue(await openStore(resolveStoreLocation(location), options));
 }

@@ -1,5 +1,5 @@
-import { Queue } from '../core/queue';
-import { defaultDatabasePath, openStore, type OpenStoreOptions } from '../store/open-store';
+import { Queue } from '../queue';
+import { openStore, resolveStoreLocation, type OpenStoreOptions } from '../store/open-store';
 
 /** What a command needs from its surroundings: where the store is, opened on first use. */
 export class CliContext {
@@ -8,7 +8,7 @@ export class CliContext {
   private queue: Queue | null = null;
 
   constructor(dbOption: string | undefined, env: NodeJS.ProcessEnv = process.env) {
-    this.location = dbOption ?? (env.QUEUECTL_DB || defaultDatabasePath(env));
+    this.location = resolveStoreLocation(dbOption, env);
   }
 
   /** Opens the store (once). Commands validate their input before calling this, so bad input never touches it. */

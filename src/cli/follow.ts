@@ -1,5 +1,5 @@
 import { isTerminal, type Job } from '../core/job';
-import type { Queue } from '../core/queue';
+import type { Queue } from '../queue';
 
 /** How often a follower looks for new output; it reads only chunks it has not seen. */
 const POLL_MS = 100;
@@ -14,8 +14,7 @@ export async function followJob(queue: Queue, id: string, options: { attempt?: n
   let attempt = options.attempt ?? null;
   let lastSeq = 0;
   for (;;) {
-    const job = await queue.getJob(id);
-    const attempts = await queue.store.listAttempts({ jobId: id });
+    const { job, attempts } = await queue.show(id);
     const latest = attempts[attempts.length - 1]?.attempt ?? null;
     if (attempt === null && latest !== null) attempt = latest;
     if (attempt !== null) {
@@ -39,7 +38,7 @@ export async function followJob(queue: Queue, id: string, options: { attempt?: n
 
 async function printNewOutput(queue: Queue, id: string, attempt: number, afterSeq: number): Promise<number> {
   let seq = afterSeq;
-  for (const chunk of await queue.store.readOutput({ jobId: id, attempt, afterSeq })) {
+  for (const chunk of await queue.outputSince(id, attempt, afterSeq)) {
     (chunk.stream === 'stderr' ? process.stderr : process.stdout).write(chunk.data);
     seq = chunk.seq;
   }

@@ -1,5 +1,5 @@
 import type { Attempt, Job } from './job';
-import type { WorkerRecord } from '../store/store';
+import type { WorkerRecord } from './records';
 
 /**
  * The stable snake_case JSON shapes of `--json` output, the dashboard API and the library's plain-object views.

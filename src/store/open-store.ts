@@ -18,6 +18,14 @@ export function defaultDatabasePath(env: NodeJS.ProcessEnv = process.env): strin
   return join(dataHome, 'queuectl', 'queue.db');
 }
 
+/**
+ * Where the store is, decided in this one place for the CLI and the library: the location given (`--db`, or
+ * `openQueue`'s argument), else `QUEUECTL_DB` when set and not empty, else the default SQLite file.
+ */
+export function resolveStoreLocation(given: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return given ?? (env.QUEUECTL_DB || defaultDatabasePath(env));
+}
+
 export function isPostgresUrl(location: string): boolean {
   return /^postgres(ql)?:\/\//i.test(location);
 }

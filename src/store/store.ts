@@ -1,6 +1,10 @@
-import type { Attempt, Job, JobCounts, JobState, OutputChunk, OutputStream } from '../core/job';
+import type { Attempt, Job, JobState, OutputChunk, OutputStream } from '../core/job';
 import type { NewJob } from '../core/job-spec';
+import type { CancelResult, EndedJob, EnqueueResult, JobCountsSummary, StopMode, WorkerIdentity, WorkerRecord, WorkerState } from '../core/records';
 import type { AttemptResult, NextState } from '../core/transitions';
+
+// The records the store returns live in core (core/records.ts); re-exported so adapters and the worker name them here.
+export type { CancelResult, EndedJob, EnqueueResult, JobCountsSummary, StopMode, WorkerIdentity, WorkerRecord, WorkerState } from '../core/records';
 
 /**
  * The only seam between queuectl and a database. Every adapter (SQLite, PostgreSQL) implements it and passes the
@@ -137,49 +141,9 @@ export interface FinishParams {
   next: NextState;
 }
 
-/** A job that reached a final state, as the `on-finish` hook is told about it. */
-export interface EndedJob {
-  jobId: string;
-  state: JobState;
-  exitCode: number | null;
-}
-
-export interface EnqueueResult {
-  job: Job;
-  created: boolean;
-}
-
-export interface JobCountsSummary {
-  counts: JobCounts;
-  /** `created_at` of the oldest job in pending, or null. */
-  oldestPendingAt: number | null;
-  now: number;
-}
-
 export interface ClaimedJob {
   job: Job;
   attempt: number;
-}
-
-export type WorkerState = 'idle' | 'busy' | 'stopping';
-export type StopMode = 'graceful' | 'kill';
-
-export interface WorkerIdentity {
-  id: string;
-  host: string;
-  pid: number;
-  /** Process start time (from /proc), so liveness checks survive PID reuse. */
-  pidStart: string | null;
-}
-
-export interface WorkerRecord extends WorkerIdentity {
-  state: WorkerState;
-  startedAt: number;
-  lastHeartbeat: number;
-  currentJob: string | null;
-  stopRequest: StopMode | null;
-  /** True when the last heartbeat is older than the lease timeout (by the store's clock). */
-  heartbeatExpired: boolean;
 }
 
 export interface HeartbeatReply {
@@ -205,11 +169,4 @@ export interface LeaseRecord {
   pidStart: string | null;
   /** The worker's registration, if it still has one. */
   worker: { host: string; pid: number; pidStart: string | null } | null;
-}
-
-export interface CancelResult {
-  id: string;
-  /** `cancelled`: done now; `signalled`: its worker will kill it; `unchanged`: it had already finished. */
-  action: 'cancelled' | 'signalled' | 'unchanged';
-  state: JobState;
 }

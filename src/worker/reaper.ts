@@ -1,9 +1,10 @@
 import { backoffPolicy, type Config } from '../core/config';
 import type { JobState } from '../core/job';
+import { workerLiveness } from '../core/worker-liveness';
 import { planAfterAttempt } from '../core/transitions';
 import type { LeaseRecord, Store } from '../store/store';
 import { removeCaptureDirectory } from './output-capture';
-import { findAttemptProcessGroups, isProcessAlive, processGroupExists, signalProcessGroup } from './process-info';
+import { findAttemptProcessGroups, isProcessAlive, processGroupExists, signalProcessGroup } from '../platform/process-info';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -66,9 +67,9 @@ async function killAttemptProcesses(lease: LeaseRecord): Promise<void> {
 export async function cleanUpGoneWorkers(params: { store: Store; host: string; staleAfterMs: number }): Promise<string[]> {
   const gone: string[] = [];
   for (const worker of await params.store.listWorkers({ staleAfterMs: params.staleAfterMs })) {
-    const deadHere = worker.host === params.host && !isProcessAlive(worker.pid, worker.pidStart);
-    if (worker.heartbeatExpired || deadHere) {
-      await forgetWorker(params.store, worker.id, deadHere);
+    const liveness = workerLiveness(worker, { host: params.host, isProcessAlive });
+    if (liveness !== 'alive') {
+      await forgetWorker(params.store, worker.id, liveness === 'exited');
       gone.push(worker.id);
     }
   }

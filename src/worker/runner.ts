@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import type { AttemptOutcome, OutputStream } from '../core/job';
 import { describeResult, type AttemptResult } from '../core/transitions';
 import { OutputCapture } from './output-capture';
-import { processGroupExists } from './process-info';
+import { processGroupExists } from '../platform/process-info';
 
 /** How long a signalled job gets to exit before its whole process group is sent SIGKILL. */
 export const KILL_GRACE_MS = 3000;

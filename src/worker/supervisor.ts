@@ -2,9 +2,10 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { StoreUnavailableError } from '../core/errors';
+import { workerLiveness } from '../core/worker-liveness';
 import { defaultDatabasePath, isPostgresUrl } from '../store/open-store';
 import type { Store, WorkerRecord } from '../store/store';
-import { attemptMarker, currentHost, isProcessAlive } from './process-info';
+import { attemptMarker, currentHost, isProcessAlive } from '../platform/process-info';
 import { forgetWorker } from './reaper';
 import { KILL_GRACE_MS } from './runner';
 
@@ -77,11 +78,6 @@ function readTail(path: string): string {
   }
 }
 
-/** True while a registered worker still runs: checked by PID on this host, by heartbeat elsewhere. */
-export function workerIsAlive(worker: WorkerRecord, host = currentHost()): boolean {
-  return worker.host === host ? isProcessAlive(worker.pid, worker.pidStart) : !worker.heartbeatExpired;
-}
-
 export interface StopOutcome {
   asked: number;
   /** Workers still running when we gave up (only with a timeout). */
@@ -93,7 +89,8 @@ export interface StopOutcome {
 /**
  * Asks workers (all, or one host's) to stop through the store, so it reaches every host. With `wait`, returns once
  * they are gone. With `timeoutMs`, workers still busy after it kill their jobs' process groups, put the jobs back to
- * pending without counting an attempt, and exit.
+ * pending without counting an attempt, and exit. `staleAfterMs` is the stale limit of the liveness rule
+ * (`workerStaleAfterMs`).
  */
 export async function stopWorkers(params: { store: Store; host?: string; wait: boolean; timeoutMs: number | null; staleAfterMs: number }): Promise<StopOutcome> {
   const { store } = params;
@@ -102,6 +99,7 @@ export async function stopWorkers(params: { store: Store; host?: string; wait: b
   if (!params.wait) return { asked: asked.size, remaining: [], forced: false };
   const deadline = params.timeoutMs === null ? Infinity : Date.now() + params.timeoutMs;
   const host = currentHost();
+  const here = { host, isProcessAlive };
   let forcedAt: number | null = null;
   for (;;) {
     const remaining: WorkerRecord[] = [];
@@ -109,8 +107,10 @@ export async function stopWorkers(params: { store: Store; host?: string; wait: b
     for (const id of asked) {
       const worker = registered.get(id);
       if (worker) {
-        if (workerIsAlive(worker, host)) remaining.push(worker);
-        else await forgetWorker(store, id, worker.host === host);
+        const liveness = workerLiveness(worker, here);
+        // A stale worker of this host still has its process (else it would be `exited`): wait for that to exit.
+        if (liveness === 'alive' || (liveness === 'stale' && worker.host === host)) remaining.push(worker);
+        else await forgetWorker(store, id, liveness === 'exited');
         continue;
       }
       // A worker deregisters just before its process exits; on this host, "gone" means the process is gone too.

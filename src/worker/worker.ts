@@ -3,12 +3,13 @@ import { systemClock, type Clock } from '../core/clock';
 import { backoffPolicy, resolveConfig, type Config } from '../core/config';
 import { isQueueError, StoreUnavailableError } from '../core/errors';
 import { isTerminal, type JobState, type OutputStream } from '../core/job';
+import { workerStaleAfterMs } from '../core/worker-liveness';
 import { planAfterAttempt, type AttemptResult } from '../core/transitions';
 import type { ClaimedJob, StopMode, Store, WorkerIdentity, WorkerState } from '../store/store';
 import { runFinishHook } from './finish-hook';
 import { callDeadlineMs, Heartbeat, LeaseWatchdog } from './lease';
 import { createCaptureDirectory, MIN_CAPTURE_FILE_LIMIT, removeCaptureDirectory } from './output-capture';
-import { attemptMarker, currentHost, processStartTime } from './process-info';
+import { attemptMarker, currentHost, processStartTime } from '../platform/process-info';
 import { RunningCommand } from './runner';
 import { ConfigRefresh } from './services/config-refresh';
 import { FinishHookTaker } from './services/finish-hooks';
@@ -97,7 +98,7 @@ export class Worker {
           store, host: this.host, selfId: this.id, inHand: () => this.current?.claimed.job.id ?? null, config: () => this.config,
           periodMs: everyTick, log: this.log, onJobEnded: (jobId, state) => this.jobEnded(jobId, state, null), onRecovered: () => this.wakeup.wake(),
         }),
-        new GoneWorkerCleaner({ store, host: this.host, staleAfterMs: () => Math.max(this.leaseMs, 3000), periodMs: everyFifthTick }),
+        new GoneWorkerCleaner({ store, host: this.host, staleAfterMs: () => workerStaleAfterMs(this.leaseMs), periodMs: everyFifthTick }),
         new FinishHookTaker({ store, onJobEnded: (ended) => this.jobEnded(ended.jobId, ended.state, ended.exitCode), periodMs: everyTick }),
         new RetentionSweeper({ store, retentionMs: () => this.config.retention, periodMs: everyTick, log: this.log, clock: this.clock }),
       ],

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, it, type TestContext } from 'node:test';
+import { currentHost, processStartTime } from '../../src/platform/process-info';
 import { backends } from '../support/backends';
 import { CliSession, type JobJson, type WorkerJson } from '../support/cli-session';
 import { processRuns } from '../support/processes';
@@ -105,6 +107,30 @@ for (const backend of backends()) {
       for (const id of ['b1', 'b2', 'b3']) await s.waitForState(id, 'completed');
       assert.deepEqual(lines(ran).sort(), ['a1', 'a2', 'b1', 'b2', 'b3']);
       assert.deepEqual((await s.json<JobJson[]>(['list'])).map((job) => [job.state, job.attempts]), Array(5).fill(['completed', 1]));
+    });
+
+    it('worker list shows a gone worker as gone, and leaves its registration alone', async (t) => {
+      const s = await open(t);
+      // Registrations made here, with no worker running (whose reaper would remove the gone one): one whose process
+      // exited without deregistering (a kill -9), and one whose process runs.
+      const exited = spawnSync('true').pid!;
+      const running = spawn('sleep', ['60'], { stdio: 'ignore' });
+      t.after(() => running.kill('SIGKILL'));
+      // Nothing heartbeats for them: a long stale limit keeps the running one alive however slow the machine is.
+      await s.temp.store.setConfig({ key: 'lease-timeout', value: '3600' });
+      const host = currentHost();
+      await s.temp.store.registerWorker({ worker: { id: 'w-gone', host, pid: exited, pidStart: null } });
+      await s.temp.store.registerWorker({ worker: { id: 'w-alive', host, pid: running.pid!, pidStart: processStartTime(running.pid!) } });
+      const registered = async () => (await s.temp.store.listWorkers({ staleAfterMs: 60_000 })).map((worker) => worker.id).sort();
+
+      for (let round = 0; round < 2; round++) {
+        const listed = await s.json<WorkerJson[]>(['worker', 'list']);
+        assert.deepEqual(listed.map((worker) => `${worker.id} ${worker.state}`).sort(), ['w-alive idle', 'w-gone gone'], `round ${round}`);
+        assert.deepEqual(await registered(), ['w-alive', 'w-gone'], `worker list removed nothing (round ${round})`);
+      }
+      const status = await s.json<{ workers: { active: number } }>(['status']);
+      assert.equal(status.workers.active, 1, 'status counts alive workers by the same rule');
+      for (const workerId of ['w-alive', 'w-gone']) await s.temp.store.removeWorker({ workerId });
     });
 
     it('worker start --foreground: one SIGINT finishes the job, then exits', async (t) => {

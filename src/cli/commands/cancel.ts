@@ -1,4 +1,4 @@
-import { parseSignal } from '../../core/queue';
+import { parseSignal } from '../../queue';
 import type { CliContext } from '../context';
 import { printJson, printLine } from '../output';
 

@@ -7,7 +7,7 @@ export async function run(ctx: CliContext, options: { json?: boolean }): Promise
   const jobs = await queue.dlqList();
   if (options.json) return printJson(jobs.map(jobToJson));
   if (jobs.length === 0) return printLine('The dead letter queue is empty.');
-  const now = await queue.store.now();
+  const now = await queue.now();
   printTable(
     ['id', 'attempts', 'died', 'last error', 'command'],
     jobs.map((job) => [job.id, String(job.attempts), relativeTime(job.finishedAt, now), job.lastError ?? '-', job.command.replace(/\s+/g, ' ')]),

@@ -1,4 +1,4 @@
-import { parseState } from '../../core/queue';
+import { parseState } from '../../queue';
 import { jobToJson } from '../../core/serialize';
 import { UsageError } from '../../core/errors';
 import type { CliContext } from '../context';
@@ -10,7 +10,7 @@ export async function run(ctx: CliContext, options: { state?: string; limit?: nu
   const queue = await ctx.open();
   const jobs = await queue.list({ state: options.state, limit: options.limit });
   if (options.json) return printJson(jobs.map(jobToJson));
-  const now = await queue.store.now();
+  const now = await queue.now();
   printTable(
     ['id', 'state', 'attempts', 'priority', 'run at', 'created', 'command'],
     jobs.map((job) => [

@@ -1,5 +1,5 @@
 import { parseDuration } from '../../core/duration';
-import { parseFinishedState } from '../../core/queue';
+import { parseFinishedState } from '../../queue';
 import type { CliContext } from '../context';
 import { printJson, printLine } from '../output';
 

@@ -6,7 +6,7 @@ export async function run(ctx: CliContext, id: string, options: { json?: boolean
   const queue = await ctx.open();
   const { job, attempts } = await queue.show(id);
   if (options.json) return printJson({ ...jobToJson(job), history: attempts.map(attemptToJson) });
-  const now = await queue.store.now();
+  const now = await queue.now();
   const fields: [string, string][] = [
     ['id', job.id],
     ['command', job.command],

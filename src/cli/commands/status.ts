@@ -11,7 +11,7 @@ export async function run(ctx: CliContext, options: { json?: boolean }): Promise
       jobs: status.counts,
       workers: { active: status.activeWorkers, busy: status.busyWorkers, by_host: status.workersByHost },
       oldest_pending_age_seconds: status.oldestPendingAgeMs === null ? null : Math.round(status.oldestPendingAgeMs / 1000),
-      store: queue.store.location,
+      store: queue.location,
     });
     return;
   }
@@ -21,5 +21,5 @@ export async function run(ctx: CliContext, options: { json?: boolean }): Promise
   const hosts = Object.entries(status.workersByHost).map(([host, n]) => `${host}: ${n}`).join(', ');
   printLine(`Workers: ${status.activeWorkers} active, ${status.busyWorkers} busy${hosts ? ` (${hosts})` : ''}`);
   printLine(`Oldest pending: ${status.oldestPendingAgeMs === null ? '-' : formatDuration(status.oldestPendingAgeMs)}`);
-  printLine(`Store: ${queue.store.location}`);
+  printLine(`Store: ${queue.location}`);
 }

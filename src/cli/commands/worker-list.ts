@@ -1,22 +1,18 @@
 import { workerToJson } from '../../core/serialize';
-import { workerIsAlive } from '../../worker/supervisor';
 import type { CliContext } from '../context';
 import { printJson, printLine, printTable, relativeTime } from '../output';
 
-/** Lists workers; ones found gone (no heartbeat, or their process exited) are shown once as gone and removed. */
+/**
+ * Lists registered workers; ones found gone (no heartbeat, or their process exited) are shown as gone. Listing changes
+ * nothing: a running worker's reaper removes gone registrations.
+ */
 export async function run(ctx: CliContext, options: { json?: boolean }): Promise<void> {
   const queue = await ctx.open();
-  const config = await queue.config();
-  const workers = await queue.store.listWorkers({ staleAfterMs: config['lease-timeout'] * 1000 });
-  const rows: ReturnType<typeof workerToJson>[] = [];
-  for (const worker of workers) {
-    const gone = !workerIsAlive(worker);
-    if (gone) await queue.store.removeWorker({ workerId: worker.id });
-    rows.push(workerToJson(worker, gone));
-  }
+  const workers = await queue.workers();
+  const rows = workers.map((worker) => workerToJson(worker, !worker.alive));
   if (options.json) return printJson(rows);
   if (rows.length === 0) return printLine('No workers running. Start some with: queuectl worker start --count 4');
-  const now = await queue.store.now();
+  const now = await queue.now();
   printTable(
     ['id', 'pid', 'host', 'state', 'current job', 'last heartbeat'],
     workers.map((worker, i) => [worker.id, String(worker.pid), worker.host, rows[i]!.state, worker.currentJob ?? '-', relativeTime(worker.lastHeartbeat, now)]),

@@ -1,4 +1,5 @@
 import { parseSecondsMs } from '../../core/duration';
+import { workerStaleAfterMs } from '../../core/worker-liveness';
 import { stopWorkers } from '../../worker/supervisor';
 import type { CliContext } from '../context';
 import { printLine } from '../output';
@@ -7,7 +8,7 @@ export async function run(ctx: CliContext, options: { wait: boolean; timeout?: s
   const timeoutMs = options.timeout === undefined ? null : parseSecondsMs(options.timeout, '--timeout');
   const queue = await ctx.open();
   const config = await queue.config();
-  const outcome = await stopWorkers({ store: queue.store, host: options.host, wait: options.wait, timeoutMs, staleAfterMs: config['lease-timeout'] * 1000 });
+  const outcome = await stopWorkers({ store: queue.store, host: options.host, wait: options.wait, timeoutMs, staleAfterMs: workerStaleAfterMs(config['lease-timeout'] * 1000) });
   if (outcome.asked === 0) {
     printLine(`no workers running${options.host ? ` on ${options.host}` : ''}`);
     return 0;

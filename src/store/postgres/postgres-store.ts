@@ -1,7 +1,6 @@
 import { isQueueError, NotFoundError, ConflictError, StoreUnavailableError, UsageError } from '../../core/errors';
 import { emptyCounts, isTerminal, JOB_STATES, type Job, type JobState, type OutputChunk, type OutputStream } from '../../core/job';
 import type { NewJob } from '../../core/job-spec';
-import type { OpenStoreOptions } from '../open-store';
 import type {
   CancelResult, ClaimedJob, ClaimParams, EndedJob, EnqueueResult, FinishParams, HeartbeatReply, JobCountsSummary, LeaseRecord, StopMode, Store,
   WorkerIdentity, WorkerRecord, WorkerState,
@@ -14,6 +13,14 @@ import { compileQueries, SCHEMA_NAME_PATTERN, type Queries } from './queries';
 import {
   toAttempt, toConfig, toJob, toLease, toOutputChunk, toWorker, type AttemptRow, type JobRow, type LeaseRow, type OutputRow, type WorkerRow,
 } from './rows';
+
+/** What `PostgresStore.open` takes: the options of `openStore` that apply to PostgreSQL. */
+export interface PostgresStoreOptions {
+  /** `normal` commits without waiting for the WAL flush (workers); `full` (the default) waits. */
+  durability?: 'full' | 'normal';
+  /** The schema holding queuectl's tables (default `$QUEUECTL_SCHEMA`, else `queuectl`). */
+  schema?: string;
+}
 
 /** Statements run before the schema is complete, or once per process: never prepared. */
 const UNPREPARED = new Set(['MIGRATION_LOCK', 'CREATE_SCHEMA', 'CREATE_MIGRATIONS_TABLE', 'SCHEMA_VERSION', 'RECORD_MIGRATION']);
@@ -42,7 +49,7 @@ export class PostgresStore implements Store {
    * Connects and migrates the schema `options.schema ?? $QUEUECTL_SCHEMA ?? 'queuectl'`.
    * Throws UsageError for a bad schema name and StoreUnavailableError when the server cannot be used.
    */
-  static async open(url: string, options: OpenStoreOptions = {}): Promise<Store> {
+  static async open(url: string, options: PostgresStoreOptions = {}): Promise<Store> {
     const schema = options.schema ?? process.env.QUEUECTL_SCHEMA ?? 'queuectl';
     if (!SCHEMA_NAME_PATTERN.test(schema)) {
       throw new UsageError(

@@ -6,6 +6,11 @@ export function currentHost(): string {
   return process.env.QUEUECTL_HOST || hostname();
 }
 
+/** This host as the worker liveness rule sees it (core/worker-liveness.ts): its name, and its processes. */
+export function thisHost(): { host: string; isProcessAlive: (pid: number, pidStart: string | null) => boolean } {
+  return { host: currentHost(), isProcessAlive };
+}
+
 /** Fields of /proc/PID/stat after the command name (which is in parentheses and may itself hold spaces), or null. */
 function procStat(pid: number): string[] | null {
   try {

@@ -1,15 +1,29 @@
-import { CONFIG_KEY_NAMES, CONFIG_KEYS, normalizeConfigKey, resolveConfig, validateConfigValue, type Config, type ConfigKey } from './config';
-import { NotFoundError, UsageError } from './errors';
-import { isJobState, isTerminal, JOB_STATES, type Attempt, type Job, type JobCounts, type JobState, type OutputChunk } from './job';
-import { parseJobSpec, type JobSpecInput, type ParsedJobSpec } from './job-spec';
-import type { CancelResult, EnqueueResult, Store, WorkerRecord } from '../store/store';
+import { CONFIG_KEY_NAMES, CONFIG_KEYS, normalizeConfigKey, resolveConfig, validateConfigValue, type Config, type ConfigKey } from './core/config';
+import { NotFoundError, UsageError } from './core/errors';
+import { isJobState, isTerminal, JOB_STATES, type Attempt, type Job, type JobCounts, type JobState, type OutputChunk } from './core/job';
+import { parseJobSpec, type JobSpecInput, type ParsedJobSpec } from './core/job-spec';
+import type { CancelResult, EnqueueResult, WorkerRecord } from './core/records';
+import { isWorkerAlive, workerStaleAfterMs } from './core/worker-liveness';
+import { thisHost } from './platform/process-info';
+import type { Store } from './store/store';
 
 /**
- * The operations people perform on a queue, shared by the CLI, the dashboard and the library API. It speaks only to
- * the Store interface, so it is the same on every database.
+ * The operations people perform on a queue, shared by the CLI, the dashboard and the library API: they call these,
+ * never the store. It speaks only to the Store interface, so it is the same on every database. (`store` stays
+ * reachable for what runs workers, which take the store itself.)
  */
 export class Queue {
   constructor(readonly store: Store) {}
+
+  /** Where the store is, for messages (a file path, or a URL without its password). */
+  get location(): string {
+    return this.store.location;
+  }
+
+  /** The store's current time in epoch ms: what relative times ("2m ago") are measured from. */
+  async now(): Promise<number> {
+    return this.store.now();
+  }
 
   /**
    * Enqueues one or many jobs in one transaction. A duplicate id is an error unless `ifNotExists` (or every spec asked
@@ -43,9 +57,8 @@ export class Queue {
   }
 
   async status(): Promise<QueueStatus> {
-    const [summary, workers, config] = await Promise.all([this.store.countJobs(), this.store.listWorkers({ staleAfterMs: 0 }), this.config()]);
-    const staleAfterMs = config['lease-timeout'] * 1000;
-    const live = workers.filter((worker) => summary.now - worker.lastHeartbeat <= staleAfterMs);
+    const [summary, workers] = await Promise.all([this.store.countJobs(), this.workers()]);
+    const live = workers.filter((worker) => worker.alive);
     const byHost: Record<string, number> = {};
     for (const worker of live) byHost[worker.host] = (byHost[worker.host] ?? 0) + 1;
     return {
@@ -56,6 +69,17 @@ export class Queue {
       oldestPendingAgeMs: summary.oldestPendingAt === null ? null : Math.max(0, summary.now - summary.oldestPendingAt),
       workers,
     };
+  }
+
+  /**
+   * Every registered worker, and whether it is alive by the one rule (core/worker-liveness.ts). Only reads: a gone
+   * worker's registration is removed by a running worker's reaper, or by `worker stop`.
+   */
+  async workers(): Promise<ListedWorker[]> {
+    const config = await this.config();
+    const here = thisHost();
+    const workers = await this.store.listWorkers({ staleAfterMs: workerStaleAfterMs(config['lease-timeout'] * 1000) });
+    return workers.map((worker) => ({ ...worker, alive: isWorkerAlive(worker, here) }));
   }
 
   /** A job and its attempt history. */
@@ -73,6 +97,11 @@ export class Queue {
     }
     const chunks = attempt === null ? [] : await this.store.readOutput({ jobId: id, attempt: attempt.attempt });
     return { job, attempt, chunks };
+  }
+
+  /** Output chunks of one attempt written after chunk `afterSeq`, oldest first: what a follower has not seen yet. */
+  async outputSince(id: string, attempt: number, afterSeq: number): Promise<OutputChunk[]> {
+    return this.store.readOutput({ jobId: id, attempt, afterSeq });
   }
 
   async dlqList(limit = 1000): Promise<Job[]> {
@@ -142,7 +171,12 @@ export interface QueueStatus {
   busyWorkers: number;
   workersByHost: Record<string, number>;
   oldestPendingAgeMs: number | null;
-  workers: WorkerRecord[];
+  workers: ListedWorker[];
+}
+
+/** A registered worker, with whether it is alive (see `Queue.workers`). */
+export interface ListedWorker extends WorkerRecord {
+  alive: boolean;
 }
 
 export function parseState(text: string): JobState {
