@@ -29,7 +29,7 @@ describe('RunningCommand', () => {
       timeoutSeconds: null,
       captureDir,
       captureLimitBytes: 1024 * 1024,
-      onOutput: (stream, data) => output.push([stream, data]),
+      output: { output: (stream, data) => void output.push([stream, data]), dropped: () => {} },
     });
 
   it('reports the exit and the output of each stream, and leaves no capture file', async () => {
@@ -40,13 +40,36 @@ describe('RunningCommand', () => {
     assert.deepEqual(readdirSync(captureDir), []);
   });
 
-  it('ends when the shell exits, though a process it left behind still holds its output open', async (t) => {
+  it('ends when the shell exits, though a process it left behind holds its output open, and then ends that process', async (t) => {
     const output: [OutputStream, string][] = [];
     const command = run('sleep 60 & echo $! > sleeper; echo started', output);
     t.after(() => signalQuietly(-command.pid!));
     const result = await command.result;
     assert.deepEqual([result.outcome, result.exitCode, output], ['exit', 0, [['stdout', 'started\n']]]);
-    assert.ok(processRuns(Number(readFileSync(join(workDir, 'sleeper'), 'utf8'))), 'the sleeper still runs, holding the output file');
+    const sleeper = Number(readFileSync(join(workDir, 'sleeper'), 'utf8'));
+    await waitFor('the leftover sleeper ended', () => !processRuns(sleeper));
+  });
+
+  it('kills a leftover that ignores SIGTERM after the grace; the result stays the shell\'s', async (t) => {
+    const output: [OutputStream, string][] = [];
+    const command = new RunningCommand({
+      command: `(trap '' TERM; echo $$ > /dev/null; sh -c 'echo $$ > stubborn; trap "" TERM; while :; do sleep 0.05; done') & while [ ! -s stubborn ]; do sleep 0.01; done; exit 4`,
+      cwd: workDir, env: process.env, timeoutSeconds: null, captureDir, captureLimitBytes: 1024,
+      output: { output: (stream, data) => void output.push([stream, data]), dropped: () => {} },
+      killGraceMs: 300,
+    });
+    t.after(() => signalQuietly(-command.pid!));
+    const started = Date.now();
+    const result = await command.result;
+    assert.deepEqual([result.outcome, result.exitCode, result.signal], ['exit', 4, null]);
+    assert.ok(Date.now() - started >= 250, 'waited out the grace');
+    assert.equal(processRuns(Number(readFileSync(join(workDir, 'stubborn'), 'utf8'))), false);
+  });
+
+  it('costs a short command no wait: its group is empty when the shell exits', async () => {
+    const started = Date.now();
+    for (let i = 0; i < 20; i++) assert.equal((await run('true', []).result).exitCode, 0);
+    assert.ok(Date.now() - started < 2000);
   });
 
   it('hands over output while the command still runs', async () => {
