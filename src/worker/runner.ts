@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
-import type { AttemptOutcome, OutputStream } from '../core/job';
+import type { AttemptOutcome } from '../core/job';
 import { describeResult, type AttemptResult } from '../core/transitions';
 import { setLongTimeout } from './long-timer';
 import { OutputCapture, type OutputSink } from './output-capture';

@@ -1,5 +1,5 @@
 import { isQueueError, NotFoundError, ConflictError, StoreUnavailableError, UsageError } from '../../core/errors';
-import { emptyCounts, isTerminal, JOB_STATES, type Job, type JobState, type OutputChunk, type OutputStream } from '../../core/job';
+import { emptyCounts, isTerminal, JOB_STATES, type Job, type JobState, type OutputChunk } from '../../core/job';
 import type { NewJob } from '../../core/job-spec';
 import type { OpenStoreOptions } from '../open-store';
 import type {

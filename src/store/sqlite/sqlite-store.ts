@@ -5,7 +5,7 @@ import { systemClock, type Clock } from '../../core/clock';
 import { resolveConfig } from '../../core/config';
 import { idTakenError, planEnqueue } from '../../core/dependencies';
 import { ConflictError, NotFoundError, StoreUnavailableError } from '../../core/errors';
-import { emptyCounts, isTerminal, type Job, type JobState, type OutputChunk, type OutputStream } from '../../core/job';
+import { emptyCounts, isTerminal, type Job, type JobState, type OutputChunk } from '../../core/job';
 import type { NewJob } from '../../core/job-spec';
 import type {
   AppendOutputParams, CancelResult, ClaimedJob, ClaimParams, EndedJob, EnqueueResult, FinishParams, HeartbeatReply, JobCountsSummary, LeaseRecord, StopMode, Store,
