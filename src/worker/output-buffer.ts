@@ -58,10 +58,14 @@ export class OutputBuffer implements OutputSink {
   async close(): Promise<void> {
     if (this.pending) clearImmediate(this.pending);
     this.pending = null;
+    // The flag alone is tried once: a store that keeps failing must not hold the job's report.
+    let flagTried = false;
     for (;;) {
       if (this.writing) await this.writing;
-      else if (this.chunks.length > 0 || this.lost) this.flush();
-      else return;
+      else if (this.chunks.length > 0 || (this.lost && !flagTried)) {
+        flagTried ||= this.chunks.length === 0;
+        this.flush();
+      } else return;
     }
   }
 

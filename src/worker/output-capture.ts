@@ -205,19 +205,22 @@ export class OutputCapture {
   }
 
   /**
-   * Empties a file read this far. Only once nothing unread is left in it, read again if need be; a file that never
-   * stops filling is cut anyway, and what the command wrote between the last read and the cut is lost (and flagged).
+   * Empties a file read this far, once nothing unread is left in it (reading on a few times if need be): what the
+   * command writes between that check and the cut is lost, an instant's worth. A file that never stops filling is left
+   * for the next read, until it is four times as long: then it is cut anyway, losing what came since the last read
+   * (flagged).
    */
   private empty(index: 0 | 1, stream: OutputStream, sink: OutputSink): void {
     try {
       for (let tries = 0; ; tries++) {
         const size = fstatSync(this.fds[index]).size;
-        if (size === this.offsets[index] || tries === 3) {
+        if (size === this.offsets[index] || size >= 4 * this.emptyAt) {
           if (size !== this.offsets[index]) sink.dropped();
           ftruncateSync(this.fds[index], 0);
           this.offsets[index] = 0;
           return;
         }
+        if (tries === 8) return;
         this.readRange(index, stream, size, sink);
       }
     } catch {
