@@ -241,7 +241,8 @@ export class OutputCapture {
   close(): void {
     for (const fd of this.fds) closeSync(fd);
     if (this.positionsFd !== null) closeSync(this.positionsFd);
-    for (const path of [...this.paths, this.statusPath, this.positionsPath]) {
+    const paths = this.positionsFd === null ? [...this.paths, this.statusPath] : [...this.paths, this.statusPath, this.positionsPath];
+    for (const path of paths) {
       try {
         unlinkSync(path);
       } catch {
