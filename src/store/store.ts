@@ -56,8 +56,12 @@ export interface Store {
   claim(params: ClaimParams): Promise<ClaimedJob | null>;
   /** Records the spawned process group so a reaper on the same host can kill it if the worker dies. */
   recordAttemptProcess(params: { jobId: string; attempt: number; workerId: string; pid: number; pidStart: string | null }): Promise<void>;
-  /** Appends output; trims the oldest chunks past `limitBytes` and marks the attempt truncated. */
-  appendOutput(params: { jobId: string; attempt: number; chunks: { stream: OutputStream; data: string }[]; limitBytes: number }): Promise<void>;
+  /**
+   * Appends output; trims the oldest chunks past `limitBytes` and marks the attempt truncated. `truncated` says output
+   * was lost before it got here (skipped by the worker, or a failed write): the attempt is marked truncated, even
+   * with no chunks.
+   */
+  appendOutput(params: AppendOutputParams): Promise<void>;
   /**
    * Applies an attempt's end, guarded by `state = 'processing' AND worker_id = workerId AND runs = attempt` (the run
    * number the claim returned, which keeps counting when a forced stop does not count an attempt).
@@ -130,6 +134,14 @@ export interface ClaimParams {
   workerId: string;
   host: string;
   leaseMs: number;
+}
+
+export interface AppendOutputParams {
+  jobId: string;
+  attempt: number;
+  chunks: { stream: OutputStream; data: string }[];
+  limitBytes: number;
+  truncated?: boolean;
 }
 
 export interface FinishParams {

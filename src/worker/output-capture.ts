@@ -1,11 +1,10 @@
-import { accessSync, closeSync, constants, ftruncateSync, mkdirSync, openSync, readSync, rmSync, statfsSync, unlinkSync } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, readSync, rmSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { OutputStream } from '../core/job';
+import { ERR_SUFFIX, formatPositions, OUT_SUFFIX, POSITIONS_SUFFIX, STATUS_SUFFIX } from './attempt-files';
 
-/** A capture file is never emptied below this size (see OutputCapture.read). */
-export const MIN_CAPTURE_FILE_LIMIT = 16 * 1024 * 1024;
 const READ_CHUNK = 64 * 1024;
 const TMPFS_MAGIC = 0x01021994;
 /** /dev/shm is used only with this much room: a small one (Docker's is 64 MiB) would fill up. */
@@ -51,6 +50,23 @@ export function createCaptureDirectory(workerId: string): string {
   return dir;
 }
 
+/**
+ * A worker's capture directory, for a reaper on the same host, or null. Only a private directory of ours counts: what
+ * is in it decides how an attempt is recorded, so one another user could have prepared is never read.
+ */
+export function findCaptureDirectory(workerId: string): string | null {
+  for (const root of new Set(captureRoots())) {
+    const dir = join(root, directoryName(workerId));
+    try {
+      const stat = lstatSync(dir);
+      if (stat.isDirectory() && (stat.mode & 0o077) === 0 && stat.uid === process.getuid?.()) return dir;
+    } catch {
+      // Not in this root.
+    }
+  }
+  return null;
+}
+
 /** Removes a worker's capture directory from every root this process would use, with whatever a crash left in it. */
 export function removeCaptureDirectory(workerId: string): void {
   for (const root of new Set(captureRoots())) rmSync(join(root, directoryName(workerId)), { recursive: true, force: true });
@@ -63,30 +79,61 @@ let sequence = 0;
  */
 let readBuffer: Buffer | null = null;
 
+/** A capture file is emptied once this much of it was read, or twice the output limit if that is more. */
+export const MIN_CAPTURE_FILE_LIMIT = 4 * 1024 * 1024;
+
+/** What one `read()` found. */
+export interface CaptureRead {
+  /** The most bytes new in one stream: a file filling fast should be read again soon (see the runner's poll). */
+  newBytes: number;
+}
+
+/** Where one capture's output goes: its text, stdout first, and word that some of it was lost. */
+export interface OutputSink {
+  output(stream: OutputStream, data: string): void;
+  dropped(): void;
+}
+
 /**
  * One attempt's stdout and stderr, each written by the command straight into a file of its own (as pueue and
  * task-spooler do) rather than through pipes the worker must service: a job never blocks on a slow reader, a
  * process it leaves behind holding the file open does not hold the job, and spawning costs two `open`s instead of
  * two socket pairs with their stream objects. The worker reads what is new with `read()`, while the job runs and
  * once more when it has exited.
+ *
+ * Memory and disk stay bounded by the output limit whatever the job writes: a read takes at most the last
+ * `limitBytes` of what is new in a file (seeking past the rest, which the store would drop anyway), and a file is
+ * emptied once `max(MIN_CAPTURE_FILE_LIMIT, 2 × limitBytes)` of it was read.
  */
 export class OutputCapture {
   /** The files' descriptors, for the child's stdout and stderr. */
   readonly fds: [number, number];
+  /** Where the command's shell writes its exit status (see the runner), and a reaper looks for it. */
+  readonly statusPath: string;
   private readonly paths: [string, string];
+  private readonly positionsPath: string;
+  private positionsFd: number | null = null;
   private readonly offsets: [number, number] = [0, 0];
   private readonly decoders: [StringDecoder, StringDecoder] = [new StringDecoder('utf8'), new StringDecoder('utf8')];
+  /** A stream's next bytes follow a skip: a partial character at their start is dropped. */
+  private readonly skipped: [boolean, boolean] = [false, false];
+  /** A file is emptied once this much of it was read. */
+  readonly emptyAt: number;
 
   /**
-   * Opens two new files in `dir`; O_APPEND, so after the worker empties a file the command writes from its start.
-   * A file is emptied once `limitBytes` of it were read.
+   * Opens two new files in `dir`, named `name` (see attemptFileName); O_APPEND, so after the worker empties a file the
+   * command writes from its start.
    */
   constructor(
     dir: string,
     private readonly limitBytes: number,
+    name = `${process.pid}-${++sequence}`,
   ) {
-    const base = join(dir, String(++sequence));
-    this.paths = [`${base}.out`, `${base}.err`];
+    this.emptyAt = Math.max(MIN_CAPTURE_FILE_LIMIT, 2 * limitBytes);
+    const base = join(dir, name);
+    this.paths = [`${base}${OUT_SUFFIX}`, `${base}${ERR_SUFFIX}`];
+    this.statusPath = `${base}${STATUS_SUFFIX}`;
+    this.positionsPath = `${base}${POSITIONS_SUFFIX}`;
     const out = openSync(this.paths[0], 'ax+', 0o600);
     try {
       this.fds = [out, openSync(this.paths[1], 'ax+', 0o600)];
@@ -97,51 +144,110 @@ export class OutputCapture {
     }
   }
 
-  /** Hands what the command wrote since the last call to `onOutput`, stdout first; never throws. */
-  read(onOutput: (stream: OutputStream, data: string) => void, final = false): void {
-    this.readStream(0, 'stdout', onOutput, final);
-    this.readStream(1, 'stderr', onOutput, final);
+  /** Hands what the command wrote since the last call to `sink`, stdout first; never throws. */
+  read(sink: OutputSink, final = false): CaptureRead {
+    const newBytes = Math.max(this.readStream(0, 'stdout', sink, final), this.readStream(1, 'stderr', sink, final));
+    // A reaper salvaging the output of a worker that died reads on from here (see salvageAttempt).
+    if (!final && newBytes > 0) this.savePositions();
+    return { newBytes };
   }
 
-  private readStream(index: 0 | 1, stream: OutputStream, onOutput: (stream: OutputStream, data: string) => void, final: boolean): void {
+  /** Reads one stream; returns how many bytes were new. */
+  private readStream(index: 0 | 1, stream: OutputStream, sink: OutputSink, final: boolean): number {
     const fd = this.fds[index];
-    const decoder = this.decoders[index];
+    let size: number;
+    try {
+      size = fstatSync(fd).size;
+    } catch {
+      // An unreadable file (a full or failing disk) costs the output, never the job's result.
+      sink.dropped();
+      return 0;
+    }
+    if (size < this.offsets[index]) this.offsets[index] = 0;
+    const newBytes = size - this.offsets[index];
+    this.readRange(index, stream, size, sink);
+    if (final) {
+      const rest = this.decoders[index].end();
+      if (rest) sink.output(stream, rest);
+    } else if (this.offsets[index] >= this.emptyAt) {
+      this.empty(index, stream, sink);
+    }
+    return newBytes;
+  }
+
+  /** Reads the stream up to `end`, skipping all but its last `limitBytes`. */
+  private readRange(index: 0 | 1, stream: OutputStream, end: number, sink: OutputSink): void {
+    if (end - this.offsets[index] > this.limitBytes) {
+      this.offsets[index] = end - this.limitBytes;
+      this.decoders[index] = new StringDecoder('utf8');
+      this.skipped[index] = true;
+      sink.dropped();
+    }
     const buffer = (readBuffer ??= Buffer.allocUnsafe(READ_CHUNK));
-    for (;;) {
+    while (this.offsets[index] < end) {
       let n = 0;
       try {
-        n = readSync(fd, buffer, 0, READ_CHUNK, this.offsets[index]);
+        n = readSync(this.fds[index], buffer, 0, Math.min(READ_CHUNK, end - this.offsets[index]), this.offsets[index]);
       } catch {
-        // An unreadable file (a full or failing disk) costs the output, never the job's result.
+        sink.dropped();
       }
       if (n === 0) break;
       this.offsets[index] += n;
-      const text = decoder.write(buffer.subarray(0, n));
-      if (text) onOutput(stream, text);
-    }
-    if (final) {
-      const rest = decoder.end();
-      if (rest) onOutput(stream, rest);
-    } else if (this.offsets[index] >= this.limitBytes) {
-      // What the command writes between the read above and this cut is lost: a few bytes of output so long that the
-      // store keeps only its tail anyway (config output-limit).
-      try {
-        ftruncateSync(fd, 0);
-        this.offsets[index] = 0;
-      } catch {
-        // Left to grow; the next read tries again.
+      let start = 0;
+      if (this.skipped[index]) {
+        // The skip may have cut a character: its continuation bytes would decode to replacement characters.
+        while (start < n && start < 3 && (buffer[start]! & 0xc0) === 0x80) start++;
+        this.skipped[index] = false;
       }
+      const text = this.decoders[index].write(buffer.subarray(start, n));
+      if (text) sink.output(stream, text);
     }
   }
 
-  /** Closes and deletes both files; a process still holding them open writes on into a file nobody can see. */
+  /**
+   * Empties a file read this far, once nothing unread is left in it (reading on a few times if need be): what the
+   * command writes between that check and the cut is lost, an instant's worth. A file that never stops filling is left
+   * for the next read, until it is four times as long: then it is cut anyway, losing what came since the last read
+   * (flagged).
+   */
+  private empty(index: 0 | 1, stream: OutputStream, sink: OutputSink): void {
+    try {
+      for (let tries = 0; ; tries++) {
+        const size = fstatSync(this.fds[index]).size;
+        if (size === this.offsets[index] || size >= 4 * this.emptyAt) {
+          if (size !== this.offsets[index]) sink.dropped();
+          ftruncateSync(this.fds[index], 0);
+          this.offsets[index] = 0;
+          return;
+        }
+        if (tries === 8) return;
+        this.readRange(index, stream, size, sink);
+      }
+    } catch {
+      // Left to grow; the next read tries again.
+    }
+  }
+
+  private savePositions(): void {
+    try {
+      this.positionsFd ??= openSync(this.positionsPath, 'w', 0o600);
+      writeSync(this.positionsFd, formatPositions(this.offsets), 0);
+    } catch {
+      // Only a salvage after a crash needs them; it then reads the files from their start.
+    }
+  }
+
+  /** Closes and deletes its files; a process still holding them open writes on into a file nobody can see. */
   close(): void {
     for (const fd of this.fds) closeSync(fd);
-    for (const path of this.paths) {
+    if (this.positionsFd !== null) closeSync(this.positionsFd);
+    const paths = this.positionsFd === null ? [...this.paths, this.statusPath] : [...this.paths, this.statusPath, this.positionsPath];
+    for (const path of paths) {
       try {
         unlinkSync(path);
       } catch {
-        // Already gone with its directory (removed by hand, or by a tmp cleaner): nothing is left to delete.
+        // Never made (the status of a shell killed by a signal), or already gone with its directory (removed by
+        // hand, or by a tmp cleaner): nothing is left to delete.
       }
     }
   }

@@ -1,9 +1,10 @@
 import { backoffPolicy, type Config } from '../core/config';
 import type { JobState } from '../core/job';
 import { workerLiveness } from '../core/worker-liveness';
-import { planAfterAttempt } from '../core/transitions';
+import { describeResult, planAfterAttempt, type AttemptResult } from '../core/transitions';
 import type { LeaseRecord, Store } from '../store/store';
-import { removeCaptureDirectory } from './output-capture';
+import { attemptFileName, readExitStatus, removeAttemptFiles, salvageOutput } from './attempt-files';
+import { findCaptureDirectory, removeCaptureDirectory } from './output-capture';
 import { findAttemptProcessGroups, isProcessAlive, processGroupExists, signalProcessGroup } from '../platform/process-info';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -14,6 +15,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * lease expired and it is not the one in hand. Before the job may run again its old
  * process group is killed when it is on this host; on another host its own worker kills it when it cannot renew the
  * lease.
+ * When the worker died on this host but the command had finished (its shell wrote its exit status: see the runner),
+ * the attempt gets its real result and what was left of its output, rather than being run again.
  * Returns the ids recovered. Safe to run from every worker at once: the store's guarded finish lets one win.
  */
 export async function reapLostJobs(params: {
@@ -40,17 +43,45 @@ export async function reapLostJobs(params: {
       onThisHost && lease.worker !== null && lease.worker.host === host && !isProcessAlive(lease.worker.pid, lease.worker.pidStart);
     if (!lease.leaseExpired && !workerGoneHere) continue;
 
+    // Killed first: what it left running dies, and the exit status, if any, is final.
     if (onThisHost) await killAttemptProcesses(lease);
+    // Only a worker known gone (or one whose registration is gone) is read from: a live one reads its own files.
+    const finished = onThisHost && (workerGoneHere || lease.worker === null) ? findFinishedAttempt(lease) : null;
     const reason = lease.leaseExpired ? `worker lost: lease of ${lease.workerId} expired` : `worker lost: ${lease.workerId} (pid ${lease.worker?.pid ?? '?'}) exited`;
-    const result = { outcome: 'worker_lost' as const, exitCode: null, signal: null, error: reason };
+    const result: AttemptResult = finished
+      ? { outcome: 'exit', exitCode: finished.exitCode, signal: null, error: describeResult({ outcome: 'exit', exitCode: finished.exitCode, signal: null }) }
+      : { outcome: 'worker_lost', exitCode: null, signal: null, error: reason };
     const next = planAfterAttempt({ attempts: lease.attempts, maxRetries: lease.maxRetries }, result, backoffPolicy(config));
     if (await store.finishAttempt({ jobId: lease.jobId, workerId: lease.workerId, attempt: lease.attempt, result, next })) {
-      log(`recovered job ${lease.jobId} (${reason}); now ${next.state}`);
+      if (finished) await finished.saveOutput(store, config['output-limit']);
+      log(finished
+        ? `recovered job ${lease.jobId}: its worker ${lease.workerId} died after it exited with code ${finished.exitCode}; now ${next.state}`
+        : `recovered job ${lease.jobId} (${reason}); now ${next.state}`);
       params.onJobEnded?.(lease.jobId, next.state);
       recovered.push(lease.jobId);
     }
   }
   return recovered;
+}
+
+/**
+ * A lost attempt whose command had exited, by the exit status its shell left in the dead worker's capture directory;
+ * `saveOutput` stores the output the worker had not read (after the guarded finish, so one reaper does) and deletes
+ * the attempt's files.
+ */
+function findFinishedAttempt(lease: LeaseRecord): { exitCode: number; saveOutput(store: Store, limitBytes: number): Promise<void> } | null {
+  const dir = findCaptureDirectory(lease.workerId);
+  const name = attemptFileName(lease.jobId, lease.attempt);
+  const exitCode = dir === null ? null : readExitStatus(dir, name);
+  if (dir === null || exitCode === null) return null;
+  return {
+    exitCode,
+    saveOutput: async (store, limitBytes) => {
+      const { chunks, truncated } = salvageOutput(dir, name, limitBytes);
+      await store.appendOutput({ jobId: lease.jobId, attempt: lease.attempt, chunks, limitBytes, truncated });
+      removeAttemptFiles(dir, name);
+    },
+  };
 }
 
 /**
@@ -63,11 +94,20 @@ async function killAttemptProcesses(lease: LeaseRecord): Promise<void> {
   for (let i = 0; i < 40 && groups.some((pgid) => processGroupExists(pgid)); i++) await sleep(25);
 }
 
-/** Removes registrations of workers that stopped heartbeating, or that ran on this host and exited. */
+/**
+ * Removes registrations of workers that stopped heartbeating, or that ran on this host and exited. A worker that died
+ * here holding a job is left to the reaper first: its registration shows it is dead, and its capture directory
+ * holds how the job ended.
+ */
 export async function cleanUpGoneWorkers(params: { store: Store; host: string; staleAfterMs: number }): Promise<string[]> {
   const gone: string[] = [];
+  let leaseHolders: Set<string> | null = null;
   for (const worker of await params.store.listWorkers({ staleAfterMs: params.staleAfterMs })) {
     const liveness = workerLiveness(worker, { host: params.host, isProcessAlive });
+    if (liveness === 'exited') {
+      leaseHolders ??= new Set((await params.store.listLeases()).map((lease) => lease.workerId));
+      if (leaseHolders.has(worker.id)) continue;
+    }
     if (liveness !== 'alive') {
       await forgetWorker(params.store, worker.id, liveness === 'exited');
       gone.push(worker.id);
@@ -77,10 +117,10 @@ export async function cleanUpGoneWorkers(params: { store: Store; host: string; s
 }
 
 /**
- * Removes a gone worker's registration, and, when it ran on this host, its capture directory: if it died running a
- * job, the lease recovers the job, and the job's output files are litter.
+ * Removes a gone worker's registration, and, when it ran on this host, its capture directory, unless it still holds a
+ * job: a reaper reads that job's exit status there (see reapLostJobs).
  */
 export async function forgetWorker(store: Store, workerId: string, ranHere: boolean): Promise<void> {
   await store.removeWorker({ workerId });
-  if (ranHere) removeCaptureDirectory(workerId);
+  if (ranHere && !(await store.listLeases()).some((lease) => lease.workerId === workerId)) removeCaptureDirectory(workerId);
 }

@@ -1,14 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
-import type { AttemptOutcome, OutputStream } from '../core/job';
+import type { AttemptOutcome } from '../core/job';
 import { describeResult, type AttemptResult } from '../core/transitions';
-import { OutputCapture } from './output-capture';
+import { setLongTimeout } from './long-timer';
+import { OutputCapture, type OutputSink } from './output-capture';
 import { processGroupExists } from '../platform/process-info';
 
 /** How long a signalled job gets to exit before its whole process group is sent SIGKILL. */
 export const KILL_GRACE_MS = 3000;
 /** While a command runs, its output files are read this often, so `logs --follow` sees output live. */
 export const OUTPUT_POLL_MS = 200;
+/** ...and this often while a file fills fast, so it is emptied before it grows far past its limit. */
+const FAST_OUTPUT_POLL_MS = 5;
 
 export interface RunCommandOptions {
   command: string;
@@ -17,10 +20,12 @@ export interface RunCommandOptions {
   timeoutSeconds: number | null;
   /** The worker's capture directory, where the command's stdout and stderr files are made (see OutputCapture). */
   captureDir: string;
-  /** Bytes of a capture file read before it is emptied. */
+  /** The attempt's files' name in captureDir (see attemptFileName); tests leave it to OutputCapture. */
+  captureName?: string;
+  /** The output limit: at most the last this many bytes of each stream are read at once (see OutputCapture). */
   captureLimitBytes: number;
-  /** Called with output as it is read: every OUTPUT_POLL_MS while the command runs, and once after it exited. */
-  onOutput(stream: OutputStream, data: string): void;
+  /** Given output as it is read: every OUTPUT_POLL_MS while the command runs, and once after it exited. */
+  output: OutputSink;
   killGraceMs?: number;
 }
 
@@ -30,7 +35,7 @@ export type KillReason = Extract<AttemptOutcome, 'timeout' | 'cancelled' | 'stop
 /**
  * One command run as `sh -c` leading its own process group, so a timeout, a cancel or a recovery kills the whole
  * tree (SIGTERM, then SIGKILL after a grace), never only the shell. The attempt ends when the shell exits; what it
- * wrote is in its capture files, read then.
+ * wrote is in its capture files, read then, and what it left running in its group is ended the same way.
  */
 export class RunningCommand {
   readonly pid: number | null;
@@ -51,7 +56,7 @@ export class RunningCommand {
     }
     let capture: OutputCapture;
     try {
-      capture = new OutputCapture(options.captureDir, options.captureLimitBytes);
+      capture = new OutputCapture(options.captureDir, options.captureLimitBytes, options.captureName);
     } catch (err) {
       this.pid = null;
       this.result = Promise.resolve({ outcome: 'spawn_error', exitCode: null, signal: null, error: `could not start: cannot create its output file: ${(err as Error).message}` });
@@ -59,7 +64,7 @@ export class RunningCommand {
     }
     let child: ChildProcess;
     try {
-      child = spawn('/bin/sh', ['-c', options.command], {
+      child = spawn('/bin/sh', ['-c', withExitStatus(options.command, capture.statusPath)], {
         cwd: options.cwd ?? undefined,
         env: options.env,
         detached: true,
@@ -72,12 +77,22 @@ export class RunningCommand {
       return;
     }
     this.pid = child.pid ?? null;
-    // Read while it runs; a job that ends within OUTPUT_POLL_MS is read once, at its end.
-    const poll = setInterval(() => capture.read(options.onOutput), OUTPUT_POLL_MS);
+    // Read while it runs; a job that ends within OUTPUT_POLL_MS is read once, at its end. A file that filled by a
+    // quarter of its limit since the last read is read again at once (in FAST_OUTPUT_POLL_MS), so a job writing
+    // gigabytes a second keeps its files a few megabytes long.
+    let poll: NodeJS.Timeout | null = null;
+    const schedulePoll = (ms: number) => {
+      poll = setTimeout(() => {
+        const { newBytes } = capture.read(options.output);
+        if (poll !== null) schedulePoll(newBytes >= capture.emptyAt / 4 ? FAST_OUTPUT_POLL_MS : OUTPUT_POLL_MS);
+      }, ms);
+    };
+    schedulePoll(OUTPUT_POLL_MS);
 
-    let timeout: NodeJS.Timeout | null = null;
+    let cancelTimeout: (() => void) | null = null;
     if (options.timeoutSeconds !== null && options.timeoutSeconds > 0) {
-      timeout = setTimeout(() => this.kill('SIGTERM', 'timeout'), options.timeoutSeconds * 1000);
+      // Any timeout the config accepts: setTimeout alone would fire at once for one past 24.8 days.
+      cancelTimeout = setLongTimeout(() => this.kill('SIGTERM', 'timeout'), options.timeoutSeconds * 1000);
     }
 
     this.result = new Promise<AttemptResult>((resolve) => {
@@ -85,9 +100,10 @@ export class RunningCommand {
       const finish = (result: AttemptResult) => {
         if (settled) return;
         settled = true;
-        if (timeout) clearTimeout(timeout);
-        clearInterval(poll);
-        capture.read(options.onOutput, true);
+        cancelTimeout?.();
+        if (poll !== null) clearTimeout(poll);
+        poll = null;
+        capture.read(options.output, true);
         capture.close();
         resolve(result);
       };
@@ -97,12 +113,17 @@ export class RunningCommand {
   }
 
   private async afterExit(code: number | null, signal: NodeJS.Signals | null): Promise<AttemptResult> {
-    if (this.killReason !== null && this.pid !== null) {
+    // How it ended is settled now: a cancel arriving while leftovers are ended below does not change it.
+    const outcome: AttemptOutcome = this.killReason ?? 'exit';
+    if (this.pid !== null && this.killReason === null && groupHasMembers(this.pid)) {
+      // The shell exited but left processes in its group (`sleep 300 &`): they are ended like a killed job's.
+      this.signalGroup('SIGTERM');
+    }
+    if (this.killTimer !== null && this.pid !== null) {
       // The shell is gone, but what it started may still be shutting down; wait out the grace, then the timer kills.
       while (this.killTimer !== null && processGroupExists(this.pid)) await new Promise((r) => setTimeout(r, 25));
     }
     if (this.killTimer) clearTimeout(this.killTimer);
-    const outcome: AttemptOutcome = this.killReason ?? 'exit';
     const exitCode = code;
     const result = { outcome, exitCode, signal: signal ?? null, timeoutSeconds: this.timeoutSeconds };
     return { outcome, exitCode, signal: signal ?? null, error: describeResult(result) };
@@ -112,6 +133,11 @@ export class RunningCommand {
   kill(signal: NodeJS.Signals, reason: KillReason): void {
     if (this.pid === null) return;
     this.killReason ??= reason;
+    this.signalGroup(signal);
+  }
+
+  private signalGroup(signal: NodeJS.Signals): void {
+    if (this.pid === null) return;
     try {
       process.kill(-this.pid, signal);
     } catch {
@@ -130,6 +156,32 @@ export class RunningCommand {
       clearTimeout(this.killTimer);
       this.killTimer = null;
     }
+  }
+}
+
+/**
+ * The script `sh -c` runs: the command as given, after an EXIT trap that writes the shell's exit status to
+ * `statusPath`, so a reaper learns how the command ended even when its worker died first (see reapLostJobs). The
+ * trap costs no process: `echo` is built in. It does not run when the shell dies of a signal, or after the command
+ * `exec`s another program; the reaper then knows nothing and records the worker lost. Subshells and background jobs
+ * do not inherit it. Both the path and the trap are single-quoted, so nothing in them is ever expanded as code.
+ */
+export function withExitStatus(command: string, statusPath: string): string {
+  const action = `{ echo $? > ${shellQuote(statusPath)}; } 2>/dev/null || :`;
+  return `trap ${shellQuote(action)} EXIT; ${command}`;
+}
+
+function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+/** True when any process (even a zombie) is left in the group: one cheap signal 0, no /proc scan. */
+function groupHasMembers(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -2,13 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from '../core/clock';
 import { backoffPolicy, resolveConfig, type Config } from '../core/config';
 import { isQueueError, StoreUnavailableError } from '../core/errors';
-import { isTerminal, type JobState, type OutputStream } from '../core/job';
+import { isTerminal, type JobState } from '../core/job';
 import { workerStaleAfterMs } from '../core/worker-liveness';
 import { planAfterAttempt, type AttemptResult } from '../core/transitions';
 import type { ClaimedJob, StopMode, Store, WorkerIdentity, WorkerState } from '../store/store';
 import { runFinishHook } from './finish-hook';
+import { attemptFileName } from './attempt-files';
 import { callDeadlineMs, Heartbeat, LeaseWatchdog } from './lease';
-import { createCaptureDirectory, MIN_CAPTURE_FILE_LIMIT, removeCaptureDirectory } from './output-capture';
+import { OutputBuffer } from './output-buffer';
+import { createCaptureDirectory, removeCaptureDirectory } from './output-capture';
 import { attemptMarker, currentHost, processStartTime } from '../platform/process-info';
 import { RunningCommand } from './runner';
 import { ConfigRefresh } from './services/config-refresh';
@@ -23,8 +25,6 @@ import { Wakeup } from './wakeup';
 const FALLBACK_POLL_MS = 5000;
 /** A command still running after this long gets its process group written to the store (see recordProcessLater). */
 const PROCESS_RECORD_DELAY_MS = 100;
-/** Output buffered before it is written to the store without waiting for the rest of the read. */
-const OUTPUT_FLUSH_BYTES = 64 * 1024;
 /** Errors the worker does not ride out: one of these ends it (its job is killed and left to its lease). */
 const FATAL_ERRORS: (abstract new (...args: never[]) => Error)[] = [];
 
@@ -222,8 +222,9 @@ export class Worker {
     const config = this.config;
     const current: CurrentJob = { claimed, running: null, exited: false, watchdog: this.watchdogFor(claim) };
     this.current = current;
-    const output = new OutputBuffer((chunks) =>
-      this.guard('output', () => this.store.appendOutput({ jobId: job.id, attempt, chunks, limitBytes: config['output-limit'] })),
+    const limitBytes = config['output-limit'];
+    const output = new OutputBuffer(limitBytes, async ({ chunks, truncated }) =>
+      (await this.guard('output', () => this.store.appendOutput({ jobId: job.id, attempt, chunks, limitBytes, truncated }).then(() => true))) === true,
     );
     const timeoutSeconds = job.timeout ?? (config['job-timeout'] > 0 ? config['job-timeout'] : null);
     const running = new RunningCommand({
@@ -232,9 +233,10 @@ export class Worker {
       env: { ...this.baseEnv, ...job.env, ...attemptMarker(job.id, attempt) },
       timeoutSeconds,
       captureDir,
-      // Well past the tail the store keeps, so what is lost when a file is emptied lies outside it.
-      captureLimitBytes: Math.max(MIN_CAPTURE_FILE_LIMIT, 2 * config['output-limit']),
-      onOutput: (stream, data) => output.add(stream, data),
+      // A reaper finds the attempt's files (its exit status above all) by this name if this worker dies.
+      captureName: attemptFileName(job.id, attempt),
+      captureLimitBytes: limitBytes,
+      output,
     });
     current.running = running;
     // The claim's reply may come after a pause longer than the lease: then another worker may run the job already.
@@ -405,41 +407,4 @@ function repeat(periodMs: () => number, fn: () => Promise<void>): () => void {
     stopped = true;
     if (timer) clearTimeout(timer);
   };
-}
-
-/**
- * Collects a running job's output and writes it to the store: what one read of its capture files brought (both
- * streams) goes in one write, in pieces of OUTPUT_FLUSH_BYTES.
- */
-class OutputBuffer {
-  private chunks: { stream: OutputStream; data: string }[] = [];
-  private bytes = 0;
-  private pending: NodeJS.Immediate | null = null;
-  private flushing: Promise<unknown> = Promise.resolve();
-
-  constructor(private readonly write: (chunks: { stream: OutputStream; data: string }[]) => Promise<unknown>) {}
-
-  add(stream: OutputStream, data: string): void {
-    const last = this.chunks[this.chunks.length - 1];
-    if (last && last.stream === stream) last.data += data;
-    else this.chunks.push({ stream, data });
-    this.bytes += data.length;
-    if (this.bytes >= OUTPUT_FLUSH_BYTES) this.flush();
-    else this.pending ??= setImmediate(() => this.flush());
-  }
-
-  private flush(): void {
-    if (this.pending) clearImmediate(this.pending);
-    this.pending = null;
-    if (this.chunks.length === 0) return;
-    const batch = this.chunks;
-    this.chunks = [];
-    this.bytes = 0;
-    this.flushing = this.flushing.then(() => this.write(batch));
-  }
-
-  async close(): Promise<void> {
-    this.flush();
-    await this.flushing;
-  }
 }

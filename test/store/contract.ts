@@ -447,6 +447,21 @@ export function runStoreContract(name: string, makeStore: () => Promise<TempStor
         const [record] = await store.listAttempts({ jobId: 'a' });
         assert.deepEqual([record?.outputBytes, record?.outputTruncated], [Buffer.byteLength(kept), true]);
       });
+
+      it('marks the attempt truncated when output was lost before it came, with or without chunks', async () => {
+        await store.enqueue({ jobs: [newJob('a'), newJob('b')], ifNotExists: false });
+        const a = (await claimNext(store))!;
+        await store.appendOutput({ jobId: 'a', attempt: a.attempt, chunks: [{ stream: 'stdout', data: 'tail\n' }], limitBytes: 1_000, truncated: true });
+        const b = (await claimNext(store))!;
+        await store.appendOutput({ jobId: 'b', attempt: b.attempt, chunks: [{ stream: 'stdout', data: 'kept\n' }], limitBytes: 1_000 });
+        await store.appendOutput({ jobId: 'b', attempt: b.attempt, chunks: [], limitBytes: 1_000, truncated: true });
+        for (const [id, data] of [['a', 'tail\n'], ['b', 'kept\n']] as const) {
+          const attempt = id === 'a' ? a.attempt : b.attempt;
+          assert.equal((await store.readOutput({ jobId: id, attempt })).map((c) => c.data).join(''), data);
+          const [record] = await store.listAttempts({ jobId: id });
+          assert.deepEqual([record?.outputBytes, record?.outputTruncated], [5, true], id);
+        }
+      });
     });
 
     describe('workers and leases', () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { OutputStream } from '../../src/core/job';
-import { createCaptureDirectory, OutputCapture, removeCaptureDirectory } from '../../src/worker/output-capture';
+import { createCaptureDirectory, OutputCapture, removeCaptureDirectory, type OutputSink } from '../../src/worker/output-capture';
 
 type Chunk = [OutputStream, string];
 
@@ -20,10 +20,12 @@ describe('OutputCapture', () => {
   const runInto = (capture: OutputCapture, script: string) =>
     spawnSync('/bin/sh', ['-c', script], { stdio: ['ignore', capture.fds[0], capture.fds[1]] });
 
-  /** Where a test's reads land, in order. */
+  /** Where a test's reads land, in order, and how often output was reported lost. */
   const collector = () => {
     const chunks: Chunk[] = [];
-    return { chunks, collect: (stream: OutputStream, data: string) => void chunks.push([stream, data]) };
+    let drops = 0;
+    const collect: OutputSink = { output: (stream, data) => void chunks.push([stream, data]), dropped: () => void drops++ };
+    return { chunks, collect, drops: () => drops };
   };
 
   it('hands each stream what was written since the last read, and deletes its files on close', () => {
@@ -34,7 +36,7 @@ describe('OutputCapture', () => {
     runInto(capture, 'echo two');
     capture.read(collect, true);
     assert.deepEqual(chunks, [['stdout', 'one\n'], ['stderr', 'oops\n'], ['stdout', 'two\n']]);
-    assert.equal(readdirSync(dir).length, 2);
+    assert.deepEqual(readdirSync(dir).map((name) => name.replace(/^.*\./, '')).sort(), ['err', 'out', 'pos'], 'the read positions are kept for a salvage');
     capture.close();
     assert.deepEqual(readdirSync(dir), []);
   });
@@ -51,19 +53,37 @@ describe('OutputCapture', () => {
     assert.ok(!chunks.some(([, data]) => data.includes('\uFFFD')), 'no replacement character');
   });
 
-  it('empties a file once its limit was read, and what comes after still arrives', () => {
-    const capture = new OutputCapture(dir, 100);
-    let stdout = '';
-    const collect = (stream: OutputStream, data: string) => (stdout += stream === 'stdout' ? data : '');
-    runInto(capture, 'i=0; while [ $i -lt 30 ]; do echo 0123456789; i=$((i+1)); done');
-    capture.read(collect);
-    assert.equal(stdout.length, 330);
+  it('empties a file once it was read past its limit, and what comes after still arrives', () => {
+    const capture = new OutputCapture(dir, 3 * 1024 * 1024);
+    const { chunks, collect, drops } = collector();
+    const part = 2 * 1024 * 1024;
+    for (let i = 0; i * part < capture.emptyAt; i++) {
+      runInto(capture, `head -c ${part} /dev/zero | tr '\\0' ${i}`);
+      capture.read(collect);
+    }
+    const stdout = () => chunks.map(([, data]) => data).join('');
+    assert.equal(stdout().length, capture.emptyAt);
+    assert.equal(drops(), 0);
     assert.equal(statSync(join(dir, readdirSync(dir).find((name) => name.endsWith('.out'))!)).size, 0, 'emptied');
     // The command writes with O_APPEND, so after the cut it writes at the start of the emptied file.
     writeSync(capture.fds[0], 'after\n');
     capture.read(collect, true);
     capture.close();
-    assert.ok(stdout.endsWith('0123456789\nafter\n'));
+    assert.ok(stdout().endsWith('2222after\n'));
+  });
+
+  it('reads only the last limit bytes of what is new, whole characters only, and says output was dropped', () => {
+    const capture = new OutputCapture(dir, 1000);
+    const { chunks, collect, drops } = collector();
+    // 'é' is two bytes: a skip to the last 1000 of 3001 bytes lands after a first byte, in the middle of one.
+    runInto(capture, "printf x; i=0; while [ $i -lt 1500 ]; do printf 'é'; i=$((i+1)); done; echo err >&2");
+    const { newBytes } = capture.read(collect, true);
+    capture.close();
+    assert.equal(newBytes, 3001);
+    assert.equal(drops(), 1);
+    assert.deepEqual(chunks.map(([stream]) => stream).at(-1), 'stderr');
+    const stdout = chunks.filter(([stream]) => stream === 'stdout').map(([, data]) => data).join('');
+    assert.equal(stdout, 'é'.repeat(500));
   });
 });
 

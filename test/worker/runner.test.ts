@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { OutputStream } from '../../src/core/job';
-import { RunningCommand } from '../../src/worker/runner';
+import { RunningCommand, withExitStatus } from '../../src/worker/runner';
 import { processRuns, signalQuietly } from '../support/processes';
 import { waitFor } from '../support/wait-for';
 
@@ -29,7 +30,7 @@ describe('RunningCommand', () => {
       timeoutSeconds: null,
       captureDir,
       captureLimitBytes: 1024 * 1024,
-      onOutput: (stream, data) => output.push([stream, data]),
+      output: { output: (stream, data) => void output.push([stream, data]), dropped: () => {} },
     });
 
   it('reports the exit and the output of each stream, and leaves no capture file', async () => {
@@ -40,13 +41,30 @@ describe('RunningCommand', () => {
     assert.deepEqual(readdirSync(captureDir), []);
   });
 
-  it('ends when the shell exits, though a process it left behind still holds its output open', async (t) => {
+  it('ends when the shell exits, though a process it left behind holds its output open, and then ends that process', async (t) => {
     const output: [OutputStream, string][] = [];
     const command = run('sleep 60 & echo $! > sleeper; echo started', output);
     t.after(() => signalQuietly(-command.pid!));
     const result = await command.result;
     assert.deepEqual([result.outcome, result.exitCode, output], ['exit', 0, [['stdout', 'started\n']]]);
-    assert.ok(processRuns(Number(readFileSync(join(workDir, 'sleeper'), 'utf8'))), 'the sleeper still runs, holding the output file');
+    const sleeper = Number(readFileSync(join(workDir, 'sleeper'), 'utf8'));
+    await waitFor('the leftover sleeper ended', () => !processRuns(sleeper));
+  });
+
+  it('kills a leftover that ignores SIGTERM after the grace; the result stays the shell\'s', async (t) => {
+    const output: [OutputStream, string][] = [];
+    const command = new RunningCommand({
+      command: `(trap '' TERM; echo $$ > /dev/null; sh -c 'echo $$ > stubborn; trap "" TERM; while :; do sleep 0.05; done') & while [ ! -s stubborn ]; do sleep 0.01; done; exit 4`,
+      cwd: workDir, env: process.env, timeoutSeconds: null, captureDir, captureLimitBytes: 1024,
+      output: { output: (stream, data) => void output.push([stream, data]), dropped: () => {} },
+      killGraceMs: 300,
+    });
+    t.after(() => signalQuietly(-command.pid!));
+    const started = Date.now();
+    const result = await command.result;
+    assert.deepEqual([result.outcome, result.exitCode, result.signal], ['exit', 4, null]);
+    assert.ok(Date.now() - started >= 250, 'waited out the grace');
+    assert.equal(processRuns(Number(readFileSync(join(workDir, 'stubborn'), 'utf8'))), false);
   });
 
   it('hands over output while the command still runs', async () => {
@@ -57,5 +75,31 @@ describe('RunningCommand', () => {
     writeFileSync(join(workDir, 'go'), '');
     assert.equal((await command.result).exitCode, 0);
     assert.deepEqual(output, [['stdout', 'first\n'], ['stdout', 'second\n']]);
+  });
+
+  it('honours a timeout past what setTimeout takes (30 days) instead of killing at once', async () => {
+    const command = new RunningCommand({
+      command: 'sleep 0.3; exit 5', cwd: workDir, env: process.env, timeoutSeconds: 2_592_000, captureDir, captureLimitBytes: 1024,
+      output: { output: () => {}, dropped: () => {} },
+    });
+    const result = await command.result;
+    assert.deepEqual([result.outcome, result.exitCode], ['exit', 5]);
+  });
+
+  it('has the shell write its exit status beside the output, keeping the command\'s exit code, quoting and $0', async () => {
+    const statusDir = mkdtempSync(join(tmpdir(), "queuectl-it's $(x) `y` \\"));
+    try {
+      const statusPath = join(statusDir, 'a.status');
+      const ran = spawnSync('/bin/sh', ['-c', withExitStatus('echo "$0 $#"; exit 7', statusPath)], { encoding: 'utf8' });
+      assert.deepEqual([ran.status, ran.stdout, ran.stderr], [7, '/bin/sh 0\n', '']);
+      assert.equal(readFileSync(statusPath, 'utf8'), '7\n');
+      // A shell killed by a signal writes nothing, and one whose status file cannot be made says nothing about it.
+      const killed = spawnSync('/bin/sh', ['-c', withExitStatus('kill -TERM $$', join(statusDir, 'b.status'))]);
+      assert.deepEqual([killed.signal, existsSync(join(statusDir, 'b.status'))], ['SIGTERM', false]);
+      const nowhere = spawnSync('/bin/sh', ['-c', withExitStatus('set -e; false', join(statusDir, 'none', 'c.status'))], { encoding: 'utf8' });
+      assert.deepEqual([nowhere.status, nowhere.stderr], [1, '']);
+    } finally {
+      rmSync(statusDir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,8 +1,8 @@
 import { isQueueError, NotFoundError, ConflictError, StoreUnavailableError, UsageError } from '../../core/errors';
-import { emptyCounts, isTerminal, JOB_STATES, type Job, type JobState, type OutputChunk, type OutputStream } from '../../core/job';
+import { emptyCounts, isTerminal, JOB_STATES, type Job, type JobState, type OutputChunk } from '../../core/job';
 import type { NewJob } from '../../core/job-spec';
 import type {
-  CancelResult, ClaimedJob, ClaimParams, EndedJob, EnqueueResult, FinishParams, HeartbeatReply, JobCountsSummary, LeaseRecord, StopMode, Store,
+  AppendOutputParams, CancelResult, ClaimedJob, ClaimParams, EndedJob, EnqueueResult, FinishParams, HeartbeatReply, JobCountsSummary, LeaseRecord, StopMode, Store,
   WorkerIdentity, WorkerRecord, WorkerState,
 } from '../store';
 import { clientConfig, Database, reasonOf, redactUrl, type Executor } from './connection';
@@ -148,12 +148,16 @@ export class PostgresStore implements Store {
     await this.db.execute(this.Q.RECORD_ATTEMPT_PROCESS, [params.jobId, params.attempt, params.workerId, params.pid, params.pidStart]);
   }
 
-  async appendOutput(params: { jobId: string; attempt: number; chunks: { stream: OutputStream; data: string }[]; limitBytes: number }): Promise<void> {
-    if (params.chunks.length === 0) return;
+  async appendOutput(params: AppendOutputParams): Promise<void> {
+    if (params.chunks.length === 0) {
+      if (params.truncated) await this.db.query(this.Q.MARK_OUTPUT_LOST, [params.jobId, params.attempt]);
+      return;
+    }
     const { jobId, attempt, limitBytes } = params;
     const data = params.chunks.map((chunk) => Buffer.from(chunk.data, 'utf8'));
     const bytes = data.reduce((sum, buffer) => sum + buffer.length, 0);
     await this.db.transaction(async (tx) => {
+      if (params.truncated) await tx.query(this.Q.MARK_OUTPUT_LOST, [jobId, attempt]);
       const total = (await tx.query<{ output_bytes: number }>(this.Q.ADD_OUTPUT_BYTES, [bytes, jobId, attempt]))[0]?.output_bytes ?? 0;
       const seq = (await tx.query<{ seq: number }>(this.Q.OUTPUT_NEXT_SEQ, [jobId, attempt]))[0]!.seq;
       await tx.query(this.Q.INSERT_OUTPUT, [jobId, attempt, seq, params.chunks.map((chunk) => chunk.stream), data]);

@@ -52,6 +52,7 @@ export const ADD_OUTPUT_BYTES = `
 export const OLDEST_OUTPUT = `SELECT seq, data FROM job_output WHERE job_id = ? AND attempt = ? ORDER BY seq LIMIT 64`;
 export const DELETE_OUTPUT_CHUNK = `DELETE FROM job_output WHERE job_id = ? AND attempt = ? AND seq = ?`;
 export const REPLACE_OUTPUT_CHUNK = `UPDATE job_output SET data = ? WHERE job_id = ? AND attempt = ? AND seq = ?`;
+export const MARK_OUTPUT_LOST = `UPDATE attempts SET output_truncated = 1 WHERE job_id = ? AND attempt = ?`;
 export const MARK_OUTPUT_TRUNCATED = `
   UPDATE attempts SET output_truncated = 1, output_bytes = @bytes WHERE job_id = @jobId AND attempt = @attempt`;
 

@@ -5,10 +5,10 @@ import { systemClock, type Clock } from '../../core/clock';
 import { resolveConfig } from '../../core/config';
 import { idTakenError, planEnqueue } from '../../core/dependencies';
 import { ConflictError, NotFoundError, StoreUnavailableError } from '../../core/errors';
-import { emptyCounts, isTerminal, type Job, type JobState, type OutputChunk, type OutputStream } from '../../core/job';
+import { emptyCounts, isTerminal, type Job, type JobState, type OutputChunk } from '../../core/job';
 import type { NewJob } from '../../core/job-spec';
 import type {
-  CancelResult, ClaimedJob, ClaimParams, EndedJob, EnqueueResult, FinishParams, HeartbeatReply, JobCountsSummary, LeaseRecord, StopMode, Store,
+  AppendOutputParams, CancelResult, ClaimedJob, ClaimParams, EndedJob, EnqueueResult, FinishParams, HeartbeatReply, JobCountsSummary, LeaseRecord, StopMode, Store,
   WorkerIdentity, WorkerRecord, WorkerState,
 } from '../store';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './migrations/index';
@@ -308,10 +308,11 @@ export class SqliteStore implements Store {
     await this.write(() => this.stmt(Q.RECORD_ATTEMPT_PROCESS).run(params));
   }
 
-  async appendOutput(params: { jobId: string; attempt: number; chunks: { stream: OutputStream; data: string }[]; limitBytes: number }): Promise<void> {
-    if (params.chunks.length === 0) return;
+  async appendOutput(params: AppendOutputParams): Promise<void> {
+    if (params.chunks.length === 0 && !params.truncated) return;
     await this.write(() => {
       const { jobId, attempt } = params;
+      if (params.truncated) this.stmt(Q.MARK_OUTPUT_LOST).run(jobId, attempt);
       let seq = (this.stmt(Q.OUTPUT_NEXT_SEQ).get(jobId, attempt) as { seq: number }).seq;
       let bytes = 0;
       for (const chunk of params.chunks) {
