@@ -41,7 +41,8 @@ async function stopThroughStore(ctx: CliContext, options: { wait: boolean; host?
 async function stopByPid(storePath: string, cause: Error, wait: boolean, timeoutMs: number | null): Promise<number> {
   const { asked, remaining } = await stopLocalWorkersByPid({ storePath, wait, timeoutMs });
   if (asked.length === 0) throw cause;
-  process.stderr.write(`queuectl: the store cannot be read (${cause.message}); sent SIGTERM by pid to this host's ${asked.length} worker(s): ${asked.map((w) => w.pid).join(' ')}\n`);
+  // The cause's first clause names the file and the fault; its advice is what this command is now doing.
+  process.stderr.write(`queuectl: ${cause.message.split(';')[0]}; stopping this host's ${asked.length} worker(s) by pid instead: ${asked.map((w) => w.pid).join(' ')}\n`);
   if (remaining.length > 0) {
     process.stderr.write(`queuectl: ${remaining.length} worker(s) did not stop: pid ${remaining.map((w) => w.pid).join(' ')}\n`);
     return 1;

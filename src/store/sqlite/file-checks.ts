@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { isQueueError, StoreCorruptError, StoreFullError, StoreUnavailableError } from '../../core/errors';
 
 /** What SQLite and the file system say, in queuectl's typed errors. */
@@ -10,15 +11,32 @@ const QUEUECTL_TABLES = ['schema_migrations', 'jobs', 'workers', 'config'];
 
 const codeOf = (err: unknown): string => String((err as { code?: unknown } | null)?.code ?? '');
 
-/** True for a full disk or quota, from SQLite (SQLITE_FULL) or from a file operation (ENOSPC, EDQUOT). */
-export function isDiskFull(err: unknown): boolean {
+/** Below this much free space an I/O error is taken for a full disk. */
+const NEARLY_FULL_BYTES = 256 * 1024;
+
+/**
+ * True for a full disk or quota: SQLITE_FULL, ENOSPC or EDQUOT, or an I/O error (SQLite reports a -shm file it cannot
+ * grow as SQLITE_IOERR_SHMSIZE, a failed write as SQLITE_IOERR_WRITE) on a file system with next to no space left.
+ */
+export function isDiskFull(err: unknown, path?: string): boolean {
   const code = codeOf(err);
-  return code.startsWith('SQLITE_FULL') || code === 'ENOSPC' || code === 'EDQUOT';
+  if (code.startsWith('SQLITE_FULL') || code === 'ENOSPC' || code === 'EDQUOT') return true;
+  if (!code.startsWith('SQLITE_IOERR') || path === undefined) return false;
+  try {
+    const stats = statfsSync(dirname(path));
+    return stats.bavail * stats.bsize < NEARLY_FULL_BYTES;
+  } catch {
+    return false;
+  }
 }
 
+/**
+ * True for a damaged file. SQLITE_IOERR_SHORT_READ counts: a file of the store is shorter than SQLite knows it to be,
+ * which is what deleting the -wal file under running workers leaves behind.
+ */
 function isCorrupt(err: unknown): boolean {
   const code = codeOf(err);
-  return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB';
+  return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || code === 'SQLITE_IOERR_SHORT_READ';
 }
 
 /**
@@ -27,9 +45,17 @@ function isCorrupt(err: unknown): boolean {
  */
 export function translateSqliteError(err: unknown, path: string): unknown {
   if (isQueueError(err)) return err;
-  if (isDiskFull(err)) return new StoreFullError(path);
+  if (isDiskFull(err, path)) return new StoreFullError(path);
   if (isCorrupt(err)) return new StoreCorruptError(path, codeOf(err));
   return err;
+}
+
+/** Like translateSqliteError, for opening: a file that is not SQLite at all is someone else's, not a corrupt store. */
+export function translateOpenError(err: unknown, path: string): unknown {
+  if (isCorrupt(err) && !hasSqliteHeader(path)) {
+    return new StoreUnavailableError(`${path} is not a queuectl store (it is not a SQLite database); choose another --db`);
+  }
+  return translateSqliteError(err, path);
 }
 
 /** True when the file starts with SQLite's header; an empty or unreadable file does not. */
@@ -51,16 +77,8 @@ function hasSqliteHeader(path: string): boolean {
  * adds tables): it must be empty, or hold queuectl's bookkeeping table. Only reads.
  */
 export function assertQueuectlFile(db: Database.Database, path: string): void {
-  let tables: string[];
-  try {
-    tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").all() as { name: string }[])
-      .map((row) => row.name);
-  } catch (err) {
-    if (isCorrupt(err) && !hasSqliteHeader(path)) {
-      throw new StoreUnavailableError(`${path} is not a queuectl store (it is not a SQLite database); choose another --db`);
-    }
-    throw translateSqliteError(err, path);
-  }
+  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").all() as { name: string }[])
+    .map((row) => row.name);
   if (tables.length > 0 && !QUEUECTL_TABLES.every((name) => tables.includes(name))) {
     throw new StoreUnavailableError(`${path} is not a queuectl store (it holds other tables); choose another --db`);
   }

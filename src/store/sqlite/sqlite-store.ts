@@ -11,7 +11,7 @@ import type {
   CancelResult, ClaimedJob, ClaimParams, EndedJob, EnqueueResult, FinishParams, HeartbeatReply, JobCountsSummary, LeaseRecord, StopMode, Store,
   WorkerIdentity, WorkerRecord, WorkerState,
 } from '../store';
-import { assertQueuectlFile, isDiskFull, translateSqliteError } from './file-checks';
+import { assertQueuectlFile, isDiskFull, translateOpenError, translateSqliteError } from './file-checks';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './migrations';
 import * as Q from './queries';
 import { CreatedJob, newJobRecord, toAttempt, toJob, toWorker, type AttemptRow, type JobRow, type JobStart, type WorkerRow } from '../rows';
@@ -83,7 +83,7 @@ export class SqliteStore implements Store {
       store.configure(options.durability ?? 'full');
     } catch (err) {
       db.close();
-      const translated = translateSqliteError(err, path);
+      const translated = translateOpenError(err, path);
       if (isQueueError(translated)) throw translated;
       throw new StoreUnavailableError(`cannot use database ${path}: ${(err as Error).message}; is it a queuectl SQLite file?`);
     }
