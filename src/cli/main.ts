@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isQueueError, UsageError } from '../core/errors';
+import { MAX_LIST_LIMIT } from '../core/limits';
 import { CliContext } from './context';
 
 /** Each command module exports `run(ctx, …args)`; they load only when their command runs, keeping start-up small. */
@@ -41,9 +42,12 @@ function action(name: keyof typeof commands, program: Command) {
   };
 }
 
-const integerOption = (flag: string) => (value: string) => {
+/** A whole-number option; beyond `max` (or a safe integer) is refused here, before anything reaches the store. */
+const integerOption = (flag: string, max = 2_147_483_647) => (value: string) => {
   if (!/^-?\d+$/.test(value)) throw new UsageError(`${flag}: expected a whole number, got '${value}'`);
-  return Number(value);
+  const n = Number(value);
+  if (n > max) throw new UsageError(`${flag}: ${value} is too large; the limit is ${max}`);
+  return n;
 };
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -83,7 +87,7 @@ function buildProgram(): Command {
     .command('list')
     .description('list jobs, newest first')
     .option('-s, --state <state>', 'only jobs in this state')
-    .option('-n, --limit <n>', 'at most this many (default 50)', integerOption('--limit'))
+    .option('-n, --limit <n>', 'at most this many (default 50)', integerOption('--limit', MAX_LIST_LIMIT))
     .option('--json', 'JSON output')
     .action(action('list', program));
 

@@ -1,5 +1,6 @@
 import { parseDuration } from './duration';
 import { UsageError } from './errors';
+import { MAX_ARG_BYTES, MAX_DURATION_SECONDS, MAX_OUTPUT_LIMIT_BYTES } from './limits';
 import type { BackoffPolicy } from './backoff';
 
 /**
@@ -13,11 +14,11 @@ interface KeyDef<T> {
   format(value: T): string;
 }
 
-function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
+function integer(min: number, max: number) {
   return (text: string): number => {
     const n = Number(text);
     if (text.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
-      throw new UsageError(`expected a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ' up'}, got '${text}'`);
+      throw new UsageError(`expected a whole number from ${min} to ${max}, got '${text}'`);
     }
     return n;
   };
@@ -38,11 +39,11 @@ const asString = (value: number | string | null): string => (value === null ? ''
 export const CONFIG_KEYS = {
   'max-retries': { default: 3, description: 'Re-runs after the first failed attempt before a job is dead', parse: integer(0, 1000), format: asString },
   'backoff-base': { default: 2, description: 'Retry delay is backoff-base ^ attempts seconds', parse: decimal(1, 1000), format: asString },
-  'backoff-max': { default: 3600, description: 'Upper bound on a retry delay, in seconds', parse: integer(0), format: asString },
+  'backoff-max': { default: 3600, description: 'Upper bound on a retry delay, in seconds', parse: integer(0, MAX_DURATION_SECONDS), format: asString },
   'backoff-jitter': { default: 0, description: 'Spread each retry delay by up to this fraction (0 to 1)', parse: decimal(0, 1), format: asString },
-  'job-timeout': { default: 0, description: 'Seconds a job may run before it is killed (0 = no limit); a job\'s own timeout wins', parse: integer(0), format: asString },
+  'job-timeout': { default: 0, description: 'Seconds a job may run before it is killed (0 = no limit); a job\'s own timeout wins', parse: integer(0, MAX_DURATION_SECONDS), format: asString },
   'lease-timeout': { default: 30, description: 'Seconds a worker\'s claim lasts without a heartbeat; heartbeats adapt to it', parse: integer(1, 86_400), format: asString },
-  'output-limit': { default: 1_048_576, description: 'Bytes of output kept per attempt (the tail is kept)', parse: integer(0), format: asString },
+  'output-limit': { default: 1_048_576, description: 'Bytes of output kept per attempt (the tail is kept)', parse: integer(0, MAX_OUTPUT_LIMIT_BYTES), format: asString },
   'retention': {
     default: null as number | null,
     description: 'Delete completed/dead/cancelled jobs older than this (e.g. 7d); empty = keep forever',
@@ -52,7 +53,11 @@ export const CONFIG_KEYS = {
   'on-finish': {
     default: null as string | null,
     description: 'Shell command run after each job ends, with QUEUECTL_JOB_ID, QUEUECTL_STATE, QUEUECTL_EXIT_CODE',
-    parse: (text: string): string | null => (text.trim() === '' ? null : text),
+    parse: (text: string): string | null => {
+      if (text.includes('\0')) throw new UsageError('must not contain a NUL byte');
+      if (Buffer.byteLength(text, 'utf8') > MAX_ARG_BYTES) throw new UsageError(`over the ${MAX_ARG_BYTES}-byte limit of one exec argument`);
+      return text.trim() === '' ? null : text;
+    },
     format: (value: number | string | null) => (value === null ? '' : String(value)),
   },
 } satisfies Record<string, KeyDef<number | string | null>>;

@@ -1,4 +1,5 @@
 import { UsageError } from './errors';
+import { MAX_DURATION_MS, MAX_DURATION_SECONDS } from './limits';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -8,11 +9,14 @@ export function parseDuration(text: string, what: string): number {
   if (!match) {
     throw new UsageError(`${what ? `${what}: ` : ''}'${text}' is not a duration; use a number with a unit, e.g. 30s, 15m, 12h, 7d`);
   }
-  return Math.round(Number(match[1]) * UNIT_MS[match[2] ?? 's']!);
+  const ms = Math.round(Number(match[1]) * UNIT_MS[match[2] ?? 's']!);
+  if (ms > MAX_DURATION_MS) throw new UsageError(`${what ? `${what}: ` : ''}'${text.trim()}' is too long; the limit is 10 years (3650d)`);
+  return ms;
 }
 
 /** Short human form of a duration: `850ms`, `12s`, `5m03s`, `2h10m`, `3d4h`. */
 export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return String(ms);
   if (ms < 999.5) return `${Math.max(0, Math.round(ms))}ms`;
   const s = Math.floor(ms / 1000);
   if (s < 60) return `${s}s`;
@@ -26,6 +30,8 @@ export function formatDuration(ms: number): string {
 /** Parses a number of seconds (`--timeout 2.5`) into milliseconds. */
 export function parseSecondsMs(text: string, what: string): number {
   const seconds = Number(text);
-  if (text.trim() === '' || !Number.isFinite(seconds) || seconds < 0) throw new UsageError(`${what}: expected seconds >= 0, got '${text}'`);
+  if (text.trim() === '' || !Number.isFinite(seconds) || seconds < 0 || seconds > MAX_DURATION_SECONDS) {
+    throw new UsageError(`${what}: expected seconds from 0 to ${MAX_DURATION_SECONDS} (10 years), got '${text}'`);
+  }
   return seconds * 1000;
 }

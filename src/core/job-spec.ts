@@ -1,4 +1,8 @@
+import { isAbsolute, resolve } from 'node:path';
 import { UsageError } from './errors';
+import {
+  MAX_ARG_BYTES, MAX_DURATION_SECONDS, MAX_JOB_ARGS_BYTES, MAX_JOB_RETRIES, MAX_PRIORITY, maxRunAtMs, MIN_PRIORITY, MIN_RUN_AT_MS,
+} from './limits';
 
 /**
  * A validated request to create one job, as the store receives it. Times are resolved by the store's clock:
@@ -62,18 +66,29 @@ export function validateJobId(id: unknown, field = 'id'): string {
   return id;
 }
 
-function integerField(value: unknown, field: string, min: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || !Number.isSafeInteger(value)) {
-    throw new UsageError(`${field}: expected a whole number >= ${min}, got ${JSON.stringify(value)}`);
+function integerField(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new UsageError(`${field}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
   }
   return value;
 }
 
 function secondsField(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new UsageError(`${field}: expected a number of seconds >= 0, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_DURATION_SECONDS) {
+    throw new UsageError(`${field}: expected a number of seconds from 0 to ${MAX_DURATION_SECONDS} (10 years), got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+const utf8Bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
+
+/** A string the job's exec receives: no NUL (the kernel would cut it there), and within MAX_ARG_STRLEN. */
+function execString(text: string, field: string): string {
+  if (text.includes('\0')) throw new UsageError(`${field}: must not contain a NUL byte`);
+  if (text.length > MAX_ARG_BYTES || utf8Bytes(text) > MAX_ARG_BYTES) {
+    throw new UsageError(`${field}: ${utf8Bytes(text)} bytes is over the ${MAX_ARG_BYTES}-byte limit of one exec argument; put it in a file instead`);
+  }
+  return text;
 }
 
 /** Parses an ISO 8601 date-time; a date without a zone is read as UTC so every host agrees. */
@@ -88,6 +103,9 @@ export function parseRunAt(value: unknown, field = 'run_at'): number {
   const calendar = new Date(Date.UTC(year, month - 1, day));
   if (Number.isNaN(ms) || calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) {
     throw new UsageError(`${field}: ${JSON.stringify(value)} is not a real date-time`);
+  }
+  if (ms < MIN_RUN_AT_MS || ms > maxRunAtMs()) {
+    throw new UsageError(`${field}: ${JSON.stringify(value)} is out of range; give a time from 1970 to at most 10 years from now`);
   }
   return ms;
 }
@@ -115,10 +133,11 @@ export function parseJobSpec(input: unknown, defaultCwd: string | null): ParsedJ
   if (spec.command === undefined) throw new UsageError(`command: required (the shell command to run)`);
   if (typeof spec.command !== 'string') throw new UsageError(`command: expected a string, got ${JSON.stringify(spec.command)}`);
   if (spec.command.trim() === '') throw new UsageError('command: must not be empty');
+  execString(spec.command, 'command');
 
   const id = spec.id === undefined ? generateJobId() : validateJobId(spec.id);
-  const maxRetries = spec.max_retries === undefined ? null : integerField(spec.max_retries, 'max_retries', 0);
-  const priority = spec.priority === undefined ? 0 : integerField(spec.priority, 'priority', Number.MIN_SAFE_INTEGER);
+  const maxRetries = spec.max_retries === undefined ? null : integerField(spec.max_retries, 'max_retries', 0, MAX_JOB_RETRIES);
+  const priority = spec.priority === undefined ? 0 : integerField(spec.priority, 'priority', MIN_PRIORITY, MAX_PRIORITY);
   if (spec.run_at !== undefined && spec.delay !== undefined) throw new UsageError('run_at and delay: give one or the other, not both');
   const runAt = spec.run_at === undefined ? null : parseRunAt(spec.run_at);
   const delayMs = spec.delay === undefined ? 0 : Math.round(secondsField(spec.delay, 'delay') * 1000);
@@ -131,7 +150,10 @@ export function parseJobSpec(input: unknown, defaultCwd: string | null): ParsedJ
   let cwd = defaultCwd;
   if (spec.cwd !== undefined) {
     if (typeof spec.cwd !== 'string' || spec.cwd === '') throw new UsageError(`cwd: expected a directory path, got ${JSON.stringify(spec.cwd)}`);
-    cwd = spec.cwd;
+    if (spec.cwd.includes('\0')) throw new UsageError('cwd: must not contain a NUL byte');
+    // A relative cwd means relative to where `enqueue` ran, not to wherever a worker happens to run.
+    cwd = isAbsolute(spec.cwd) || defaultCwd === null ? spec.cwd : resolve(defaultCwd, spec.cwd);
+    execString(cwd, 'cwd');
   }
 
   let env: Record<string, string> | null = null;
@@ -140,10 +162,16 @@ export function parseJobSpec(input: unknown, defaultCwd: string | null): ParsedJ
       throw new UsageError(`env: expected an object of NAME: "value" pairs, got ${JSON.stringify(spec.env)}`);
     }
     env = {};
+    let envBytes = 0;
     for (const [name, value] of Object.entries(spec.env as Record<string, unknown>)) {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`env: '${name}' is not a valid variable name`);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`env: ${JSON.stringify(name)} is not a valid variable name (letters, digits, _; not starting with a digit)`);
       if (typeof value !== 'string') throw new UsageError(`env.${name}: expected a string, got ${JSON.stringify(value)}`);
+      envBytes += utf8Bytes(execString(`${name}=${value}`, `env.${name}`)) + 1;
       env[name] = value;
+    }
+    const total = envBytes + utf8Bytes(spec.command);
+    if (total > MAX_JOB_ARGS_BYTES) {
+      throw new UsageError(`command and env: ${total} bytes together is over the ${MAX_JOB_ARGS_BYTES}-byte limit for one job; put the data in a file instead`);
     }
   }
 

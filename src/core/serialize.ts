@@ -1,11 +1,19 @@
 import type { Attempt, Job } from './job';
 import type { WorkerRecord } from './records';
 
-/**
+/*
  * The stable snake_case JSON shapes of `--json` output, the dashboard API and the library's plain-object views.
- * Times are ISO 8601 strings in UTC.
+ * Times are ISO 8601 strings in UTC. Serialising never throws, whatever a stored row holds.
  */
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** An epoch-milliseconds time as ISO 8601, or, for a value no Date can hold, the number as text. */
+export function isoTime(ms: number): string {
+  const date = new Date(ms);
+  // Total: a value no Date can hold (a row written before times were bounded) prints as the number it is.
+  return Number.isNaN(date.getTime()) ? String(ms) : date.toISOString();
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : isoTime(ms));
 
 export interface JobJson {
   id: string;

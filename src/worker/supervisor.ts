@@ -5,6 +5,7 @@ import { StoreUnavailableError } from '../core/errors';
 import { workerLiveness } from '../core/worker-liveness';
 import { defaultDatabasePath, isPostgresUrl } from '../store/open-store';
 import type { Store, WorkerRecord } from '../store/store';
+import { listLocalWorkers, type LocalWorker } from './local-workers';
 import { attemptMarker, currentHost, isProcessAlive } from '../platform/process-info';
 import { forgetWorker } from './reaper';
 import { KILL_GRACE_MS } from './runner';
@@ -124,6 +125,39 @@ export async function stopWorkers(params: { store: Store; host?: string; wait: b
       await store.requestStop({ mode: 'kill', host: params.host });
     } else if (forcedAt !== null && now - forcedAt > KILL_GRACE_MS + params.staleAfterMs) {
       return { asked: asked.size, remaining, forced: true };
+    }
+    await sleep(50);
+  }
+}
+
+/**
+ * Stops this host's workers of a SQLite store by signal, for when the store cannot be read: SIGTERM asks each to stop
+ * gracefully, as `worker stop` would through the store; after `timeoutMs` a second SIGTERM makes them kill their jobs.
+ * Only processes recorded as the store's workers, with a matching start time, are signalled.
+ */
+export async function stopLocalWorkersByPid(params: { storePath: string; wait: boolean; timeoutMs: number | null }): Promise<{ asked: LocalWorker[]; remaining: LocalWorker[] }> {
+  const asked = listLocalWorkers(params.storePath);
+  const signal = (worker: LocalWorker) => {
+    if (!isProcessAlive(worker.pid, worker.pidStart)) return;
+    try {
+      process.kill(worker.pid, 'SIGTERM');
+    } catch {
+      // Gone meanwhile.
+    }
+  };
+  asked.forEach(signal);
+  if (!params.wait) return { asked, remaining: [] };
+  const deadline = params.timeoutMs === null ? Infinity : Date.now() + params.timeoutMs;
+  let forcedAt: number | null = null;
+  for (;;) {
+    const remaining = asked.filter((worker) => isProcessAlive(worker.pid, worker.pidStart));
+    if (remaining.length === 0) return { asked, remaining };
+    const now = Date.now();
+    if (forcedAt === null && now >= deadline) {
+      forcedAt = now;
+      remaining.forEach(signal);
+    } else if (forcedAt !== null && now - forcedAt > 2 * KILL_GRACE_MS) {
+      return { asked, remaining };
     }
     await sleep(50);
   }

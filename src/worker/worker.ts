@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from '../core/clock';
 import { backoffPolicy, resolveConfig, type Config } from '../core/config';
-import { isQueueError, StoreUnavailableError } from '../core/errors';
+import { isQueueError, StoreCorruptError, StoreFullError, StoreUnavailableError } from '../core/errors';
 import { isTerminal, type JobState } from '../core/job';
 import { workerStaleAfterMs } from '../core/worker-liveness';
 import { planAfterAttempt, type AttemptResult } from '../core/transitions';
@@ -26,7 +26,7 @@ const FALLBACK_POLL_MS = 5000;
 /** A command still running after this long gets its process group written to the store (see recordProcessLater). */
 const PROCESS_RECORD_DELAY_MS = 100;
 /** Errors the worker does not ride out: one of these ends it (its job is killed and left to its lease). */
-const FATAL_ERRORS: (abstract new (...args: never[]) => Error)[] = [];
+const FATAL_ERRORS: (abstract new (...args: never[]) => Error)[] = [StoreCorruptError];
 
 export interface WorkerOptions {
   /** The worker bounds the store's calls by its lease (Store.setCallDeadline). */
@@ -328,7 +328,7 @@ export class Worker {
       try {
         return await report();
       } catch (err) {
-        const outage = err instanceof StoreUnavailableError;
+        const outage = err instanceof StoreUnavailableError || err instanceof StoreFullError;
         if (!outage || this.clock.now() > giveUpAt) {
           this.failed(`report of job ${jobId}`, err);
           this.log(`job ${jobId}: its result is not written; its lease will run out and it will be retried`);

@@ -84,6 +84,56 @@ for (const backend of backends()) {
       ]);
     });
 
+    it('rejects numbers and times out of bounds, before they reach the store', async () => {
+      await assertRejected([
+        [['enqueue', '--command', 'x', '--delay', '99999999999999999999'], 2, /^queuectl: delay: expected a number of seconds from 0 to 315360000/],
+        [enqueueJson('{"command":"x","delay":1e20}'), 2, /^queuectl: delay:/],
+        [enqueueJson('{"command":"x","timeout":1e20}'), 2, /^queuectl: timeout:/],
+        [['enqueue', '--command', 'x', '--priority', '9223372036854775808'], 2, /^queuectl: priority: expected a whole number from -2147483648/],
+        [['enqueue', '--command', 'x', '--max-retries', '99999999999'], 2, /^queuectl: max_retries:/],
+        [['enqueue', '--command', 'x', '--run-at', '9999-01-01T00:00:00Z'], 2, /^queuectl: run_at: .* is out of range/],
+        [['list', '--limit', '99999999999999999999'], 2, /^queuectl: --limit: .* is too large/],
+        [['purge', '--older-than', '99999999999d'], 2, /^queuectl: --older-than: .* is too long/],
+        [['config', 'set', 'job-timeout', '99999999999'], 2, /^queuectl: config job-timeout:/],
+        [['config', 'set', 'output-limit', '1e20'], 2, /^queuectl: config output-limit:/],
+      ]);
+    });
+
+    it('rejects input that could never run: NUL bytes, oversized strings, a missing cwd', async () => {
+      mkdirSync(session.path('build'));
+      writeFileSync(session.path('a-file'), '');
+      writeFileSync(session.path('big-command.txt'), 'x'.repeat(140_000));
+      writeFileSync(session.path('big-command.jsonl'), JSON.stringify({ command: 'x'.repeat(140_000) }));
+      writeFileSync(session.path('big-env.jsonl'), JSON.stringify({ command: 'x', env: { BIG: 'y'.repeat(140_000) } }));
+      await assertRejected([
+        [enqueueJson('{"command":"echo a\\u0000b"}'), 2, /^queuectl: command: must not contain a NUL byte/],
+        [enqueueJson('{"command":"x","cwd":"/tmp\\u0000"}'), 2, /^queuectl: cwd: must not contain a NUL byte/],
+        [enqueueJson('{"command":"x","env":{"A":"\\u0000"}}'), 2, /^queuectl: env\.A: must not contain a NUL byte/],
+        // Too big for a command line (spawn E2BIG), so they come in files.
+        [['enqueue', '--command-file', 'big-command.txt'], 2, /^queuectl: --command-file: big-command\.txt is larger than 131071 bytes/],
+        [['enqueue', '--file', 'big-command.jsonl'], 2, /line 1: command: 140000 bytes is over the 131071-byte limit of one exec argument/],
+        [['enqueue', '--file', 'big-env.jsonl'], 2, /line 1: env\.BIG: 140004 bytes is over the 131071-byte limit/],
+        [['enqueue', '--command', 'x', '--env', '=x'], 2, /^queuectl: --env: expected NAME=value/],
+        [['enqueue', '--command', 'x', '--cwd', 'nowhere'], 2, new RegExp(`^queuectl: cwd: ${session.path('nowhere')} does not exist on this host`)],
+        [['enqueue', '--command', 'x', '--cwd', 'a-file'], 2, /^queuectl: cwd: .*a-file is not a directory/],
+      ]);
+      // A relative --cwd is where enqueue ran, not where a worker runs.
+      const job = JSON.parse(await session.ok(['enqueue', '--command', 'pwd', '--cwd', 'build', '--json'])) as { cwd: string };
+      assert.equal(job.cwd, session.path('build'));
+    });
+
+    it('enqueue --file refuses a device, a directory, an endless line and a bad cwd, naming the line', async () => {
+      writeFileSync(session.path('long-line.jsonl'), `${JSON.stringify({ command: 'true' })}\n${'x'.repeat(5 * 1024 * 1024)}\n`);
+      writeFileSync(session.path('bad-cwd.jsonl'), [JSON.stringify({ command: 'true' }), JSON.stringify({ command: 'true', cwd: 'missing' })].join('\n'));
+      await assertRejected([
+        [['enqueue', '--file', '/dev/zero'], 2, /^queuectl: --file: \/dev\/zero is not a regular file or a pipe/],
+        [['enqueue', '--file', session.dir], 2, /^queuectl: --file: .* is a directory/],
+        [['enqueue', '--file', 'long-line.jsonl'], 2, /^queuectl: --file: line 2 of long-line\.jsonl is longer than 4194304 bytes; nothing enqueued/],
+        [['enqueue', '--file', 'bad-cwd.jsonl'], 2, /^queuectl: 1 bad line in bad-cwd\.jsonl, nothing enqueued: line 2: cwd: .*missing does not exist on this host/],
+        [['enqueue', '--command-file', '/dev/zero'], 2, /^queuectl: --command-file: \/dev\/zero is not a regular file or a pipe/],
+      ]);
+    });
+
     it('rejects a duplicate id with exit 1', async () => {
       await assertRejected([
         [enqueueJson('{"id":"seeded","command":"echo again"}'), 1, /^queuectl: job 'seeded' already exists/],

@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { UsageError } from '../../core/errors';
 import { parseJobJson, parseJobSpec, type JobSpecInput, type ParsedJobSpec } from '../../core/job-spec';
+import { MAX_ARG_BYTES } from '../../core/limits';
 import { jobToJson } from '../../core/serialize';
+import { readBoundedText, readLines } from '../bounded-read';
 import type { CliContext } from '../context';
 import { printJson, printLine } from '../output';
 
@@ -26,18 +28,35 @@ interface EnqueueOptions {
 /** A numeric flag becomes a number; anything else stays text so validation names the field. */
 const numeric = (text: string | undefined): unknown => (text !== undefined && /^-?\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : text);
 
-function readText(path: string, what: string): string {
-  try {
-    return readFileSync(path === '-' ? 0 : path, 'utf8');
-  } catch (err) {
-    throw new UsageError(`${what}: cannot read ${path === '-' ? 'standard input' : path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+/**
+ * Checks that a job's cwd is a directory on this host: enqueueing here, the user means a directory here, and a job
+ * whose directory is missing would only burn its retries. (The worker checks again before each run.) Memoised:
+ * a file of 100,000 jobs names a handful of directories.
+ */
+function directoryChecker(): (cwd: string | null) => void {
+  const checked = new Map<string, string | null>();
+  return (cwd) => {
+    if (cwd === null) return;
+    let problem = checked.get(cwd);
+    if (problem === undefined) {
+      try {
+        problem = statSync(cwd).isDirectory() ? null : `cwd: ${cwd} is not a directory`;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        problem = `cwd: ${cwd} ${code === 'ENOENT' ? 'does not exist' : `cannot be used (${code ?? (err as Error).message})`} on this host`;
+      }
+      checked.set(cwd, problem);
+    }
+    if (problem !== null) throw new UsageError(problem);
+  };
 }
 
 function specFromFlags(options: EnqueueOptions): JobSpecInput {
   if (options.command !== undefined && options.commandFile !== undefined) throw new UsageError('give --command or --command-file, not both');
   const spec: Record<string, unknown> = {};
-  if (options.commandFile !== undefined) spec.command = readText(options.commandFile, '--command-file');
+  if (options.commandFile !== undefined) {
+    spec.command = readBoundedText(options.commandFile, '--command-file', MAX_ARG_BYTES, 'the limit of one exec argument');
+  }
   if (options.command !== undefined) spec.command = options.command;
   if (options.id !== undefined) spec.id = options.id;
   if (options.maxRetries !== undefined) spec.max_retries = numeric(options.maxRetries);
@@ -61,19 +80,20 @@ function specFromFlags(options: EnqueueOptions): JobSpecInput {
 
 /** Every line of a JSONL file must be a valid job; otherwise nothing is enqueued and the bad lines are named. */
 function specsFromFile(path: string, cwd: string): ParsedJobSpec[] {
-  const lines = readText(path, '--file').split('\n');
   const specs: ParsedJobSpec[] = [];
   const errors: string[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line.trim() === '') continue;
+  const checkDirectory = directoryChecker();
+  readLines(path, '--file', (line, lineNumber) => {
+    if (line.trim() === '') return;
     try {
-      specs.push(parseJobJson(line, cwd));
+      const spec = parseJobJson(line, cwd);
+      checkDirectory(spec.job.cwd);
+      specs.push(spec);
     } catch (err) {
       if (!(err instanceof UsageError)) throw err;
-      errors.push(`line ${i + 1}: ${err.message}`);
+      errors.push(`line ${lineNumber}: ${err.message}`);
     }
-  }
+  });
   if (errors.length > 0) {
     const shown = errors.slice(0, 3).join('; ');
     throw new UsageError(`${errors.length} bad line${errors.length > 1 ? 's' : ''} in ${path}, nothing enqueued: ${shown}${errors.length > 3 ? `; … (${errors.length - 3} more)` : ''}`);
@@ -107,6 +127,7 @@ export async function run(ctx: CliContext, json: string | undefined, options: En
     specs = [parseJobSpec(flagSpec, cwd)];
   }
   if (options.wait && specs.length !== 1) throw new UsageError('--wait takes a single job, not --file');
+  if (options.file === undefined) directoryChecker()(specs[0]!.job.cwd);
 
   const queue = await ctx.open();
   const results = await queue.enqueue(specs, { ifNotExists: options.ifNotExists });

@@ -1,4 +1,4 @@
-import { attemptToJson, jobToJson } from '../../core/serialize';
+import { attemptToJson, isoTime, jobToJson } from '../../core/serialize';
 import type { CliContext } from '../context';
 import { colorState, printJson, printLine, printTable, relativeTime } from '../output';
 
@@ -13,13 +13,13 @@ export async function run(ctx: CliContext, id: string, options: { json?: boolean
     ['state', colorState(job.state)],
     ['attempts', `${job.attempts} of ${job.maxRetries + 1}`],
     ['priority', String(job.priority)],
-    ['run at', `${new Date(job.runAt).toISOString()} (${relativeTime(job.runAt, now)})`],
+    ['run at', `${isoTime(job.runAt)} (${relativeTime(job.runAt, now)})`],
     ['timeout', job.timeout === null ? 'config job-timeout' : `${job.timeout}s`],
     ['cwd', job.cwd ?? '-'],
     ['env', job.env ? Object.entries(job.env).map(([k, v]) => `${k}=${v}`).join(' ') : '-'],
     ['depends on', job.dependsOn.length > 0 ? job.dependsOn.join(', ') : '-'],
-    ['created', new Date(job.createdAt).toISOString()],
-    ['finished', job.finishedAt === null ? '-' : new Date(job.finishedAt).toISOString()],
+    ['created', isoTime(job.createdAt)],
+    ['finished', job.finishedAt === null ? '-' : isoTime(job.finishedAt)],
     ['worker', job.workerId ?? '-'],
     ['last error', job.lastError ?? '-'],
   ];
@@ -30,7 +30,7 @@ export async function run(ctx: CliContext, id: string, options: { json?: boolean
     ['#', 'started', 'took', 'worker', 'host', 'outcome', 'exit', 'error'],
     attempts.map((a) => [
       String(a.attempt),
-      new Date(a.startedAt).toISOString(),
+      isoTime(a.startedAt),
       a.finishedAt === null ? 'running' : `${((a.finishedAt - a.startedAt) / 1000).toFixed(2)}s`,
       a.workerId,
       a.host,

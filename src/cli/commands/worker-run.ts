@@ -1,15 +1,28 @@
+import { recordLocalWorker } from '../../worker/local-workers';
 import { Worker } from '../../worker/worker';
+import { WorkerLog } from '../../worker/worker-log';
 import type { CliContext } from '../context';
 
-/** One worker in this process until it is asked to stop: SIGTERM/SIGINT stop gracefully, a second one forces. */
+/**
+ * One worker in this process until it is asked to stop: SIGTERM/SIGINT stop gracefully, a second one forces. Its log
+ * (stderr, the log file under `worker start`) never stops it: a line that cannot be written is counted and reported
+ * once writing works again.
+ */
 export async function run(ctx: CliContext): Promise<void> {
+  WorkerLog.guardStandardStreams();
+  const log = new WorkerLog();
   const queue = await ctx.open({ durability: 'normal' });
-  const worker = new Worker({ store: queue.store });
+  const worker: Worker = new Worker({ store: queue.store, log: (line) => log.write(`${worker.id} ${line}`) });
+  const forget = recordLocalWorker(queue.store.location);
   let signals = 0;
   const onSignal = () => void worker.stop(++signals === 1 ? 'graceful' : 'kill');
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  process.stderr.write(`${new Date().toISOString()} ${worker.id} started (pid ${process.pid}, store ${queue.store.location})\n`);
-  await worker.run();
-  process.stderr.write(`${new Date().toISOString()} ${worker.id} stopped\n`);
+  log.write(`${worker.id} started (pid ${process.pid}, store ${queue.store.location})`);
+  try {
+    await worker.run();
+  } finally {
+    forget();
+  }
+  log.write(`${worker.id} stopped`);
 }

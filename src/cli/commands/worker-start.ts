@@ -1,4 +1,5 @@
 import { UsageError } from '../../core/errors';
+import { recordLocalWorker } from '../../worker/local-workers';
 import { Worker } from '../../worker/worker';
 import type { CliContext } from '../context';
 import { printLine } from '../output';
@@ -28,5 +29,10 @@ async function runForeground(ctx: CliContext, count: number): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.stderr.write(`queuectl: ${count} worker(s) running in the foreground on ${queue.store.location}\n`);
-  await Promise.all(workers.map((worker) => worker.run()));
+  const forget = recordLocalWorker(queue.store.location);
+  try {
+    await Promise.all(workers.map((worker) => worker.run()));
+  } finally {
+    forget();
+  }
 }

@@ -1,5 +1,5 @@
 import { Pool, types as pgTypes, type ClientConfig, type CustomTypesConfig, type PoolClient, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg';
-import { StoreUnavailableError, UsageError } from '../../core/errors';
+import { StoreFullError, StoreUnavailableError, UsageError } from '../../core/errors';
 
 /**
  * How the PostgreSQL store connects and runs statements, and how it tells "the server is gone" (callers retry later)
@@ -83,8 +83,8 @@ export function reasonOf(err: unknown): string {
 }
 
 /**
- * Turns a driver error into ours: a lost server becomes StoreUnavailableError (callers retry), text PostgreSQL cannot
- * store becomes UsageError; anything else is a bug and passes through unchanged.
+ * Turns a driver error into ours: a lost server becomes StoreUnavailableError (callers retry), a full disk
+ * StoreFullError, text PostgreSQL cannot store UsageError; anything else is a bug and passes through unchanged.
  */
 export function translateError(err: unknown, location: string): unknown {
   if (isDeadlineFault(err)) {
@@ -97,6 +97,8 @@ export function translateError(err: unknown, location: string): unknown {
   if (code === '22021' || code === '22P05') {
     return new UsageError(`a value contains a NUL byte or a character PostgreSQL cannot store: ${reasonOf(err)}`);
   }
+  // disk_full: the server's disk, as full as a SQLite file's would be; temporary, so callers retry.
+  if (code === '53100') return new StoreFullError(`PostgreSQL at ${location}`);
   return err;
 }
 

@@ -4,13 +4,14 @@ import { dirname } from 'node:path';
 import { systemClock, type Clock } from '../../core/clock';
 import { resolveConfig } from '../../core/config';
 import { idTakenError, planEnqueue } from '../../core/dependencies';
-import { ConflictError, NotFoundError, StoreUnavailableError } from '../../core/errors';
+import { ConflictError, isQueueError, NotFoundError, StoreUnavailableError } from '../../core/errors';
 import { emptyCounts, isTerminal, type Job, type JobState, type OutputChunk } from '../../core/job';
 import type { NewJob } from '../../core/job-spec';
 import type {
   AppendOutputParams, CancelResult, ClaimedJob, ClaimParams, EndedJob, EnqueueResult, FinishParams, HeartbeatReply, JobCountsSummary, LeaseRecord, StopMode, Store,
   WorkerIdentity, WorkerRecord, WorkerState,
 } from '../store';
+import { assertQueuectlFile, isDiskFull, translateOpenError, translateSqliteError } from './file-checks';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './migrations/index';
 import * as Q from './queries';
 import { CreatedJob, newJobRecord, toAttempt, toJob, toWorker, type AttemptRow, type JobRow, type JobStart, type WorkerRow } from '../rows';
@@ -77,6 +78,7 @@ export class SqliteStore implements Store {
       // Busy waits are ours (see write()): SQLite's own handler sleeps ever longer and starves a waiting process.
       db = new Database(path, { timeout: 0, nativeBinding: NATIVE_BINDING });
     } catch (err) {
+      if (isDiskFull(err)) throw translateSqliteError(err, path);
       throw new StoreUnavailableError(`cannot open database ${path}: ${(err as Error).message}; pass a writable file path with --db or QUEUECTL_DB`);
     }
     const store = new SqliteStore(db, path, options);
@@ -84,7 +86,8 @@ export class SqliteStore implements Store {
       store.configure(options.durability ?? 'full');
     } catch (err) {
       db.close();
-      if (err instanceof StoreUnavailableError) throw err;
+      const translated = translateOpenError(err, path);
+      if (isQueueError(translated)) throw translated;
       throw new StoreUnavailableError(`cannot use database ${path}: ${(err as Error).message}; is it a queuectl SQLite file?`);
     }
     return store;
@@ -98,7 +101,10 @@ export class SqliteStore implements Store {
           `database ${this.location} has schema version ${version}, newer than this queuectl understands (${SQLITE_SCHEMA_VERSION}); upgrade queuectl`,
         );
       }
-      if (version < SQLITE_SCHEMA_VERSION) this.migrate();
+      if (version < SQLITE_SCHEMA_VERSION) {
+        assertQueuectlFile(this.db, this.location);
+        this.migrate();
+      }
     });
     this.db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
     // Checkpoint every 4,000 WAL pages (16 MiB) rather than SQLite's 1,000: a worker's claim rewrites the same few hot
@@ -156,7 +162,7 @@ export class SqliteStore implements Store {
       try {
         return this.inWriteTransaction(fn);
       } catch (err) {
-        if (!isBusy(err)) throw err;
+        if (!isBusy(err)) throw translateSqliteError(err, this.location);
         if (Date.now() > deadline) {
           throw new StoreUnavailableError(`database ${this.location} stayed locked for ${this.busyTimeoutMs / 1000}s; another process holds its write lock`);
         }
@@ -187,7 +193,7 @@ export class SqliteStore implements Store {
       try {
         return fn();
       } catch (err) {
-        if (!isBusy(err)) throw err;
+        if (!isBusy(err)) throw translateSqliteError(err, this.location);
         if (Date.now() > deadline) throw new StoreUnavailableError(`database ${this.location} stayed locked for ${this.busyTimeoutMs / 1000}s`);
         await sleep(1 + Math.random() * 4);
       }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
 import { it } from 'node:test';
 import { describePerBackend } from './queue-fixture';
 
@@ -40,8 +41,14 @@ describePerBackend('job environment', { workers: 1, config: { 'backoff-max': '0'
   });
 
   it('records a missing working directory as a failed attempt (spawn_error), and the worker carries on', async () => {
-    const missing = queue.path('no-such-dir');
-    await queue.ok(['enqueue', JSON.stringify({ id: 'no-dir', command: 'echo never', cwd: missing, max_retries: 1 })]);
+    // enqueue refuses a cwd missing on its host, so the directory goes away after enqueue, before the job runs (held
+    // back by a dependency on a job that waits for a file): the worker's own check is what is tested.
+    const missing = queue.mkdir('no-such-dir');
+    const release = queue.path('release-no-dir');
+    await queue.ok(['enqueue', JSON.stringify({ id: 'no-dir-gate', command: `while [ ! -e ${release} ]; do sleep 0.05; done` })]);
+    await queue.ok(['enqueue', JSON.stringify({ id: 'no-dir', command: 'echo never', cwd: missing, max_retries: 1, depends_on: ['no-dir-gate'] })]);
+    rmSync(missing, { recursive: true });
+    writeFileSync(release, '');
     await queue.waitForState('no-dir', 'dead');
     const job = await queue.show('no-dir');
     assert.equal(job.attempts, 2);
