@@ -50,8 +50,11 @@ export async function checkInvariants(params: { cli: CliRunner; acknowledged: It
   const listed = new Set(jobs.map((job) => job.id));
   const liveWorkers = new Set(workers.filter((worker) => worker.state !== 'gone').map((worker) => worker.id));
 
+  const runs = params.log.runs();
+  // A job that completed at its one run, as that run recorded, is consistent by its listing alone; the others (and
+  // every tenth, so `show` is exercised throughout) are read with their history. Each CLI run costs tens of ms.
+  const queue = jobs.filter((job, i) => i % 10 === 0 || !plainSuccess(job, runs.get(job.id) ?? []));
   const shown: ShownJob[] = [];
-  const queue = [...jobs];
   await Promise.all(Array.from({ length: READERS }, async () => {
     for (let job = queue.shift(); job; job = queue.shift()) {
       const one = await json<ShownJob>(cli, ['show', job.id], cliFailures);
@@ -59,7 +62,6 @@ export async function checkInvariants(params: { cli: CliRunner; acknowledged: It
     }
   }));
 
-  const runs = params.log.runs();
   const now = Date.now();
   const report: InvariantReport = {
     jobs: jobs.length,
@@ -70,7 +72,7 @@ export async function checkInvariants(params: { cli: CliRunner; acknowledged: It
     misrecorded: [],
     cliFailures,
   };
-  for (const job of shown) {
+  for (const job of jobs) {
     if (!isTerminal(job.state as JobState)) report.unfinished.push(`${job.id} is ${job.state}`);
     if (job.state === 'processing') {
       const leaseEnd = job.lease_expires_at === null ? 0 : Date.parse(job.lease_expires_at);
@@ -78,10 +80,18 @@ export async function checkInvariants(params: { cli: CliRunner; acknowledged: It
         report.processingWithoutLease.push(`${job.id}: worker ${job.worker_id} (${liveWorkers.has(job.worker_id ?? '') ? 'alive' : 'not alive'}), lease until ${job.lease_expires_at}`);
       }
     }
+  }
+  for (const job of shown) {
     report.overlapping.push(...overlappingAttempts(job));
     report.misrecorded.push(...misrecordedRuns(job, runs.get(job.id) ?? []));
   }
   return report;
+}
+
+/** Completed at its first and only run, which ended on its own with status 0: nothing to cross-check. */
+function plainSuccess(job: JobJson, runs: Run[]): boolean {
+  const [run, ...more] = runs;
+  return job.state === 'completed' && job.attempts === 1 && job.exit_code === 0 && more.length === 0 && run?.attempt === 1 && run.rc === 0 && !run.overlap;
 }
 
 /** Attempts the store shows running at the same time: one starts before the one before it finished. */

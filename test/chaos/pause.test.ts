@@ -21,8 +21,8 @@ for (const backend of backends()) {
         const run = await ChaosRun.open(t, backend);
         await run.ok(['config', 'set', 'lease-timeout', String(LEASE_SECONDS)]);
         await run.ok(['config', 'set', 'backoff-base', '1']);
-        // Jobs that outlast the lease, so a pause always finds one mid-run.
-        assert.equal((await run.enqueue(run.jobs({ prefix: 'pause', count: PROFILE.pauseJobs, sleepSeconds: 1.5 }))).code, 0);
+        // Jobs that outlast the lease: a paused worker's job still runs when the lease runs out.
+        assert.equal((await run.enqueue(run.jobs({ prefix: 'pause', count: PROFILE.pauseJobs, sleepSeconds: 4 }))).code, 0);
         const env = where === 'another host' ? { QUEUECTL_HOST: 'frozen-host' } : undefined;
         const [victim] = await run.startWorkers(1, { env });
         await run.startWorkers(1, { env: where === 'another host' ? { QUEUECTL_HOST: 'peer-host' } : undefined });
