@@ -4,7 +4,7 @@ import fc from 'fast-check';
 export interface EnqueueInput {
   args: string[];
   stdin?: string;
-  /** It asked for `--json` output (the id is then in the JSON). */
+  /** It asked for `--json` output: the id is then in the JSON (of the job, or of the first job of `-f`). */
   json: boolean;
   describe: string;
 }
@@ -40,8 +40,8 @@ const safeCommand = fc.constantFrom('true', 'exit 1', 'echo fuzz', 'printf "\\00
 const goodId = fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,20}$/);
 const envName = fc.oneof(fc.constantFrom('A', '_x', 'PATH', 'QUEUECTL_JOB_ID', 'LD_PRELOAD', '1A', 'A-B', '', 'A=B'), fc.string({ maxLength: 8 }));
 
-/** A job object: each known field absent, plausible or junk; sometimes unknown fields. */
-const jobObject = (dir: string) =>
+/** Each known field absent, plausible or junk, and an unknown field. */
+const wildFields = (dir: string) =>
   fc.record(
     {
       id: fc.oneof(goodId, fc.constant('existing'), junk),
@@ -60,6 +60,31 @@ const jobObject = (dir: string) =>
     { requiredKeys: [] },
   );
 
+/** Fields of a job that can run. */
+const plausibleFields = (dir: string) =>
+  fc.record(
+    {
+      id: goodId,
+      max_retries: fc.nat(3),
+      priority: fc.integer({ min: -5, max: 5 }),
+      delay: fc.double({ min: 0, max: 0.5, noNaN: true }),
+      timeout: fc.constantFrom(0.5, 5, 30),
+      cwd: fc.constant(dir),
+      env: fc.dictionary(fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,8}$/), fc.string({ maxLength: 10 }), { maxKeys: 2 }),
+      depends_on: fc.constant(['existing']),
+      if_not_exists: fc.boolean(),
+    },
+    { requiredKeys: [] },
+  );
+
+/** A job object: a runnable one with up to three of its fields (maybe the command) made wild, or unknown ones added. */
+const jobObject = (dir: string) =>
+  fc.tuple(plausibleFields(dir), safeCommand, wildFields(dir), fc.nat(3)).map(([base, command, wild, n]) => ({
+    ...base,
+    command,
+    ...Object.fromEntries(Object.entries(wild).slice(0, n)),
+  }));
+
 /** JSON given as the argument, or as one line of `enqueue -f -`; sometimes not an object, or not JSON at all. */
 const jsonInput = (dir: string): fc.Arbitrary<EnqueueInput> =>
   fc.tuple(
@@ -69,34 +94,38 @@ const jsonInput = (dir: string): fc.Arbitrary<EnqueueInput> =>
   ).map(([text, how, cut]) => {
     // Now and then a truncated document.
     const body = cut === 0 ? text.slice(0, Math.max(1, text.length - 2)) : text;
-    if (how === 'stdin') return { args: ['enqueue', '-f', '-'], stdin: `${body}\n`, json: false, describe: `enqueue -f - <<< ${body.slice(0, 300)}` };
+    if (how === 'stdin') return { args: ['enqueue', '-f', '-', '--json'], stdin: `${body}\n`, json: true, describe: `enqueue -f - --json <<< ${body.slice(0, 300)}` };
     const json = how === 'argument --json';
     return { args: ['enqueue', body, ...(json ? ['--json'] : [])], json, describe: `enqueue ${body.slice(0, 300)}${json ? ' --json' : ''}` };
   });
 
 const flagValue = fc.oneof(edgeText, edgeNumber.map(String), fc.integer({ min: -3, max: 10 }).map(String));
+/** Mostly a value that fits, sometimes an edge one. */
+const mostly = <T>(fits: fc.Arbitrary<T>, edge: fc.Arbitrary<T>) => fc.oneof({ weight: 6, arbitrary: fits }, { weight: 1, arbitrary: edge });
 
 /** A set of enqueue flags with edge values, sometimes unknown flags or a stray argument. */
 const flagInput = (dir: string): fc.Arbitrary<EnqueueInput> =>
   fc.record(
     {
-      command: fc.oneof(safeCommand, edgeText),
-      id: fc.oneof(goodId, flagValue),
-      maxRetries: flagValue,
-      priority: flagValue,
-      delay: flagValue,
-      runAt: fc.oneof(edgeDate, flagValue),
-      timeout: flagValue,
-      cwd: fc.oneof(fc.constant(dir), flagValue),
-      env: fc.array(fc.oneof(fc.constantFrom('A=1', 'A=', '=x', 'A', '1A=2', 'B=\u00e9'), edgeText), { minLength: 1, maxLength: 2 }),
-      after: fc.array(fc.oneof(fc.constant('existing'), goodId, edgeText), { minLength: 1, maxLength: 2 }),
+      command: mostly(safeCommand, edgeText),
+      id: mostly(goodId, flagValue),
+      maxRetries: mostly(fc.nat(3).map(String), flagValue),
+      priority: mostly(fc.integer({ min: -5, max: 5 }).map(String), flagValue),
+      delay: mostly(fc.constantFrom('0', '0.2'), flagValue),
+      runAt: mostly(fc.constant('2020-01-01T00:00:00Z'), fc.oneof(edgeDate, flagValue)),
+      timeout: mostly(fc.constantFrom('1', '30', '0.5'), flagValue),
+      cwd: mostly(fc.constant(dir), flagValue),
+      env: fc.array(mostly(fc.constantFrom('A=1', 'A=', 'B=\u00e9'), fc.oneof(fc.constantFrom('=x', 'A', '1A=2'), edgeText)), { minLength: 1, maxLength: 2 }),
+      after: fc.array(mostly(fc.constant('existing'), fc.oneof(goodId, edgeText)), { minLength: 1, maxLength: 2 }),
       ifNotExists: fc.constant(true),
       json: fc.constant(true),
-      bogus: fc.constantFrom('--bogus', '--max-retries', '-x', '--', 'stray'),
+      bogus: fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom('--bogus', '--max-retries', '-x', '--', 'stray') }),
     },
-    { requiredKeys: ['command'] },
+    { requiredKeys: ['command', 'bogus'] },
   ).map((flags) => {
     const args = ['enqueue'];
+    // Both a delay and a run time is a usage error of its own; keep one mostly, so most sets can be accepted.
+    if (flags.delay !== undefined && flags.runAt !== undefined) delete flags.delay;
     const names: Record<string, string> = { command: '--command', id: '--id', maxRetries: '--max-retries', priority: '--priority', delay: '--delay', runAt: '--run-at', timeout: '--timeout', cwd: '--cwd' };
     for (const [key, flag] of Object.entries(names)) {
       const value = flags[key as keyof typeof flags];
