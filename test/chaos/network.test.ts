@@ -58,11 +58,14 @@ describe(`chaos: PostgreSQL restarts under load (${PROFILE.name} profile)`, { sk
   // A job that ends while the server is down cannot be reported within its lease: it is recorded worker_lost.
   it(`${PROFILE.networkJobs} jobs drain through ${PROFILE.networkFaults} restarts of a throwaway cluster`, { todo: 'needs issue 8 exit-status recording fix' }, async (t) => {
     const server = await PrivateServer.create();
-    t.after(() => server.destroy());
     const backend: Backend = { name: 'postgres (private)', make: () => tempPrivatePostgresStore(server.url), skip: false };
-    const run = await ChaosRun.open(t, backend);
-    // Workers can only be told to stop through a running server: close() needs it up.
-    t.after(() => server.start());
+    let run: ChaosRun;
+    try {
+      run = await ChaosRun.open(t, backend);
+    } finally {
+      // After the run's own clean-up (hooks run in the order they were added), which needs the server up.
+      t.after(() => server.destroy());
+    }
     await run.ok(['config', 'set', 'lease-timeout', '5']);
     await run.ok(['config', 'set', 'backoff-base', '1']);
     assert.equal((await run.enqueue(run.jobs({ prefix: 'restart', count: PROFILE.networkJobs, sleepSeconds: 0.1 }))).code, 0);
@@ -71,8 +74,11 @@ describe(`chaos: PostgreSQL restarts under load (${PROFILE.name} profile)`, { sk
       await run.session.waitFor('a job to be running', async () => (await run.session.temp.store.listLeases()).length > 0);
       await server.stop('fast');
       run.faults++;
-      await sleep(1000);
-      await server.start();
+      try {
+        await sleep(1000);
+      } finally {
+        await server.start();
+      }
     }
     await run.drain(120_000);
     await run.finish(t, 'PostgreSQL restart');
