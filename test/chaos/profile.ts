@@ -21,7 +21,7 @@ export interface ChaosProfile {
   fuzzFlags: number;
 }
 
-const SHORT: ChaosProfile = { name: 'short', stormJobs: 80, stormWorkers: 3, pauseJobs: 6, pauses: 1, networkJobs: 40, networkFaults: 2, fuzzJson: 70, fuzzFlags: 40 };
+const SHORT: ChaosProfile = { name: 'short', stormJobs: 60, stormWorkers: 3, pauseJobs: 6, pauses: 1, networkJobs: 32, networkFaults: 2, fuzzJson: 60, fuzzFlags: 30 };
 const LONG: ChaosProfile = { name: 'long', stormJobs: 500, stormWorkers: 4, pauseJobs: 30, pauses: 3, networkJobs: 200, networkFaults: 6, fuzzJson: 600, fuzzFlags: 300 };
 
 export const PROFILE: ChaosProfile = process.env.QUEUECTL_CHAOS === 'long' ? LONG : SHORT;
