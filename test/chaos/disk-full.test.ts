@@ -25,7 +25,7 @@ function sqliteOnTmpfs(tmpfs: SmallTmpfs): Backend {
 }
 
 describe(`chaos: a full disk (${PROFILE.name} profile)`, { skip: tmpfsSkipReason() }, () => {
-  it('the SQLite store fills its disk mid-run: enqueues are refused in one line, workers live on, all drains once freed', { todo: 'needs issue 8 disk-full handling fix' }, async (t) => {
+  it('the SQLite store fills its disk mid-run: enqueues are refused in one line, workers live on, all drains once freed', async (t) => {
     const tmpfs = SmallTmpfs.mount(8 * 1024);
     t.after(() => tmpfs.unmount());
     const run = await ChaosRun.open(t, sqliteOnTmpfs(tmpfs));
@@ -54,7 +54,7 @@ describe(`chaos: a full disk (${PROFILE.name} profile)`, { skip: tmpfsSkipReason
   });
 
   for (const backend of backends()) {
-    it(`the workers' log on a full disk (${backend.name}): workers keep working and recovering`, { skip: backend.skip, todo: 'needs issue 8 disk-full handling fix' }, async (t) => {
+    it(`the workers' log on a full disk (${backend.name}): workers keep working and recovering`, { skip: backend.skip }, async (t) => {
       const tmpfs = SmallTmpfs.mount(256);
       t.after(() => tmpfs.unmount());
       const run = await ChaosRun.open(t, backend);

@@ -10,8 +10,7 @@ const pause = () => new Promise((resolve) => setTimeout(resolve, 1000 + Math.ran
 for (const backend of backends()) {
   describe(`chaos: kill storm (${backend.name}, ${PROFILE.name} profile)`, { skip: backend.skip }, () => {
     // A job that ends after its worker died is recorded worker_lost and run again: its real outcome is lost.
-    const todo = 'needs issue 8 exit-status recording fix';
-    it(`kill -9 a random worker every 1-2 s while ${PROFILE.stormJobs} jobs drain, replacing it`, { todo }, async (t) => {
+    it(`kill -9 a random worker every 1-2 s while ${PROFILE.stormJobs} jobs drain, replacing it`, async (t) => {
       const run = await ChaosRun.open(t, backend);
       await run.ok(['config', 'set', 'lease-timeout', '5']);
       await run.ok(['config', 'set', 'backoff-base', '1']);

@@ -23,7 +23,7 @@ function throughProxy(url: string, proxy: TcpProxy): string {
 describe(`chaos: the network between a worker and PostgreSQL (${PROFILE.name} profile)`, { skip: pgSkipReason() }, () => {
   const backend = backends().find((b) => b.name === 'postgres')!;
 
-  it('a black hole longer than the lease, then connection resets, on one worker of another host', { todo: 'needs issue 8 lease-deadline watchdog fix' }, async (t) => {
+  it('a black hole longer than the lease, then connection resets, on one worker of another host', async (t) => {
     const run = await ChaosRun.open(t, backend);
     const target = new URL(TEST_PG_URL);
     const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
@@ -56,7 +56,7 @@ describe(`chaos: the network between a worker and PostgreSQL (${PROFILE.name} pr
 
 describe(`chaos: PostgreSQL restarts under load (${PROFILE.name} profile)`, { skip: privateServerSkipReason() }, () => {
   // A job that ends while the server is down cannot be reported within its lease: it is recorded worker_lost.
-  it(`${PROFILE.networkJobs} jobs drain through ${PROFILE.networkFaults} restarts of a throwaway cluster`, { todo: 'needs issue 8 exit-status recording fix' }, async (t) => {
+  it(`${PROFILE.networkJobs} jobs drain through ${PROFILE.networkFaults} restarts of a throwaway cluster`, async (t) => {
     const server = await PrivateServer.create();
     const backend: Backend = { name: 'postgres (private)', make: () => tempPrivatePostgresStore(server.url), skip: false };
     let run: ChaosRun;

@@ -17,8 +17,7 @@ for (const backend of backends()) {
   describe(`chaos: SIGSTOP/SIGCONT of a worker longer than its lease (${backend.name}, ${PROFILE.name} profile)`, { skip: backend.skip }, () => {
     for (const where of ['same host', 'another host'] as const) {
       // Same host: a job that ends while its worker is frozen is recorded worker_lost (its real outcome is lost).
-      const todo = where === 'another host' ? 'needs issue 8 lease-deadline watchdog fix' : 'needs issue 8 exit-status recording fix';
-      it(`a worker paused mid-job on ${where === 'same host' ? 'the same host' : 'another QUEUECTL_HOST'}`, { todo }, async (t) => {
+      it(`a worker paused mid-job on ${where === 'same host' ? 'the same host' : 'another QUEUECTL_HOST'}`, async (t) => {
         const run = await ChaosRun.open(t, backend);
         await run.ok(['config', 'set', 'lease-timeout', String(LEASE_SECONDS)]);
         await run.ok(['config', 'set', 'backoff-base', '1']);
