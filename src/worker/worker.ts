@@ -9,6 +9,7 @@ import { attemptMarker, currentHost, processStartTime } from './process-info';
 import { cleanUpGoneWorkers, reapLostJobs } from './reaper';
 import { RetentionSweeper } from './retention';
 import { RunningCommand } from './runner';
+import { describeSpawnEngine } from './spawn';
 import { Wakeup } from './wakeup';
 
 /** An idle worker looks at the store at least this often even without a wake-up (a lost notify costs this much). */
@@ -92,6 +93,7 @@ export class Worker {
   private async serve(captureDir: string): Promise<void> {
     await this.refreshConfig();
     await this.store.registerWorker({ worker: this.identity() });
+    this.log(describeSpawnEngine());
     const unsubscribe = await this.store.subscribe(() => this.onWake());
     this.scheduleTick();
     try {

@@ -1,4 +1,6 @@
 import { workerToJson } from '../../core/serialize';
+import { currentHost } from '../../worker/process-info';
+import { workerSpawnEngine } from '../../worker/spawn';
 import { workerIsAlive } from '../../worker/supervisor';
 import type { CliContext } from '../context';
 import { printJson, printLine, printTable, relativeTime } from '../output';
@@ -8,11 +10,13 @@ export async function run(ctx: CliContext, options: { json?: boolean }): Promise
   const queue = await ctx.open();
   const config = await queue.config();
   const workers = await queue.store.listWorkers({ staleAfterMs: config['lease-timeout'] * 1000 });
-  const rows: ReturnType<typeof workerToJson>[] = [];
+  const rows: (ReturnType<typeof workerToJson> & { spawn_engine: string | null })[] = [];
+  const host = currentHost();
   for (const worker of workers) {
     const gone = !workerIsAlive(worker);
     if (gone) await queue.store.removeWorker({ workerId: worker.id });
-    rows.push(workerToJson(worker, gone));
+    // How its jobs start, told from its process, so only for a live worker of this host (null otherwise).
+    rows.push({ ...workerToJson(worker, gone), spawn_engine: gone || worker.host !== host ? null : workerSpawnEngine(worker.pid) });
   }
   if (options.json) return printJson(rows);
   if (rows.length === 0) return printLine('No workers running. Start some with: queuectl worker start --count 4');
