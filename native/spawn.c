@@ -79,11 +79,7 @@ typedef struct {
   int pidfd;
 } watched_child;
 
-static void after_close(uv_handle_t *handle) {
-  watched_child *child = (watched_child *)handle->data;
-  close(child->pidfd);
-  free(child);
-}
+static void after_close(uv_handle_t *handle) { free(handle->data); }
 
 /** The pidfd turned readable: the child exited. Reap it, hand (code, signal) to JS, and let go of the handle. */
 static void on_pidfd_readable(uv_poll_t *poll, int status, int events) {
@@ -95,7 +91,10 @@ static void on_pidfd_readable(uv_poll_t *poll, int status, int events) {
   while (reaped < 0 && errno == EINTR);
   // Readable but not yet reapable cannot happen for a pidfd; keep polling if it somehow does (and status is fine).
   if (reaped == 0 && status == 0) return;
+  // Closed before JS hears of the exit, so a caller counting its descriptors never finds the pidfd still open
+  // (libuv allows closing a polled fd once the poll is stopped).
   uv_poll_stop(poll);
+  close(child->pidfd);
 
   napi_env env = child->env;
   napi_handle_scope scope;

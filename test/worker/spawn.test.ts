@@ -84,7 +84,7 @@ for (const engine of SPAWN_ENGINES) {
       await assert.rejects(async () => sh('', { file: join(dir, 'missing') }).exited, /ENOENT|No such file/);
     });
 
-    it('leaves no zombie, no descriptor and no growth in memory after many short jobs', { timeout: 180_000 }, async () => {
+    it('leaves no zombie, no descriptor and no growth in memory after many short jobs', { timeout: 300_000 }, async () => {
       // The new engine is held to 10,000 (some 10 s on a quiet 2-core machine); Node's own, slower, to fewer.
       const total = engine === 'posix_spawn' ? 10_000 : 1_000;
       const descriptors = openDescriptors();
