@@ -108,7 +108,11 @@ static void on_pidfd_readable(uv_poll_t *poll, int status, int events) {
   napi_create_object(env, &resource);
   napi_value argv[2] = {code, signal};
   // make_callback, not call_function: it runs the microtasks and nextTicks the callback queued, as libuv's own do.
-  napi_make_callback(env, child->context, resource, callback, 2, argv, &result);
+  if (napi_make_callback(env, child->context, resource, callback, 2, argv, &result) == napi_pending_exception) {
+    // Nothing of ours is on the stack to catch it: hand it to process 'uncaughtException' as Node's own callbacks do.
+    napi_value error;
+    if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
+  }
   napi_close_handle_scope(env, scope);
   napi_async_destroy(env, child->context);
   napi_delete_reference(env, child->on_exit);
