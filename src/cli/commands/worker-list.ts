@@ -10,13 +10,13 @@ export async function run(ctx: CliContext, options: { json?: boolean }): Promise
   const queue = await ctx.open();
   const config = await queue.config();
   const workers = await queue.store.listWorkers({ staleAfterMs: config['lease-timeout'] * 1000 });
-  const rows: (ReturnType<typeof workerToJson> & { spawn_engine: string | null })[] = [];
+  const rows: ReturnType<typeof workerToJson>[] = [];
   const host = currentHost();
   for (const worker of workers) {
     const gone = !workerIsAlive(worker);
     if (gone) await queue.store.removeWorker({ workerId: worker.id });
-    // How its jobs start, told from its process, so only for a live worker of this host (null otherwise).
-    rows.push({ ...workerToJson(worker, gone), spawn_engine: gone || worker.host !== host ? null : workerSpawnEngine(worker.pid) });
+    // How its jobs start is told from its process, so only for a live worker of this host.
+    rows.push(workerToJson(worker, gone, gone || worker.host !== host ? null : workerSpawnEngine(worker.pid)));
   }
   if (options.json) return printJson(rows);
   if (rows.length === 0) return printLine('No workers running. Start some with: queuectl worker start --count 4');
