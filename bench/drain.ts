@@ -1,8 +1,9 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Attempt } from '../src/core/job';
 import { median, progress, runCli, sleep, type Cleanup } from './harness';
-import { measureSpawnCeiling } from './spawn-ceiling';
+import { existsSync, writeFileSync } from 'node:fs';
+import { workerSpawnEngine, type SpawnEngine } from '../src/worker/spawn';
+import { ADDON_PATH, measureSpawnCeiling, type CeilingResult } from './spawn-ceiling';
 import { createTarget, startWorkers, workerLogTail, type Backend } from './targets';
 
 const CONCURRENCY = 4;
@@ -19,6 +20,13 @@ export interface DrainResult {
    */
   ceiling: { oneProcess: number; fourProcesses: number; baseline: number; runs: { shape: string; perSecond: number }[] };
   ratioToCeiling: number;
+  /** How the workers started their jobs (from their processes; QUEUECTL_SPAWN=child_process forces the fallback). */
+  engine: SpawnEngine | 'unknown';
+  /**
+   * The addon's own loop, 1 process × 4 in flight, no queue (mean of a run before and one after the drain), and the
+   * drain's share of it; null without a built addon.
+   */
+  nativeCeiling: { perSecond: number; cpuMsPerRun: number; ratio: number } | null;
   perWorker: { min: number; max: number; counts: number[] };
   /**
    * Where a worker's time goes, medians over all jobs: `inJobMs` from claim to the start of the finish write
@@ -51,6 +59,8 @@ export async function measureDrain(params: { backend: Backend; jobs: number; cle
 
   progress(`drain/${backend}: spawn ceilings (before)`);
   const ceilingRuns = [await measureSpawnCeiling(jobs, CONCURRENCY, 1, target.dir), await measureSpawnCeiling(jobs, CONCURRENCY, CONCURRENCY, target.dir)];
+  const native = existsSync(ADDON_PATH);
+  const nativeRuns: CeilingResult[] = native ? [await measureSpawnCeiling(jobs, CONCURRENCY, 1, target.dir, 'posix_spawn')] : [];
   progress(`drain/${backend}: ${jobs} jobs, ${CONCURRENCY} workers`);
   const workers = await startWorkers(target, CONCURRENCY, cleanup);
   // Counted from here: what the workers used while starting is theirs, not the drain's.
@@ -67,9 +77,12 @@ export async function measureDrain(params: { backend: Backend; jobs: number; cle
     await sleep(100);
   }
   const cpu = workers.cpuMs().map((ms, i) => (ms === null || cpuBefore[i] === null ? null : ms - cpuBefore[i]!));
+  const engines = new Set(workers.pids.map(workerSpawnEngine));
+  const engine = engines.size === 1 ? ([...engines][0] ?? 'unknown') : 'unknown';
   await workers.stop();
   progress(`drain/${backend}: spawn ceilings (after)`);
   // In reverse order, so drift in the machine's load during the run weighs on both shapes alike.
+  if (native) nativeRuns.push(await measureSpawnCeiling(jobs, CONCURRENCY, 1, target.dir, 'posix_spawn'));
   ceilingRuns.push(await measureSpawnCeiling(jobs, CONCURRENCY, CONCURRENCY, target.dir), await measureSpawnCeiling(jobs, CONCURRENCY, 1, target.dir));
 
   const attempts: Attempt[] = [];
@@ -109,6 +122,10 @@ export async function measureDrain(params: { backend: Backend; jobs: number; cle
     jobsPerSecond,
     ceiling: { oneProcess, fourProcesses, baseline, runs: ceilingRuns.map((c) => ({ shape: `${c.processes} process(es)`, perSecond: c.perSecond })) },
     ratioToCeiling: jobsPerSecond / baseline,
+    engine,
+    nativeCeiling: native
+      ? { perSecond: mean(nativeRuns.map((c) => c.perSecond)), cpuMsPerRun: mean(nativeRuns.map((c) => c.cpuMsPerRun)), ratio: jobsPerSecond / mean(nativeRuns.map((c) => c.perSecond)) }
+      : null,
     perWorker: { min: counts[0]!, max: counts[counts.length - 1]!, counts },
     perJob: { inJobMs: median(inJob), betweenJobsMs: median(between), meanInJobMs: mean(inJob), meanBetweenJobsMs: mean(between) },
     cpuMsPerJob: {

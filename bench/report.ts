@@ -29,9 +29,12 @@ export interface BenchResults {
 export const TARGETS = {
   startupRatio: 2,
   recoveryMs: 5000,
-  sqlite: { drainShare: 0.8, bulkPerSecond: 100_000 as number | null, pickupP50Ms: 25 },
-  postgres: { drainShare: 0.7, bulkPerSecond: null as number | null, pickupP50Ms: 10 },
+  sqlite: { drainShare: 0.8, nativeDrainShare: 1.5, bulkPerSecond: 100_000 as number | null, pickupP50Ms: 25 },
+  postgres: { drainShare: 0.7, nativeDrainShare: 1.3, bulkPerSecond: null as number | null, pickupP50Ms: 10 },
 };
+
+/** The drain's target, as a share of the child_process ceiling: issue 14's when jobs start with posix_spawn. */
+const drainTarget = (d: DrainResult, backend: 'sqlite' | 'postgres') => (d.engine === 'posix_spawn' ? TARGETS[backend].nativeDrainShare : TARGETS[backend].drainShare);
 
 const num = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const verdict = (met: boolean) => (met ? '✓' : '✗ **missed**');
@@ -62,9 +65,16 @@ export function renderMarkdown(r: BenchResults): string {
   rows.push([
     '2',
     `Drain ${drainJobs ? num(drainJobs.jobs) : ''} × \`true\`, \`worker start --count 4\``,
-    ...both(r.drain, (d, b) => `${num(d.jobsPerSecond)} jobs/s = ${num(d.ratioToCeiling * 100)}% of ceiling ${verdict(d.ratioToCeiling >= TARGETS[b].drainShare)}`),
-    `spawn ceiling, the higher of 1 process × 4 and 4 × 1, measured around each drain: ${(['sqlite', 'postgres'] as const).map((b) => cell(r.drain[b], (d) => `${num(d.ceiling.baseline)} jobs/s`)).filter((t) => t !== '–').join(' / ')}`,
-    `≥ ${percent(TARGETS.sqlite.drainShare)} / ≥ ${percent(TARGETS.postgres.drainShare)} of ceiling`,
+    ...both(r.drain, (d, b) => `${num(d.jobsPerSecond)} jobs/s = ${num(d.ratioToCeiling * 100)}% of ceiling ${verdict(d.ratioToCeiling >= drainTarget(d, b))} (jobs start with ${d.engine})`),
+    `child_process spawn ceiling, the higher of 1 process × 4 and 4 × 1, measured around each drain: ${(['sqlite', 'postgres'] as const).map((b) => cell(r.drain[b], (d) => `${num(d.ceiling.baseline)} jobs/s`)).filter((t) => t !== '–').join(' / ')}`,
+    `≥ ${percent(TARGETS.sqlite.nativeDrainShare)} / ≥ ${percent(TARGETS.postgres.nativeDrainShare)} of ceiling with posix_spawn; ≥ ${percent(TARGETS.sqlite.drainShare)} / ≥ ${percent(TARGETS.postgres.drainShare)} with child_process`,
+  ]);
+  rows.push([
+    '2',
+    'Drain beside the native spawn loop (the addon, 1 process × 4, no queue)',
+    ...both(r.drain, (d) => (d.nativeCeiling ? `${num(d.nativeCeiling.ratio * 100)}% of ${num(d.nativeCeiling.perSecond)} jobs/s` : 'addon not built')),
+    'posix_spawn loop around each drain',
+    '–',
   ]);
   rows.push(['2', 'Jobs per worker (min–max)', ...both(r.drain, (d) => `${d.perWorker.min}–${d.perWorker.max}`), `even split: ${drainJobs ? drainJobs.jobs / 4 : '–'}`, 'fair']);
 
@@ -114,7 +124,7 @@ export function renderMarkdown(r: BenchResults): string {
     const d = r.drain[backend];
     if (d && !isError(d)) {
       notes.push(
-        `- drain/${backend}: ${num(d.drainMs)} ms first start → last finish, of which ${num(d.rampMs)} ms until all 4 workers had claimed; per job, median (mean), ${num(d.perJob.inJobMs)} (${num(d.perJob.meanInJobMs, 1)}) ms claim → finish write (spawn, exit, output read) + ${num(d.perJob.betweenJobsMs)} (${num(d.perJob.meanBetweenJobsMs, 1)}) ms finish write → next claim; spawn ceiling 1 process × 4: ${num(d.ceiling.oneProcess)} jobs/s, 4 processes × 1: ${num(d.ceiling.fourProcesses)} jobs/s (runs: ${d.ceiling.runs.map((c) => num(c.perSecond)).join(', ')}); jobs per worker ${d.perWorker.counts.join(', ')}; CPU per job: workers ${d.cpuMsPerJob.workers === null ? '?' : num(d.cpuMsPerJob.workers, 2)} ms, 4 × 1 spawn loops ${num(d.cpuMsPerJob.ceilingLoops, 2)} ms.`,
+        `- drain/${backend}: ${num(d.drainMs)} ms first start → last finish, of which ${num(d.rampMs)} ms until all 4 workers had claimed; per job, median (mean), ${num(d.perJob.inJobMs)} (${num(d.perJob.meanInJobMs, 1)}) ms claim → finish write (spawn, exit, output read) + ${num(d.perJob.betweenJobsMs)} (${num(d.perJob.meanBetweenJobsMs, 1)}) ms finish write → next claim; spawn ceiling 1 process × 4: ${num(d.ceiling.oneProcess)} jobs/s, 4 processes × 1: ${num(d.ceiling.fourProcesses)} jobs/s (runs: ${d.ceiling.runs.map((c) => num(c.perSecond)).join(', ')}); jobs per worker ${d.perWorker.counts.join(', ')}; CPU per job: workers ${d.cpuMsPerJob.workers === null ? '?' : num(d.cpuMsPerJob.workers, 2)} ms (${d.engine}), 4 × 1 spawn loops ${num(d.cpuMsPerJob.ceilingLoops, 2)} ms${d.nativeCeiling ? `, posix_spawn loop ${num(d.nativeCeiling.cpuMsPerRun, 2)} ms` : ''}.`,
       );
     }
     const p = r.pickup[backend];

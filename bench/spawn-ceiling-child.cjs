@@ -1,18 +1,22 @@
 // The spawn-ceiling loop, plain JavaScript so it runs in a bare `node` like a queuectl worker (no tsx loader).
-// argv: COUNTER_FILE TOTAL_RUNS CONCURRENCY. Prints "ready", waits for a line on stdin, then keeps CONCURRENCY
-// `sh -c true` in flight, spawned as the worker's runner does (own process group, piped output, done when the pipes
-// close). Runs are shared with the other loops through COUNTER_FILE: each run first appends a byte to it and starts
+// argv: COUNTER_FILE TOTAL_RUNS CONCURRENCY [ENGINE]. Prints "ready", waits for a line on stdin, then keeps
+// CONCURRENCY `sh -c true` in flight. ENGINE `child_process` (the default) is the plain Node way: own process group,
+// piped output, done when the pipes close. ENGINE `posix_spawn` is queuectl's addon (build/Release) with no queue
+// around it: own session, stdout and stderr onto files (as the C loop of issue 14 and the workers do), done at exit. Runs are shared with the other loops through COUNTER_FILE: each run first appends a byte to it and starts
 // only while the file holds at most TOTAL_RUNS bytes, so loops that run faster take more runs, as workers sharing a
 // queue do, and no loop is left finishing a fixed share alone. Prints {"start","end","runs","cpuMs"} at the end
 // (times in epoch ms; cpuMs is this process's own CPU time from "go" on, its children's not).
 'use strict';
 const { spawn } = require('node:child_process');
 const { fstatSync, openSync, writeSync } = require('node:fs');
+const { join } = require('node:path');
 
-const [counterFile, totalText, concurrencyText] = process.argv.slice(2);
+const [counterFile, totalText, concurrencyText, engine = 'child_process'] = process.argv.slice(2);
 const total = Number(totalText);
 const concurrency = Math.max(1, Number(concurrencyText));
 const counter = openSync(counterFile, 'a');
+const addon = engine === 'posix_spawn' ? require(join(__dirname, '..', 'build', 'Release', 'queuectl_spawn.node')) : null;
+const output = addon ? openSync(`${counterFile}.out`, 'a') : -1;
 const wallMs = () => performance.timeOrigin + performance.now();
 
 function claim() {
@@ -36,6 +40,17 @@ process.stdin.once('data', () => {
       return;
     }
     running++;
+    const done = () => {
+      running--;
+      runs++;
+      launch();
+    };
+    if (addon) {
+      const env = [];
+      for (const [name, value] of Object.entries(process.env)) env.push(`${name}=${value}`);
+      addon.spawn('/bin/sh', ['/bin/sh', '-c', 'true'], null, env, output, output, done);
+      return;
+    }
     const child = spawn('/bin/sh', ['-c', 'true'], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
     child.stdout.resume();
     child.stderr.resume();
@@ -43,11 +58,7 @@ process.stdin.once('data', () => {
       process.stderr.write(`spawn failed: ${err.message}\n`);
       process.exit(1);
     });
-    child.on('close', () => {
-      running--;
-      runs++;
-      launch();
-    });
+    child.on('close', done);
   };
   for (let i = 0; i < concurrency; i++) launch();
 });

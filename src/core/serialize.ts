@@ -76,7 +76,7 @@ export function attemptToJson(attempt: Attempt) {
   };
 }
 
-export function workerToJson(worker: WorkerRecord, gone: boolean) {
+export function workerToJson(worker: WorkerRecord, gone: boolean, spawnEngine: 'posix_spawn' | 'child_process' | null = null) {
   return {
     id: worker.id,
     pid: worker.pid,
@@ -86,5 +86,7 @@ export function workerToJson(worker: WorkerRecord, gone: boolean) {
     started_at: iso(worker.startedAt),
     last_heartbeat: iso(worker.lastHeartbeat),
     stop_requested: worker.stopRequest,
+    /** How its jobs start, where that can be told (a live worker of this host); null otherwise. */
+    spawn_engine: spawnEngine,
   };
 }

@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import type { AttemptOutcome } from '../core/job';
 import { describeResult, type AttemptResult } from '../core/transitions';
 import { setLongTimeout } from './long-timer';
 import { OutputCapture, type OutputSink } from './output-capture';
 import { processGroupExists } from '../platform/process-info';
+import { spawnJob, type SpawnedJob } from './spawn';
 
 /** How long a signalled job gets to exit before its whole process group is sent SIGKILL. */
 export const KILL_GRACE_MS = 3000;
@@ -62,13 +62,15 @@ export class RunningCommand {
       this.result = Promise.resolve({ outcome: 'spawn_error', exitCode: null, signal: null, error: `could not start: cannot create its output file: ${(err as Error).message}` });
       return;
     }
-    let child: ChildProcess;
+    let child: SpawnedJob;
     try {
-      child = spawn('/bin/sh', ['-c', withExitStatus(options.command, capture.statusPath)], {
-        cwd: options.cwd ?? undefined,
+      child = spawnJob({
+        file: '/bin/sh',
+        args: ['-c', withExitStatus(options.command, capture.statusPath)],
+        cwd: options.cwd,
         env: options.env,
-        detached: true,
-        stdio: ['ignore', capture.fds[0], capture.fds[1]],
+        stdoutFd: capture.fds[0],
+        stderrFd: capture.fds[1],
       });
     } catch (err) {
       capture.close();
@@ -107,8 +109,10 @@ export class RunningCommand {
         capture.close();
         resolve(result);
       };
-      child.on('error', (err) => finish({ outcome: 'spawn_error', exitCode: null, signal: null, error: `could not start: ${err.message}` }));
-      child.on('exit', (code, signal) => void this.afterExit(code, signal).then(finish));
+      child.exited.then(
+        ({ code, signal }) => void this.afterExit(code, signal).then(finish),
+        (err: Error) => finish({ outcome: 'spawn_error', exitCode: null, signal: null, error: `could not start: ${err.message}` }),
+      );
     });
   }
 

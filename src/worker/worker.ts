@@ -19,6 +19,7 @@ import { GoneWorkerCleaner } from './services/gone-workers';
 import { LostJobReaper } from './services/lost-jobs';
 import { RetentionSweeper } from './services/retention';
 import { ServiceSchedule } from './services/service';
+import { describeSpawnEngine } from './spawn';
 import { Wakeup } from './wakeup';
 
 /** An idle worker looks at the store at least this often even without a wake-up (a lost notify costs this much). */
@@ -147,6 +148,7 @@ export class Worker {
     this.useConfig(this.config);
     await this.guard('config', () => this.configRefresh.runOnce());
     await this.store.registerWorker({ worker: this.identity });
+    this.log(describeSpawnEngine());
     const unsubscribe = await this.store.subscribe(() => this.onWake());
     const stopBeating = repeat(() => this.tickMs, () => this.beat());
     const stopServices = repeat(() => this.tickMs, () => this.services.runDue());

@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, it, type TestContext } from 'node:test';
 import { currentHost, processStartTime } from '../../src/platform/process-info';
+import { spawnEngine } from '../../src/worker/spawn';
 import { backends } from '../support/backends';
 import { CliSession, type JobJson, type WorkerJson } from '../support/cli-session';
 import { processRuns } from '../support/processes';
@@ -26,7 +27,9 @@ for (const backend of backends()) {
       assert.equal(await s.ok(['enqueue', '--file', 'jobs.jsonl']), 'enqueued 200 jobs\n');
       const pids = await s.startWorkers(4);
       assert.equal(new Set(pids).size, 4);
-      assert.equal((await s.json<WorkerJson[]>(['worker', 'list'])).length, 4);
+      // Each names how it starts jobs: as this process would, with the same environment and the same addon.
+      const engine = spawnEngine();
+      assert.deepEqual((await s.json<WorkerJson[]>(['worker', 'list'])).map((worker) => worker.spawn_engine), [engine, engine, engine, engine]);
 
       await s.waitFor('200 jobs completed', async () => (await s.temp.store.countJobs()).counts.completed === 200, 120_000);
       const written = lines(ran);

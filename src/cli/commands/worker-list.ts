@@ -1,4 +1,6 @@
 import { workerToJson } from '../../core/serialize';
+import { currentHost } from '../../platform/process-info';
+import { workerSpawnEngine } from '../../worker/spawn';
 import type { CliContext } from '../context';
 import { printJson, printLine, printTable, relativeTime } from '../output';
 
@@ -9,7 +11,11 @@ import { printJson, printLine, printTable, relativeTime } from '../output';
 export async function run(ctx: CliContext, options: { json?: boolean }): Promise<void> {
   const queue = await ctx.open();
   const workers = await queue.workers();
-  const rows = workers.map((worker) => workerToJson(worker, !worker.alive));
+  const host = currentHost();
+  // How its jobs start is told from its process, so only for a live worker of this host.
+  const rows = workers.map((worker) =>
+    workerToJson(worker, !worker.alive, !worker.alive || worker.host !== host ? null : workerSpawnEngine(worker.pid)),
+  );
   if (options.json) return printJson(rows);
   if (rows.length === 0) return printLine('No workers running. Start some with: queuectl worker start --count 4');
   const now = await queue.now();

@@ -1,0 +1,81 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { dirname, join, sep } from 'node:path';
+import type { JobExit, SpawnedJob, SpawnJob, SpawnJobOptions } from './job-spawn';
+
+/** The compiled addon (native/spawn.c), as built by `node-gyp` into build/Release at install. */
+const ADDON_FILE = join('build', 'Release', 'queuectl_spawn.node');
+
+interface SpawnAddon {
+  unavailableReason(): string | null;
+  spawn(
+    file: string,
+    argv: string[],
+    cwd: string | null,
+    env: string[],
+    stdoutFd: number,
+    stderrFd: number,
+    onExit: (code: number | null, signal: number | null) => void,
+  ): number;
+}
+
+const signalNames = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
+
+/**
+ * The package root's addon, found by walking up from here: this file runs from src/worker/spawn (tests), from
+ * dist/worker/spawn (the library) and bundled into dist/cli (the CLI), all inside the package.
+ */
+function findAddon(): string | null {
+  let dir = __dirname;
+  for (let depth = 0; depth < 5; depth++) {
+    const candidate = join(dir, ADDON_FILE);
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  return null;
+}
+
+/** The addon's spawn, or why it cannot be used here (never throws). */
+export function loadNativeSpawn(): { spawn: SpawnJob } | { reason: string } {
+  if (process.platform !== 'linux') return { reason: `native spawn is Linux-only (this is ${process.platform})` };
+  const path = findAddon();
+  if (path === null) return { reason: `the native addon was not built (${ADDON_FILE} is missing; see the install log)` };
+  let addon: SpawnAddon;
+  try {
+    // A runtime require of a computed path: the CLI bundle (esbuild) leaves it alone and loads the file beside it.
+    addon = require(path) as SpawnAddon;
+  } catch (err) {
+    return { reason: `the native addon did not load: ${(err as Error).message.split('\n')[0]}` };
+  }
+  const reason = addon.unavailableReason();
+  if (reason !== null) return { reason };
+  return { spawn: (options) => nativeSpawn(addon, options) };
+}
+
+function nativeSpawn(addon: SpawnAddon, options: SpawnJobOptions): SpawnedJob {
+  const env: string[] = [];
+  for (const name in options.env) {
+    const value = options.env[name];
+    if (value !== undefined) env.push(`${name}=${value}`);
+  }
+  let settle!: (exit: JobExit) => void;
+  const exited = new Promise<JobExit>((resolve) => (settle = resolve));
+  // Throws (with the errno's code) when it cannot start: a missing program, a cwd that vanished, too big an env.
+  const pid = addon.spawn(options.file, [options.file, ...options.args], options.cwd, env, options.stdoutFd, options.stderrFd, (code, signal) =>
+    settle({ code, signal: signal === null ? null : (signalNames.get(signal) ?? null) }),
+  );
+  return { pid, exited };
+}
+
+/**
+ * Whether the process `pid` (a worker on this host) has the addon loaded, from /proc/PID/maps; null when that cannot
+ * be read (gone, another user's, no /proc). A worker loads the addon only to use it, so this names its engine,
+ * except where the addon loaded but the kernel refused pidfd_open (before Linux 5.3, or a seccomp filter).
+ */
+export function processHasAddon(pid: number): boolean | null {
+  try {
+    return readFileSync(`/proc/${pid}/maps`, 'latin1').includes(ADDON_FILE.split(sep).pop()!);
+  } catch {
+    return null;
+  }
+}
