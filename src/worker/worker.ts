@@ -9,6 +9,7 @@ import { attemptMarker, currentHost, processStartTime } from './process-info';
 import { cleanUpGoneWorkers, reapLostJobs } from './reaper';
 import { RetentionSweeper } from './retention';
 import { RunningCommand } from './runner';
+import { ScheduleService } from './schedule-service';
 import { Wakeup } from './wakeup';
 
 /** An idle worker looks at the store at least this often even without a wake-up (a lost notify costs this much). */
@@ -55,12 +56,14 @@ export class Worker {
   private lastEarlyBeat = 0;
   private heartbeatFailing = false;
   private readonly hooks = new Set<Promise<void>>();
+  private readonly schedules: ScheduleService;
 
   constructor(options: WorkerOptions) {
     this.store = options.store;
     this.retention = new RetentionSweeper(options.store);
     this.host = options.host ?? currentHost();
     this.log = options.log ?? ((line) => process.stderr.write(`${new Date().toISOString()} ${this.id} ${line}\n`));
+    this.schedules = new ScheduleService({ store: this.store, log: this.log });
   }
 
   private get leaseMs(): number {
@@ -135,7 +138,14 @@ export class Worker {
   }
 
   private async waitForWork(): Promise<void> {
-    const next = await this.guard('next run', () => this.store.nextRunAt());
+    // A schedule that fired made a job: claim it at once rather than wait for our own wake-up.
+    const fired = await this.guard('schedules', () => this.schedules.runOnce());
+    if (fired?.some((tick) => tick.result.outcome === 'fired')) return;
+    const [nextJob, nextSchedule] = await Promise.all([
+      this.guard('next run', () => this.store.nextRunAt()),
+      this.guard('next schedule', () => this.schedules.nextDueAt()),
+    ]);
+    const next = nextJob === null || nextSchedule === null ? (nextJob ?? nextSchedule) : Math.min(nextJob, nextSchedule);
     // Guarded like every call of the loop: an idle worker must ride out a store outage, not exit.
     const now = next === null ? null : await this.guard('clock', () => this.store.now());
     const waitMs = next === null || now === null ? FALLBACK_POLL_MS : Math.min(FALLBACK_POLL_MS, Math.max(0, next - now) + 5);
@@ -297,6 +307,8 @@ export class Worker {
     await this.guard('finish hooks', async () => {
       for (const ended of await this.store.takeFinishHooks({ limit: 100 })) this.jobEnded(ended.jobId, ended.state, ended.exitCode);
     });
+    // Schedules fire from here too, so they keep time while every worker is busy.
+    await this.guard('schedules', () => this.schedules.runOnce());
     await this.guard('retention', async () => {
       const purged = await this.retention.maybeSweep(this.config.retention, Date.now());
       if (purged > 0) this.log(`retention: deleted ${purged} finished job(s) older than ${this.config.retention! / 1000}s`);

@@ -5,7 +5,7 @@ import { jobToJson } from '../../core/serialize';
 import type { CliContext } from '../context';
 import { printJson, printLine } from '../output';
 
-interface EnqueueOptions {
+export interface EnqueueOptions {
   command?: string;
   commandFile?: string;
   id?: string;
@@ -34,7 +34,8 @@ function readText(path: string, what: string): string {
   }
 }
 
-function specFromFlags(options: EnqueueOptions): JobSpecInput {
+/** The job fields given as flags, as enqueue's JSON names them (also the job fields of `schedule add`). */
+export function specFromFlags(options: EnqueueOptions): JobSpecInput {
   if (options.command !== undefined && options.commandFile !== undefined) throw new UsageError('give --command or --command-file, not both');
   const spec: Record<string, unknown> = {};
   if (options.commandFile !== undefined) spec.command = readText(options.commandFile, '--command-file');
