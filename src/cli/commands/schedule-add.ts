@@ -47,5 +47,5 @@ export async function run(ctx: CliContext, nameOrJson: string, options: Schedule
   const queue = await ctx.open();
   const stored = await queue.scheduleAdd(schedule, { replace: options.replace });
   if (options.json) return printJson(scheduleToJson(stored));
-  printLine(`schedule ${stored.name}: ${describeCadence(stored.cadence)} (${stored.timeZone}), next run ${new Date(stored.nextRunAt).toISOString()}`);
+  printLine(`schedule ${stored.name}: ${describeCadence(stored.cadence)} (${stored.timeZone}), next run ${new Date(stored.nextRunAt).toISOString().replace('.000Z', 'Z')}`);
 }

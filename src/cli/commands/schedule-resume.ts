@@ -5,5 +5,5 @@ import { printLine } from '../output';
 export async function run(ctx: CliContext, name: string): Promise<void> {
   const queue = await ctx.open();
   const schedule = await queue.schedulePause(name, false);
-  printLine(`resumed schedule ${name}; next run ${new Date(schedule.nextRunAt).toISOString()}`);
+  printLine(`resumed schedule ${name}; next run ${new Date(schedule.nextRunAt).toISOString().replace('.000Z', 'Z')}`);
 }
