@@ -1,6 +1,6 @@
 import { parseDuration } from './duration';
 import { UsageError } from './errors';
-import { isTerminal, type JobState } from './job';
+import type { JobState } from './job';
 import { parseJobSpec, type NewJob } from './job-spec';
 import {
   hostTimeZone, latestTickAtOrBefore, MIN_EVERY_MS, nextTick, validateCron, validateTimeZone, type ScheduleCadence,
@@ -174,9 +174,4 @@ export function planTick(schedule: Pick<Schedule, 'cadence' | 'timeZone' | 'catc
   const tickAt = schedule.catchUp === 'last' || onTime ? latest : null;
   const nextRunAt = nextTick(schedule.cadence, schedule.timeZone, latest) ?? NEVER;
   return { tickAt, nextRunAt, missed: latest !== schedule.nextRunAt || tickAt === null };
-}
-
-/** `--no-overlap`: a tick is skipped while the schedule's previous job has not finished (waiting, queued, retrying, running). */
-export function overlapsPreviousJob(noOverlap: boolean, lastJobState: JobState | null): boolean {
-  return noOverlap && lastJobState !== null && !isTerminal(lastJobState);
 }

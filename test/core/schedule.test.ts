@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UsageError } from '../../src/core/errors';
 import {
-  firstRunAt, jobForTick, ON_TIME_GRACE_MS, overlapsPreviousJob, parseScheduleSpec, planTick, scheduleJobId, type NewSchedule,
+  firstRunAt, jobForTick, ON_TIME_GRACE_MS, parseScheduleSpec, planTick, scheduleJobId, type NewSchedule,
 } from '../../src/core/schedule';
+import { overlapsPreviousJob } from '../../src/core/schedule-overlap';
 import { latestTickAtOrBefore, nextTick, type ScheduleCadence } from '../../src/core/schedule-cadence';
 
 const at = (text: string) => Date.parse(text);

@@ -1,6 +1,7 @@
 import { ConflictError, NotFoundError } from '../../core/errors';
 import type { Job, JobState } from '../../core/job';
-import { overlapsPreviousJob, type Schedule } from '../../core/schedule';
+import type { Schedule } from '../../core/schedule';
+import { overlapsPreviousJob } from '../../core/schedule-overlap';
 import { cadenceColumns, toSchedule, type ScheduleRow } from '../schedule-rows';
 import type { AddScheduleParams, FireScheduleParams, FireScheduleResult, RunScheduleParams, SetSchedulePausedParams } from '../store';
 import type { Database, Executor } from './connection';
