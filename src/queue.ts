@@ -5,6 +5,7 @@ import { parseJobSpec, type JobSpecInput, type ParsedJobSpec } from './core/job-
 import type { CancelResult, EnqueueResult, WorkerRecord } from './core/records';
 import { isWorkerAlive, workerStaleAfterMs } from './core/worker-liveness';
 import { thisHost } from './platform/process-info';
+import type { NewSchedule, Schedule } from './core/schedule';
 import type { Store } from './store/store';
 
 /**
@@ -163,6 +164,53 @@ export class Queue {
   async close(): Promise<void> {
     await this.store.close();
   }
+
+  // --- Schedules (recurring jobs) ----------------------------------------------------------------------------------
+  // ./schedule loads croner: imported on first use, so commands without schedules never load it.
+
+  /**
+   * Stores a validated schedule (see parseScheduleSpec); it first fires at its first tick after now, by the store's
+   * clock. A name that exists is a ConflictError unless `replace`.
+   */
+  async scheduleAdd(schedule: NewSchedule, options: { replace?: boolean } = {}): Promise<Schedule> {
+    const { firstRunAt } = await import('./core/schedule');
+    const nextRunAt = firstRunAt(schedule, await this.store.now());
+    return this.store.addSchedule({ schedule, nextRunAt, replace: options.replace === true });
+  }
+
+  async scheduleList(): Promise<Schedule[]> {
+    return this.store.listSchedules();
+  }
+
+  async scheduleShow(name: string): Promise<Schedule> {
+    const schedule = await this.store.getSchedule({ name });
+    if (!schedule) throw noSchedule(name);
+    return schedule;
+  }
+
+  async scheduleRemove(name: string): Promise<void> {
+    if (!(await this.store.removeSchedule({ name }))) throw noSchedule(name);
+  }
+
+  /** Pausing stops its ticks; resuming fires from the next tick after now (ticks passed while paused do not run). */
+  async schedulePause(name: string, paused: boolean): Promise<Schedule> {
+    const schedule = await this.scheduleShow(name);
+    const { firstRunAt } = await import('./core/schedule');
+    const updated = await this.store.setSchedulePaused({ name, paused, nextRunAt: firstRunAt(schedule, await this.store.now()) });
+    if (!updated) throw noSchedule(name);
+    return updated;
+  }
+
+  /** Enqueues one job of the schedule now, outside its cadence. */
+  async scheduleRun(name: string): Promise<Job> {
+    const schedule = await this.scheduleShow(name);
+    const { jobForManualRun } = await import('./core/schedule');
+    return this.store.runSchedule({ name, job: jobForManualRun(schedule, await this.store.now()) });
+  }
+}
+
+function noSchedule(name: string): NotFoundError {
+  return new NotFoundError(`no schedule named '${name}'; see 'queuectl schedule list'`);
 }
 
 export interface QueueStatus {

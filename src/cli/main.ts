@@ -25,6 +25,13 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   workerStop: () => import('./commands/worker-stop'),
   workerList: () => import('./commands/worker-list'),
   workerRun: () => import('./commands/worker-run'),
+  scheduleAdd: () => import('./commands/schedule-add'),
+  scheduleList: () => import('./commands/schedule-list'),
+  scheduleShow: () => import('./commands/schedule-show'),
+  scheduleRemove: () => import('./commands/schedule-remove'),
+  schedulePause: () => import('./commands/schedule-pause'),
+  scheduleResume: () => import('./commands/schedule-resume'),
+  scheduleRun: () => import('./commands/schedule-run'),
 };
 
 let exitCode = 0;
@@ -159,6 +166,33 @@ function buildProgram(): Command {
     .option('--host <host>', 'only the workers of this host')
     .action(action('workerStop', program));
   worker.command('list').description('registered workers').option('--json', 'JSON output').action(action('workerList', program));
+  const schedule = program.command('schedule').description('recurring jobs: a cron expression or an interval that enqueues a job at each tick');
+  schedule
+    .command('add')
+    .description('add a schedule: queuectl schedule add backup --cron \'0 3 * * *\' --command ./backup.sh')
+    .argument('<name|json>', 'the schedule\'s name, or the whole schedule as JSON (fields: name, cron, every, tz, no_overlap, catch_up and the job\'s fields)')
+    .option('--cron <expression>', 'cron expression: 5 fields, or 6 with seconds first (e.g. \'*/5 * * * *\')')
+    .option('--every <duration>', 'or a fixed interval, aligned to the epoch (e.g. 30s, 10m, 1h)')
+    .option('--tz <zone>', 'IANA time zone the cron expression is read in (default: this host\'s zone, stored with the schedule)')
+    .option('--no-overlap', 'skip a tick while the previous job of this schedule has not finished')
+    .option('--catch-up <policy>', 'ticks missed while no worker ran: last (run once, the default) or none')
+    .option('--replace', 'overwrite a schedule of the same name')
+    .option('-c, --command <cmd>', 'shell command each job runs')
+    .option('--command-file <file>', 'read the command from a file')
+    .option('--max-retries <n>', 're-runs after the first failure (default: config max-retries)')
+    .option('--priority <n>', 'higher runs first (default 0)')
+    .option('--timeout <seconds>', 'kill the job after this many seconds (default: config job-timeout)')
+    .option('--cwd <dir>', 'working directory (default: the current directory)')
+    .option('-e, --env <K=V>', 'extra environment variable (repeatable)', collect)
+    .option('--json', 'print the schedule as JSON')
+    .action(action('scheduleAdd', program));
+  schedule.command('list').description('schedules: cadence, zone, next run, last job, paused').option('--json', 'JSON output').action(action('scheduleList', program));
+  schedule.command('show').description('one schedule').argument('<name>').option('--json', 'JSON output').action(action('scheduleShow', program));
+  schedule.command('remove').description('remove a schedule (the jobs it made stay)').argument('<name>').action(action('scheduleRemove', program));
+  schedule.command('pause').description('stop firing until resumed').argument('<name>').action(action('schedulePause', program));
+  schedule.command('resume').description('fire again from the next tick').argument('<name>').action(action('scheduleResume', program));
+  schedule.command('run').description('enqueue one job of the schedule now, outside its cadence').argument('<name>').option('--json', 'print the job as JSON').action(action('scheduleRun', program));
+
   worker.addCommand(new Command('run').description('run one worker in this process (used by worker start)').action(action('workerRun', program)), { hidden: true });
   return program;
 }

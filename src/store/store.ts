@@ -1,6 +1,7 @@
 import type { Attempt, Job, JobState, OutputChunk, OutputStream } from '../core/job';
 import type { NewJob } from '../core/job-spec';
 import type { CancelResult, EndedJob, EnqueueResult, JobCountsSummary, StopMode, WorkerIdentity, WorkerRecord, WorkerState } from '../core/records';
+import type { NewSchedule, Schedule } from '../core/schedule';
 import type { AttemptResult, NextState } from '../core/transitions';
 
 // The records the store returns live in core (core/records.ts); re-exported so adapters and the worker name them here.
@@ -128,6 +129,37 @@ export interface Store {
   notify(): Promise<void>;
   /** Calls `onWake` when any process notifies. Returns the function that unsubscribes. */
   subscribe(onWake: () => void): Promise<() => Promise<void>>;
+
+  // --- Schedules (recurring jobs): one row per schedule; its ticks become ordinary jobs ------------------------------
+
+  /**
+   * Stores a new schedule that first fires at `nextRunAt`. A name that exists is a ConflictError unless `replace`,
+   * which overwrites its definition (keeping its last job and whether it is paused). Wakes idle workers.
+   */
+  addSchedule(params: AddScheduleParams): Promise<Schedule>;
+  getSchedule(params: { name: string }): Promise<Schedule | null>;
+  /** By name. */
+  listSchedules(): Promise<Schedule[]>;
+  /** False when there was no such schedule. Its jobs stay. */
+  removeSchedule(params: { name: string }): Promise<boolean>;
+  /**
+   * Pauses or resumes; resuming sets the next run to `nextRunAt` (ticks that passed while paused are not fired).
+   * Null when there is no such schedule. Wakes idle workers.
+   */
+  setSchedulePaused(params: SetSchedulePausedParams): Promise<Schedule | null>;
+  /** Unpaused schedules whose next run is due by the store's clock, oldest due first, and that clock's reading. */
+  dueSchedules(params: { limit: number }): Promise<{ now: number; schedules: Schedule[] }>;
+  /**
+   * Fires one tick, in one transaction: only if the schedule is unpaused and still due at `expectedRunAt` (a
+   * compare-and-set on its next run, so of several firers one wins and the others get `stale`), it inserts `job`
+   * unless a job with its id exists or `--no-overlap` finds the previous job unfinished, records it as the last job,
+   * and moves the next run to `nextRunAt`. Wakes idle workers when a job was inserted.
+   */
+  fireSchedule(params: FireScheduleParams): Promise<FireScheduleResult>;
+  /** Enqueues `job` for the schedule now, outside its cadence, and records it as its last job. NotFoundError if absent. */
+  runSchedule(params: RunScheduleParams): Promise<Job>;
+  /** Earliest next run of the unpaused schedules, so an idle worker knows when to look again. */
+  nextScheduleAt(): Promise<number | null>;
 }
 
 export interface ClaimParams {
@@ -181,4 +213,40 @@ export interface LeaseRecord {
   pidStart: string | null;
   /** The worker's registration, if it still has one. */
   worker: { host: string; pid: number; pidStart: string | null } | null;
+}
+export interface AddScheduleParams {
+  schedule: NewSchedule;
+  nextRunAt: number;
+  replace: boolean;
+}
+
+export interface SetSchedulePausedParams {
+  name: string;
+  paused: boolean;
+  /** The next run once resumed (ignored when pausing). */
+  nextRunAt: number;
+}
+
+export interface FireScheduleParams {
+  name: string;
+  /** The next run the caller saw: the tick is fired only if the schedule still holds it. */
+  expectedRunAt: number;
+  /** The tick that fires (null: the due ticks were missed and are dropped), and its job. */
+  tickAt: number | null;
+  job: NewJob | null;
+  nextRunAt: number;
+}
+
+export interface FireScheduleResult {
+  /**
+   * `fired`: the job was inserted; `exists`: a job with its id was already there; `overlap`: skipped by `--no-overlap`;
+   * `missed`: no job (catch-up none); `stale`: another firer got there first, or the schedule changed, paused or went.
+   */
+  outcome: 'fired' | 'exists' | 'overlap' | 'missed' | 'stale';
+  jobId: string | null;
+}
+
+export interface RunScheduleParams {
+  name: string;
+  job: NewJob;
 }

@@ -18,6 +18,7 @@ import { FinishHookTaker } from './services/finish-hooks';
 import { GoneWorkerCleaner } from './services/gone-workers';
 import { LostJobReaper } from './services/lost-jobs';
 import { RetentionSweeper } from './services/retention';
+import { ScheduleService } from './services/schedules';
 import { ServiceSchedule } from './services/service';
 import { describeSpawnEngine } from './spawn';
 import { Wakeup } from './wakeup';
@@ -80,6 +81,7 @@ export class Worker {
   private ended: Promise<void> | null = null;
   private fatal: unknown = null;
   private readonly hooks = new Set<Promise<void>>();
+  private readonly schedules: ScheduleService;
 
   constructor(options: WorkerOptions) {
     const store = options.store;
@@ -87,6 +89,7 @@ export class Worker {
     this.host = options.host ?? currentHost();
     this.clock = options.clock ?? systemClock;
     this.log = options.log ?? ((line) => process.stderr.write(`${new Date().toISOString()} ${this.id} ${line}\n`));
+    this.schedules = new ScheduleService({ store: this.store, log: this.log });
     this.identity = { id: this.id, host: this.host, pid: process.pid, pidStart: processStartTime(process.pid) };
     this.heartbeat = new Heartbeat({ store, identity: this.identity, log: this.log, clock: this.clock });
     const everyTick = () => this.tickMs;
@@ -101,6 +104,8 @@ export class Worker {
         }),
         new GoneWorkerCleaner({ store, host: this.host, staleAfterMs: () => workerStaleAfterMs(this.leaseMs), periodMs: everyFifthTick }),
         new FinishHookTaker({ store, onJobEnded: (ended) => this.jobEnded(ended.jobId, ended.state, ended.exitCode), periodMs: everyTick }),
+        // Schedules fire from here too, so they keep time while every worker is busy.
+        { name: 'schedules', periodMs: everyTick, runOnce: async () => void (await this.schedules.runOnce()) },
         new RetentionSweeper({ store, retentionMs: () => this.config.retention, periodMs: everyTick, log: this.log, clock: this.clock }),
       ],
       (service, err) => this.failed(service.name, err),
@@ -210,7 +215,14 @@ export class Worker {
   }
 
   private async waitForWork(): Promise<void> {
-    const next = await this.guard('next run', () => this.store.nextRunAt());
+    // A schedule that fired made a job: claim it at once rather than wait for our own wake-up.
+    const fired = await this.guard('schedules', () => this.schedules.runOnce());
+    if (fired?.some((tick) => tick.result.outcome === 'fired')) return;
+    const [nextJob, nextSchedule] = await Promise.all([
+      this.guard('next run', () => this.store.nextRunAt()),
+      this.guard('next schedule', () => this.schedules.nextDueAt()),
+    ]);
+    const next = nextJob === null || nextSchedule === null ? (nextJob ?? nextSchedule) : Math.min(nextJob, nextSchedule);
     // Guarded like every call of the loop: an idle worker must ride out a store outage, not exit.
     const now = next === null ? null : await this.guard('clock', () => this.store.now());
     const waitMs = next === null || now === null ? FALLBACK_POLL_MS : Math.min(FALLBACK_POLL_MS, Math.max(0, next - now) + 5);

@@ -7,7 +7,7 @@ import { readBoundedText, readLines } from '../bounded-read';
 import type { CliContext } from '../context';
 import { printJson, printLine } from '../output';
 
-interface EnqueueOptions {
+export interface EnqueueOptions {
   command?: string;
   commandFile?: string;
   id?: string;
@@ -51,7 +51,8 @@ function directoryChecker(): (cwd: string | null) => void {
   };
 }
 
-function specFromFlags(options: EnqueueOptions): JobSpecInput {
+/** The job fields given as flags, as enqueue's JSON names them (also the job fields of `schedule add`). */
+export function specFromFlags(options: EnqueueOptions): JobSpecInput {
   if (options.command !== undefined && options.commandFile !== undefined) throw new UsageError('give --command or --command-file, not both');
   const spec: Record<string, unknown> = {};
   if (options.commandFile !== undefined) {

@@ -1,15 +1,18 @@
 import { isQueueError, NotFoundError, ConflictError, StoreUnavailableError, UsageError } from '../../core/errors';
 import { emptyCounts, isTerminal, JOB_STATES, type Job, type JobState, type OutputChunk } from '../../core/job';
 import type { NewJob } from '../../core/job-spec';
+import type { Schedule } from '../../core/schedule';
 import type {
   AppendOutputParams, CancelResult, ClaimedJob, ClaimParams, EndedJob, EnqueueResult, FinishParams, HeartbeatReply, JobCountsSummary, LeaseRecord, StopMode, Store,
   WorkerIdentity, WorkerRecord, WorkerState,
 } from '../store';
+import type { AddScheduleParams, FireScheduleParams, FireScheduleResult, RunScheduleParams, SetSchedulePausedParams } from '../store';
 import { clientConfig, Database, reasonOf, redactUrl, type Executor } from './connection';
 import { enqueueJobs } from './enqueue';
 import { WakeListener } from './listener';
 import { migrate } from './migrate';
 import { compileQueries, SCHEMA_NAME_PATTERN, type Queries } from './queries';
+import { PostgresSchedules } from './schedules';
 import {
   toAttempt, toConfig, toJob, toLease, toOutputChunk, toWorker, type AttemptRow, type JobRow, type LeaseRow, type OutputRow, type WorkerRow,
 } from './rows';
@@ -360,6 +363,25 @@ export class PostgresStore implements Store {
       await listener.close();
     };
   }
+
+  // --- Schedules: SQL and logic in ./schedules.ts ---------------------------------------------------------------------
+
+  private scheduleStore: PostgresSchedules | undefined;
+  private get schedules(): PostgresSchedules {
+    // The channel is `queuectl_<schema>` (see open()).
+    const schema = this.channel.slice('queuectl_'.length);
+    return (this.scheduleStore ??= new PostgresSchedules({ db: this.db, Q: this.Q, schema, channel: this.channel }));
+  }
+
+  addSchedule(params: AddScheduleParams): Promise<Schedule> { return this.schedules.add(params); }
+  getSchedule(params: { name: string }): Promise<Schedule | null> { return this.schedules.get(params); }
+  listSchedules(): Promise<Schedule[]> { return this.schedules.list(); }
+  removeSchedule(params: { name: string }): Promise<boolean> { return this.schedules.remove(params); }
+  setSchedulePaused(params: SetSchedulePausedParams): Promise<Schedule | null> { return this.schedules.setPaused(params); }
+  dueSchedules(params: { limit: number }): Promise<{ now: number; schedules: Schedule[] }> { return this.schedules.due(params); }
+  fireSchedule(params: FireScheduleParams): Promise<FireScheduleResult> { return this.schedules.fire(params); }
+  runSchedule(params: RunScheduleParams): Promise<Job> { return this.schedules.run(params); }
+  nextScheduleAt(): Promise<number | null> { return this.schedules.nextAt(); }
 }
 
 /** finish_job's arguments: $1..$10 of FINISH_JOB and FINISH_AND_CLAIM. */

@@ -7,12 +7,15 @@ import { idTakenError, planEnqueue } from '../../core/dependencies';
 import { ConflictError, isQueueError, NotFoundError, StoreUnavailableError } from '../../core/errors';
 import { emptyCounts, isTerminal, type Job, type JobState, type OutputChunk } from '../../core/job';
 import type { NewJob } from '../../core/job-spec';
+import type { Schedule } from '../../core/schedule';
 import type {
   AppendOutputParams, CancelResult, ClaimedJob, ClaimParams, EndedJob, EnqueueResult, FinishParams, HeartbeatReply, JobCountsSummary, LeaseRecord, StopMode, Store,
   WorkerIdentity, WorkerRecord, WorkerState,
 } from '../store';
 import { assertQueuectlFile, isDiskFull, translateOpenError, translateSqliteError } from './file-checks';
+import type { AddScheduleParams, FireScheduleParams, FireScheduleResult, RunScheduleParams, SetSchedulePausedParams } from '../store';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './migrations/index';
+import { SqliteSchedules } from './schedules';
 import * as Q from './queries';
 import { CreatedJob, newJobRecord, toAttempt, toJob, toWorker, type AttemptRow, type JobRow, type JobStart, type WorkerRow } from '../rows';
 
@@ -600,4 +603,23 @@ export class SqliteStore implements Store {
     }
     return async () => watcher?.close();
   }
+
+  // --- Schedules: SQL and logic in ./schedules.ts ---------------------------------------------------------------------
+
+  private scheduleStore: SqliteSchedules | undefined;
+  private get schedules(): SqliteSchedules {
+    return (this.scheduleStore ??= new SqliteSchedules({
+      read: (fn) => this.read(fn), write: (fn) => this.write(fn), stmt: (sql) => this.stmt(sql), now: () => this.clock.now(), notify: () => this.notify(),
+    }));
+  }
+
+  addSchedule(params: AddScheduleParams): Promise<Schedule> { return this.schedules.add(params); }
+  getSchedule(params: { name: string }): Promise<Schedule | null> { return this.schedules.get(params); }
+  listSchedules(): Promise<Schedule[]> { return this.schedules.list(); }
+  removeSchedule(params: { name: string }): Promise<boolean> { return this.schedules.remove(params); }
+  setSchedulePaused(params: SetSchedulePausedParams): Promise<Schedule | null> { return this.schedules.setPaused(params); }
+  dueSchedules(params: { limit: number }): Promise<{ now: number; schedules: Schedule[] }> { return this.schedules.due(params); }
+  fireSchedule(params: FireScheduleParams): Promise<FireScheduleResult> { return this.schedules.fire(params); }
+  runSchedule(params: RunScheduleParams): Promise<Job> { return this.schedules.run(params); }
+  nextScheduleAt(): Promise<number | null> { return this.schedules.nextAt(); }
 }

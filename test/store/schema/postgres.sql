@@ -46,6 +46,19 @@ jobs.lease_expires_at bigint
 jobs.last_error text
 jobs.exit_code integer
 jobs.cancel_signal text
+schedules.name text not null
+schedules.cron text
+schedules.every_ms bigint
+schedules.time_zone text not null
+schedules.no_overlap boolean not null default false
+schedules.catch_up text not null
+schedules.job jsonb not null
+schedules.paused boolean not null default false
+schedules.next_run_at bigint not null
+schedules.last_tick_at bigint
+schedules.last_job_id text
+schedules.created_at bigint not null
+schedules.updated_at bigint not null
 schema_migrations.version integer not null
 schema_migrations.name text not null
 schema_migrations.applied_at timestamp with time zone not null default now()
@@ -65,6 +78,8 @@ workers.stop_request text
 @schema.job_deps job_deps_pkey PRIMARY KEY (job_id, depends_on)
 @schema.job_output job_output_pkey PRIMARY KEY (job_id, attempt, seq)
 @schema.jobs jobs_pkey PRIMARY KEY (id)
+@schema.schedules schedules_check CHECK (((cron IS NULL) <> (every_ms IS NULL)))
+@schema.schedules schedules_pkey PRIMARY KEY (name)
 @schema.schema_migrations schema_migrations_pkey PRIMARY KEY (version)
 @schema.workers workers_pkey PRIMARY KEY (id)
 
@@ -78,6 +93,8 @@ CREATE INDEX jobs_finished ON @schema.jobs USING btree (state, finished_at) WHER
 CREATE UNIQUE INDEX jobs_pkey ON @schema.jobs USING btree (id)
 CREATE INDEX jobs_runnable ON @schema.jobs USING btree (priority DESC, run_at, created_at, seq) WHERE (state = ANY (ARRAY['pending'::text, 'failed'::text]))
 CREATE INDEX jobs_state ON @schema.jobs USING btree (state, created_at, seq)
+CREATE INDEX schedules_due ON @schema.schedules USING btree (next_run_at) WHERE (NOT paused)
+CREATE UNIQUE INDEX schedules_pkey ON @schema.schedules USING btree (name)
 CREATE UNIQUE INDEX schema_migrations_pkey ON @schema.schema_migrations USING btree (version)
 CREATE UNIQUE INDEX workers_pkey ON @schema.workers USING btree (id)
 
@@ -196,3 +213,4 @@ AS $function$
 2 finish hooks of jobs ended without a worker
 3 the job lifecycle as functions
 4 claims and reports write no worker row
+5 schedules (recurring jobs)

@@ -1,4 +1,4 @@
-user_version 3
+user_version 4
 
 index job_deps_reverse
 CREATE INDEX job_deps_reverse ON job_deps (depends_on, job_id)
@@ -11,6 +11,9 @@ CREATE INDEX jobs_runnable ON jobs (priority DESC, run_at, created_at) WHERE sta
 
 index jobs_state
 CREATE INDEX jobs_state ON jobs (state, created_at)
+
+index schedules_due
+CREATE INDEX schedules_due ON schedules (next_run_at) WHERE paused = 0
 
 table attempts
 CREATE TABLE "attempts" (
@@ -81,6 +84,24 @@ CREATE TABLE jobs (
         last_error       TEXT,
         exit_code        INTEGER,
         cancel_signal    TEXT
+      )
+
+table schedules
+CREATE TABLE schedules (
+        name         TEXT PRIMARY KEY,
+        cron         TEXT,
+        every_ms     INTEGER,
+        time_zone    TEXT NOT NULL,
+        no_overlap   INTEGER NOT NULL DEFAULT 0,
+        catch_up     TEXT NOT NULL,
+        job          TEXT NOT NULL,
+        paused       INTEGER NOT NULL DEFAULT 0,
+        next_run_at  INTEGER NOT NULL,
+        last_tick_at INTEGER,
+        last_job_id  TEXT,
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL,
+        CHECK ((cron IS NULL) <> (every_ms IS NULL))
       )
 
 table schema_migrations
