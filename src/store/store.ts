@@ -71,6 +71,12 @@ export interface Store {
    */
   finishAttempt(params: FinishParams): Promise<boolean>;
   /**
+   * Writes the real end of an attempt that a reaper already closed as `worker_lost` (its worker could not report in
+   * time, but the command did run to an end) onto the attempt alone; the job stays as the recovery left it. Guarded by
+   * `worker_id` and `outcome = 'worker_lost'`; returns false when there was nothing to correct.
+   */
+  recordLateResult(params: LateResultParams): Promise<boolean>;
+  /**
    * `finishAttempt`, then, only when it applied, `claim` for the same worker, in one transaction: a busy worker reports
    * and takes its next job with one write instead of two.
    */
@@ -174,6 +180,13 @@ export interface AppendOutputParams {
   chunks: { stream: OutputStream; data: string }[];
   limitBytes: number;
   truncated?: boolean;
+}
+
+export interface LateResultParams {
+  jobId: string;
+  workerId: string;
+  attempt: number;
+  result: AttemptResult;
 }
 
 export interface FinishParams {

@@ -207,20 +207,28 @@ export class OutputCapture {
   /**
    * Empties a file read this far, once nothing unread is left in it (reading on a few times if need be): what the
    * command writes between that check and the cut is lost, an instant's worth. A file that never stops filling is left
-   * for the next read, until it is four times as long: then it is cut anyway, losing what came since the last read
-   * (flagged).
+   * for the next read, until it is four times as long: then it is read up to its end once more (its last `limitBytes`,
+   * as always) and cut at once, so only what lands between that read and the cut is lost (flagged), never the tail the
+   * command wrote before it.
    */
   private empty(index: 0 | 1, stream: OutputStream, sink: OutputSink): void {
     try {
       for (let tries = 0; ; tries++) {
         const size = fstatSync(this.fds[index]).size;
-        if (size === this.offsets[index] || size >= 4 * this.emptyAt) {
-          if (size !== this.offsets[index]) sink.dropped();
+        if (size === this.offsets[index]) {
           ftruncateSync(this.fds[index], 0);
           this.offsets[index] = 0;
           return;
         }
-        if (tries === 8) return;
+        if (tries === 8) {
+          if (size < 4 * this.emptyAt) return;
+          this.readRange(index, stream, size, sink);
+          ftruncateSync(this.fds[index], 0);
+          // A writer that never paused may have added bytes between that read and the cut: flagged as lost.
+          sink.dropped();
+          this.offsets[index] = 0;
+          return;
+        }
         this.readRange(index, stream, size, sink);
       }
     } catch {

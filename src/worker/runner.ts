@@ -118,7 +118,11 @@ export class RunningCommand {
 
   private async afterExit(code: number | null, signal: NodeJS.Signals | null): Promise<AttemptResult> {
     // How it ended is settled now: a cancel arriving while leftovers are ended below does not change it.
-    const outcome: AttemptOutcome = this.killReason ?? 'exit';
+    // A lost lease kills with SIGKILL, which no shell survives to exit with a code: a code means the command had
+    // ended on its own before the kill (its exit was still unread, say after the worker was frozen), and that is
+    // how it really ended.
+    const endedFirst = this.killReason === 'worker_lost' && code !== null;
+    const outcome: AttemptOutcome = endedFirst ? 'exit' : (this.killReason ?? 'exit');
     if (this.pid !== null && this.killReason === null && groupHasMembers(this.pid)) {
       // The shell exited but left processes in its group (`sleep 300 &`): they are ended like a killed job's.
       this.signalGroup('SIGTERM');

@@ -16,6 +16,7 @@ import { RunningCommand } from './runner';
 import { ConfigRefresh } from './services/config-refresh';
 import { FinishHookTaker } from './services/finish-hooks';
 import { GoneWorkerCleaner } from './services/gone-workers';
+import { LateReports } from './services/late-reports';
 import { LostJobReaper } from './services/lost-jobs';
 import { RetentionSweeper } from './services/retention';
 import { ScheduleService } from './services/schedules';
@@ -72,6 +73,7 @@ export class Worker {
   private readonly wakeup = new Wakeup();
   private readonly heartbeat: Heartbeat;
   private readonly configRefresh: ConfigRefresh;
+  private readonly lateReports: LateReports;
   private readonly services: ServiceSchedule;
   private config: Config = resolveConfig({});
   private stopMode: StopMode | null = null;
@@ -95,11 +97,15 @@ export class Worker {
     const everyTick = () => this.tickMs;
     const everyFifthTick = () => 5 * this.tickMs;
     this.configRefresh = new ConfigRefresh({ store, onConfig: (config) => this.useConfig(config), periodMs: everyFifthTick });
+    this.lateReports = new LateReports({ store, periodMs: everyTick, log: this.log, onJobEnded: (jobId, state, exitCode) => this.jobEnded(jobId, state, exitCode) });
     this.services = new ServiceSchedule(
       [
         this.configRefresh,
+        // Before the reaper: a result kept back is written as it really was, not recovered as a lost attempt.
+        this.lateReports,
         new LostJobReaper({
-          store, host: this.host, selfId: this.id, inHand: () => this.current?.claimed.job.id ?? null, config: () => this.config,
+          store, host: this.host, selfId: this.id, inHand: () => this.current?.claimed.job.id ?? null,
+          reporting: (jobId) => this.lateReports.holds(jobId), config: () => this.config,
           periodMs: everyTick, log: this.log, onJobEnded: (jobId, state) => this.jobEnded(jobId, state, null), onRecovered: () => this.wakeup.wake(),
         }),
         new GoneWorkerCleaner({ store, host: this.host, staleAfterMs: () => workerStaleAfterMs(this.leaseMs), periodMs: everyFifthTick }),
@@ -272,9 +278,15 @@ export class Worker {
         : { finished: await this.store.finishAttempt(finish), next: null },
     );
     this.current = null;
-    if (reported === null) return null;
+    if (reported === null) {
+      // Kept, and written once the store answers again (see LateReports).
+      this.lateReports.add(finish);
+      return null;
+    }
     if (!reported.finished) {
-      this.log(`job ${job.id} attempt ${attempt}: lease lost before its result was written; the result is discarded`);
+      this.log(`job ${job.id} attempt ${attempt}: lease lost before its result was written; the job was recovered meanwhile`);
+      // The recovery closed the attempt as lost; it did run to an end, and its attempt says so.
+      if (result.outcome !== 'worker_lost') await this.guard('late result', () => this.store.recordLateResult(finish));
       return null;
     }
     this.jobEnded(job.id, next.state, result.exitCode);
@@ -345,7 +357,7 @@ export class Worker {
         const outage = err instanceof StoreUnavailableError || err instanceof StoreFullError;
         if (!outage || this.clock.now() > giveUpAt) {
           this.failed(`report of job ${jobId}`, err);
-          this.log(`job ${jobId}: its result is not written; its lease will run out and it will be retried`);
+          this.log(`job ${jobId}: its result is not written yet; it is kept and written once the store answers again`);
           return null;
         }
         await new Promise((resolve) => setTimeout(resolve, delay));

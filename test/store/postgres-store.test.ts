@@ -9,12 +9,14 @@ import type { ClaimedJob, Store } from '../../src/store/store';
 import { dropSchema, pgSkipReason, postgresAvailable, randomSchema, TEST_PG_URL, tempPostgresStore } from '../support/temp-postgres';
 import { waitFor } from '../support/wait-for';
 import { runStoreContract } from './contract';
+import { runLateResultContract } from './contract-late-results';
 import { runScheduleContract } from './contract-schedules';
 
 const skip = pgSkipReason();
 
 runStoreContract('postgres', tempPostgresStore, { skip });
 runScheduleContract('postgres', tempPostgresStore, { skip });
+runLateResultContract('postgres', tempPostgresStore, { skip });
 
 const ok: AttemptResult = { outcome: 'exit', exitCode: 0, signal: null, error: null };
 const completed: NextState = { state: 'completed', retryDelayMs: 0, countsAttempt: true };

@@ -14,10 +14,12 @@ import type { ClaimedJob, Store } from '../../src/store/store';
 import { tempDir, tempSqliteStore } from '../support/temp-store';
 import { waitFor } from '../support/wait-for';
 import { runStoreContract } from './contract';
+import { runLateResultContract } from './contract-late-results';
 import { runScheduleContract } from './contract-schedules';
 
 runStoreContract('sqlite', () => tempSqliteStore());
 runScheduleContract('sqlite', () => tempSqliteStore());
+runLateResultContract('sqlite', () => tempSqliteStore());
 
 const SQLITE_STORE_MODULE = join(__dirname, '../../src/store/sqlite/sqlite-store.ts');
 const failure: AttemptResult = { outcome: 'exit', exitCode: 1, signal: null, error: 'exit code 1' };

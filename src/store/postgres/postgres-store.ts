@@ -3,7 +3,7 @@ import { emptyCounts, isTerminal, JOB_STATES, type Job, type JobState, type Outp
 import type { NewJob } from '../../core/job-spec';
 import type { Schedule } from '../../core/schedule';
 import type {
-  AppendOutputParams, CancelResult, ClaimedJob, ClaimParams, EndedJob, EnqueueResult, FinishParams, HeartbeatReply, JobCountsSummary, LeaseRecord, StopMode, Store,
+  AppendOutputParams, CancelResult, ClaimedJob, ClaimParams, EndedJob, EnqueueResult, FinishParams, HeartbeatReply, LateResultParams, JobCountsSummary, LeaseRecord, StopMode, Store,
   WorkerIdentity, WorkerRecord, WorkerState,
 } from '../store';
 import type { AddScheduleParams, FireScheduleParams, FireScheduleResult, RunScheduleParams, SetSchedulePausedParams } from '../store';
@@ -190,6 +190,12 @@ export class PostgresStore implements Store {
       }
     }
     await tx.query(this.Q.MARK_OUTPUT_TRUNCATED, [jobId, attempt, bytes]);
+  }
+
+  async recordLateResult(params: LateResultParams): Promise<boolean> {
+    const { jobId, workerId, attempt, result } = params;
+    const changed = await this.db.execute(this.Q.RECORD_LATE_RESULT, [jobId, attempt, workerId, 'worker_lost', result.outcome, result.exitCode, result.signal, result.error]);
+    return changed > 0;
   }
 
   async finishAttempt(params: FinishParams): Promise<boolean> {

@@ -129,6 +129,8 @@ const STATEMENTS = {
   OLDEST_OUTPUT: `SELECT seq, data FROM @schema.job_output WHERE job_id = $1 AND attempt = $2 ORDER BY seq LIMIT 64`,
   DELETE_OUTPUT_CHUNK: `DELETE FROM @schema.job_output WHERE job_id = $1 AND attempt = $2 AND seq = $3`,
   REPLACE_OUTPUT_CHUNK: `UPDATE @schema.job_output SET data = $4 WHERE job_id = $1 AND attempt = $2 AND seq = $3`,
+  RECORD_LATE_RESULT: `UPDATE @schema.attempts SET outcome = $5, exit_code = $6, signal = $7, error = $8
+                        WHERE job_id = $1 AND attempt = $2 AND worker_id = $3 AND outcome = $4`,
   MARK_OUTPUT_LOST: `UPDATE @schema.attempts SET output_truncated = true WHERE job_id = $1 AND attempt = $2`,
   MARK_OUTPUT_TRUNCATED: `
     UPDATE @schema.attempts SET output_truncated = true, output_bytes = $3 WHERE job_id = $1 AND attempt = $2`,

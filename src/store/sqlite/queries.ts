@@ -67,6 +67,11 @@ export const FINISH_JOB = `
          last_error = @error, exit_code = @exitCode, updated_at = @now
    WHERE id = @jobId AND state = 'processing' AND worker_id = @workerId AND runs = @attempt`;
 
+/** recordLateResult: the real end of an attempt a reaper closed as worker_lost. */
+export const RECORD_LATE_RESULT = `
+  UPDATE attempts SET outcome = @outcome, exit_code = @exitCode, signal = @signal, error = @error
+   WHERE job_id = @jobId AND attempt = @attempt AND worker_id = @workerId AND outcome = 'worker_lost'`;
+
 export const FINISH_ATTEMPT = `
   UPDATE attempts SET finished_at = @now, outcome = @outcome, exit_code = @exitCode, signal = @signal, error = @error
    WHERE job_id = @jobId AND attempt = @attempt`;

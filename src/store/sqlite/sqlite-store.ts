@@ -9,7 +9,7 @@ import { emptyCounts, isTerminal, type Job, type JobState, type OutputChunk } fr
 import type { NewJob } from '../../core/job-spec';
 import type { Schedule } from '../../core/schedule';
 import type {
-  AppendOutputParams, CancelResult, ClaimedJob, ClaimParams, EndedJob, EnqueueResult, FinishParams, HeartbeatReply, JobCountsSummary, LeaseRecord, StopMode, Store,
+  AppendOutputParams, CancelResult, ClaimedJob, ClaimParams, EndedJob, EnqueueResult, FinishParams, HeartbeatReply, LateResultParams, JobCountsSummary, LeaseRecord, StopMode, Store,
   WorkerIdentity, WorkerRecord, WorkerState,
 } from '../store';
 import { assertQueuectlFile, isDiskFull, translateOpenError, translateSqliteError } from './file-checks';
@@ -356,6 +356,13 @@ export class SqliteStore implements Store {
       }
     }
     this.stmt(Q.MARK_OUTPUT_TRUNCATED).run({ bytes, jobId, attempt });
+  }
+
+  async recordLateResult(params: LateResultParams): Promise<boolean> {
+    const { jobId, workerId, attempt, result } = params;
+    return this.write(
+      () => this.stmt(Q.RECORD_LATE_RESULT).run({ jobId, workerId, attempt, outcome: result.outcome, exitCode: result.exitCode, signal: result.signal, error: result.error }).changes > 0,
+    );
   }
 
   async finishAttempt(params: FinishParams): Promise<boolean> {
