@@ -1,5 +1,5 @@
-import { isQueueError, NotFoundError, ConflictError, StoreUnavailableError, UsageError } from '../../core/errors';
-import { emptyCounts, isTerminal, JOB_STATES, type Job, type JobState, type OutputChunk } from '../../core/job';
+import { isQueueError, StoreUnavailableError, UsageError } from '../../core/errors';
+import { emptyCounts, JOB_STATES, type Job, type JobState, type OutputChunk } from '../../core/job';
 import type { NewJob } from '../../core/job-spec';
 import type { Schedule } from '../../core/schedule';
 import type {
@@ -7,12 +7,15 @@ import type {
   WorkerIdentity, WorkerRecord, WorkerState,
 } from '../store';
 import type { AddScheduleParams, FireScheduleParams, FireScheduleResult, RunScheduleParams, SetSchedulePausedParams } from '../store';
-import { clientConfig, Database, reasonOf, redactUrl, type Executor } from './connection';
+import { clientConfig, Database, reasonOf, redactUrl } from './connection';
 import { enqueueJobs } from './enqueue';
 import { WakeListener } from './listener';
 import { migrate } from './migrate';
 import { compileQueries, SCHEMA_NAME_PATTERN, type Queries } from './queries';
+import { cancelIn, clearDeadIn, purgeIn, retryJobsIn } from './operator';
+import { appendOutput } from './output';
 import { PostgresSchedules } from './schedules';
+import { claimedJob, finishArgs } from './finish';
 import {
   toAttempt, toConfig, toJob, toLease, toOutputChunk, toWorker, type AttemptRow, type JobRow, type LeaseRow, type OutputRow, type WorkerRow,
 } from './rows';
@@ -152,44 +155,7 @@ export class PostgresStore implements Store {
   }
 
   async appendOutput(params: AppendOutputParams): Promise<void> {
-    if (params.chunks.length === 0) {
-      if (params.truncated) await this.db.query(this.Q.MARK_OUTPUT_LOST, [params.jobId, params.attempt]);
-      return;
-    }
-    const { jobId, attempt, limitBytes } = params;
-    const data = params.chunks.map((chunk) => Buffer.from(chunk.data, 'utf8'));
-    const bytes = data.reduce((sum, buffer) => sum + buffer.length, 0);
-    await this.db.transaction(async (tx) => {
-      if (params.truncated) await tx.query(this.Q.MARK_OUTPUT_LOST, [jobId, attempt]);
-      const total = (await tx.query<{ output_bytes: number }>(this.Q.ADD_OUTPUT_BYTES, [bytes, jobId, attempt]))[0]?.output_bytes ?? 0;
-      const seq = (await tx.query<{ seq: number }>(this.Q.OUTPUT_NEXT_SEQ, [jobId, attempt]))[0]!.seq;
-      await tx.query(this.Q.INSERT_OUTPUT, [jobId, attempt, seq, params.chunks.map((chunk) => chunk.stream), data]);
-      if (total > limitBytes) await this.trimOutput(tx, jobId, attempt, total, limitBytes);
-    });
-  }
-
-  /** Drops the oldest output until the attempt holds at most `limit` bytes, keeping the tail. */
-  private async trimOutput(tx: Executor, jobId: string, attempt: number, total: number, limit: number): Promise<void> {
-    let bytes = total;
-    while (bytes > limit) {
-      const oldest = await tx.query<{ seq: number; data: Buffer }>(this.Q.OLDEST_OUTPUT, [jobId, attempt]);
-      if (oldest.length === 0) break;
-      for (const chunk of oldest) {
-        const excess = bytes - limit;
-        if (chunk.data.length <= excess) {
-          await tx.query(this.Q.DELETE_OUTPUT_CHUNK, [jobId, attempt, chunk.seq]);
-          bytes -= chunk.data.length;
-        } else {
-          // Cut at a character boundary: the rest of a split UTF-8 character would decode to a replacement character.
-          let start = excess;
-          while (start < chunk.data.length && (chunk.data[start]! & 0xc0) === 0x80) start++;
-          await tx.query(this.Q.REPLACE_OUTPUT_CHUNK, [jobId, attempt, chunk.seq, chunk.data.subarray(start)]);
-          bytes -= start;
-        }
-        if (bytes <= limit) break;
-      }
-    }
-    await tx.query(this.Q.MARK_OUTPUT_TRUNCATED, [jobId, attempt, bytes]);
+    await appendOutput(this.db, this.Q, params);
   }
 
   async finishAttempt(params: FinishParams): Promise<boolean> {
@@ -258,75 +224,31 @@ export class PostgresStore implements Store {
     return (await this.db.query<LeaseRow>(this.Q.LIST_LEASES)).map(toLease);
   }
 
-  // --- Operator actions ---------------------------------------------------------------------------------------------
+  // --- Operator actions: the transaction bodies are in ./operator.ts --------------------------------------------------
 
   async retryJobs(params: { ids?: string[]; allDead?: boolean }): Promise<string[]> {
     return this.db.transaction(async (tx) => {
-      const ids = params.allDead ? (await tx.query<{ id: string }>(this.Q.LOCK_DEAD_IDS)).map((row) => row.id) : (params.ids ?? []);
-      if (ids.length === 0) return ids;
-      const retried = new Set((await tx.query<{ id: string }>(this.Q.RETRY_JOBS, [ids])).map((row) => row.id));
-      // Name the first id that could not be retried, as a one-by-one retry would (a repeated id is pending by then).
-      const firstIndex = new Map<string, number>();
-      ids.forEach((id, i) => firstIndex.set(id, firstIndex.get(id) ?? i));
-      const failed = ids.find((id, i) => !retried.has(id) || firstIndex.get(id) !== i);
-      if (failed !== undefined) {
-        const state = retried.has(failed) ? 'pending' : (await tx.query<{ state: JobState }>(this.Q.LOCK_JOB_STATES, [[failed]]))[0]?.state;
-        if (state === undefined) throw new NotFoundError(`no job with id '${failed}'; see 'queuectl list'`);
-        throw new ConflictError(`job '${failed}' is ${state}; only dead or cancelled jobs can be retried`);
-      }
-      await tx.query(this.Q.NOTIFY, [this.channel]);
+      const ids = await retryJobsIn(tx, this.Q, params);
+      if (ids.length > 0) await tx.query(this.Q.NOTIFY, [this.channel]);
       return ids;
     });
   }
 
   async clearDead(): Promise<number> {
-    return this.db.transaction(async (tx) => {
-      const ids = (await tx.query<{ id: string }>(this.Q.LOCK_DEAD_IDS)).map((row) => row.id);
-      if (ids.length > 0) await tx.query(this.Q.DELETE_JOBS, [ids]);
-      return ids.length;
-    });
+    return this.db.transaction((tx) => clearDeadIn(tx, this.Q));
   }
 
   async cancel(params: { ids: string[]; signal: string }): Promise<CancelResult[]> {
     return this.db.transaction(async (tx) => {
-      const found = new Map<string, JobState>();
-      for (const row of await tx.query<{ id: string; state: JobState }>(this.Q.LOCK_JOB_STATES, [params.ids])) found.set(row.id, row.state);
-      const missing = params.ids.find((id) => !found.has(id));
-      if (missing !== undefined) throw new NotFoundError(`no job with id '${missing}'; see 'queuectl list'`);
-      const results: CancelResult[] = [];
-      for (const id of params.ids) {
-        const state = found.get(id)!;
-        if (state === 'processing') {
-          await tx.query(this.Q.FLAG_CANCEL, [id, params.signal]);
-          results.push({ id, action: 'signalled', state });
-        } else if (isTerminal(state)) {
-          results.push({ id, action: 'unchanged', state });
-        } else {
-          await tx.query(this.Q.CANCEL_QUEUED_JOB, [id, 'cancelled by user']);
-          await tx.query(this.Q.CANCEL_DEPENDENTS, [id, 'cancelled']);
-          results.push({ id, action: 'cancelled', state: 'cancelled' });
-        }
-      }
+      const results = await cancelIn(tx, this.Q, params);
       if (results.some((result) => result.action === 'signalled')) await tx.query(this.Q.NOTIFY, [this.channel]);
       return results;
     });
   }
 
   async purge(params: { states: JobState[]; olderThanMs: number; dryRun: boolean; limit?: number }): Promise<number> {
-    return this.db.transaction(async (tx) => {
-      let remaining = params.limit ?? Number.MAX_SAFE_INTEGER;
-      let count = 0;
-      for (const state of params.states) {
-        const ids = (await tx.query<{ id: string }>(this.Q.SELECT_FINISHED_BEFORE, [state, params.olderThanMs, Math.min(remaining, 1e9)])).map((row) => row.id);
-        if (!params.dryRun && ids.length > 0) await tx.query(this.Q.DELETE_JOBS, [ids]);
-        count += ids.length;
-        remaining -= ids.length;
-        if (remaining <= 0) break;
-      }
-      return count;
-    });
+    return this.db.transaction((tx) => purgeIn(tx, this.Q, params));
   }
-
   // --- Config -------------------------------------------------------------------------------------------------------
 
   async getConfig(): Promise<Record<string, string>> {
@@ -382,18 +304,4 @@ export class PostgresStore implements Store {
   fireSchedule(params: FireScheduleParams): Promise<FireScheduleResult> { return this.schedules.fire(params); }
   runSchedule(params: RunScheduleParams): Promise<Job> { return this.schedules.run(params); }
   nextScheduleAt(): Promise<number | null> { return this.schedules.nextAt(); }
-}
-
-/** finish_job's arguments: $1..$10 of FINISH_JOB and FINISH_AND_CLAIM. */
-function finishArgs(params: FinishParams): unknown[] {
-  const { jobId, workerId, attempt, result, next } = params;
-  return [
-    next.state, next.countsAttempt ? 0 : 1, next.retryDelayMs, result.error, result.exitCode, jobId, workerId, attempt,
-    result.outcome, result.signal,
-  ];
-}
-
-/** A claimed job from claim_job's json row (null: nothing was due). */
-function claimedJob(row: JobRow | null): ClaimedJob | null {
-  return row ? { job: toJob(row), attempt: row.runs } : null;
 }

@@ -1,0 +1,65 @@
+import { ConflictError, NotFoundError } from '../../core/errors';
+import { isTerminal, type JobState } from '../../core/job';
+import type { CancelResult } from '../store';
+import type { Connection } from './connection';
+import { recordFinishHook, settleDependents } from './finish';
+import * as Q from './queries';
+
+/* The operator's actions (dlq retry and clear, cancel, purge), each inside the caller's write transaction. */
+
+export function retryJobsIn(db: Connection, params: { ids?: string[]; allDead?: boolean }, now: number): string[] {
+  const ids = params.allDead ? (db.stmt(Q.LIST_DEAD_IDS).all() as { id: string }[]).map((row) => row.id) : (params.ids ?? []);
+  for (const id of ids) {
+    if (db.stmt(Q.RETRY_JOB).run({ id, now }).changes === 1) continue;
+    const row = db.stmt(Q.GET_JOB_STATE).get(id) as { state: JobState } | undefined;
+    if (!row) throw new NotFoundError(`no job with id '${id}'; see 'queuectl list'`);
+    throw new ConflictError(`job '${id}' is ${row.state}; only dead or cancelled jobs can be retried`);
+  }
+  return ids;
+}
+
+export function clearDeadIn(db: Connection): number {
+  const ids = (db.stmt(Q.LIST_DEAD_IDS).all() as { id: string }[]).map((row) => row.id);
+  for (const id of ids) deleteJob(db, id);
+  return ids.length;
+}
+
+export function cancelIn(db: Connection, params: { ids: string[]; signal: string }, now: number): CancelResult[] {
+  const states = params.ids.map((id) => {
+    const row = db.stmt(Q.GET_JOB_STATE).get(id) as { state: JobState } | undefined;
+    if (!row) throw new NotFoundError(`no job with id '${id}'; see 'queuectl list'`);
+    return row.state;
+  });
+  return params.ids.map((id, i): CancelResult => {
+    const state = states[i]!;
+    if (state === 'processing') {
+      db.stmt(Q.FLAG_CANCEL).run({ id, signal: params.signal, now });
+      return { id, action: 'signalled', state };
+    }
+    if (isTerminal(state)) return { id, action: 'unchanged', state };
+    if (db.stmt(Q.CANCEL_QUEUED_JOB).get({ id, reason: 'cancelled by user', now })) recordFinishHook(db, id, now);
+    settleDependents(db, id, 'cancelled', now);
+    return { id, action: 'cancelled', state: 'cancelled' };
+  });
+}
+
+export function purgeIn(db: Connection, params: { states: JobState[]; olderThanMs: number; dryRun: boolean; limit?: number }, now: number): number {
+  const before = now - params.olderThanMs;
+  let remaining = params.limit ?? Number.MAX_SAFE_INTEGER;
+  let count = 0;
+  for (const state of params.states) {
+    const ids = (db.stmt(Q.SELECT_FINISHED_BEFORE).all({ state, before, limit: Math.min(remaining, 1e9) }) as { id: string }[]).map((row) => row.id);
+    if (!params.dryRun) for (const id of ids) deleteJob(db, id);
+    count += ids.length;
+    remaining -= ids.length;
+    if (remaining <= 0) break;
+  }
+  return count;
+}
+
+function deleteJob(db: Connection, id: string): void {
+  db.stmt(Q.DELETE_JOB_OUTPUT).run(id);
+  db.stmt(Q.DELETE_JOB_ATTEMPTS).run(id);
+  db.stmt(Q.DELETE_JOB_DEPS).run(id);
+  db.stmt(Q.DELETE_JOB).run(id);
+}

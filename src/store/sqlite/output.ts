@@ -1,0 +1,42 @@
+import type { AppendOutputParams } from '../store';
+import type { Connection } from './connection';
+import * as Q from './queries';
+
+/** The body of `appendOutput`, inside its write transaction. */
+export function appendOutputIn(db: Connection, params: AppendOutputParams): void {
+  const { jobId, attempt } = params;
+  if (params.truncated) db.stmt(Q.MARK_OUTPUT_LOST).run(jobId, attempt);
+  let seq = (db.stmt(Q.OUTPUT_NEXT_SEQ).get(jobId, attempt) as { seq: number }).seq;
+  let bytes = 0;
+  for (const chunk of params.chunks) {
+    db.stmt(Q.INSERT_OUTPUT).run(jobId, attempt, seq++, chunk.stream, chunk.data);
+    bytes += Buffer.byteLength(chunk.data);
+  }
+  const total = (db.stmt(Q.ADD_OUTPUT_BYTES).get({ bytes, jobId, attempt }) as { output_bytes: number } | undefined)?.output_bytes ?? 0;
+  if (total > params.limitBytes) trimOutput(db, jobId, attempt, total, params.limitBytes);
+}
+
+/** Drops the oldest output until the attempt holds at most `limit` bytes, keeping the tail. */
+function trimOutput(db: Connection, jobId: string, attempt: number, total: number, limit: number): void {
+  let bytes = total;
+  while (bytes > limit) {
+    const oldest = db.stmt(Q.OLDEST_OUTPUT).all(jobId, attempt) as { seq: number; data: string }[];
+    if (oldest.length === 0) break;
+    for (const chunk of oldest) {
+      const data = Buffer.from(chunk.data);
+      const excess = bytes - limit;
+      if (data.length <= excess) {
+        db.stmt(Q.DELETE_OUTPUT_CHUNK).run(jobId, attempt, chunk.seq);
+        bytes -= data.length;
+      } else {
+        // Cut at a character boundary: the rest of a split UTF-8 character would decode to a replacement character.
+        let start = excess;
+        while (start < data.length && (data[start]! & 0xc0) === 0x80) start++;
+        db.stmt(Q.REPLACE_OUTPUT_CHUNK).run(data.subarray(start).toString(), jobId, attempt, chunk.seq);
+        bytes -= start;
+      }
+      if (bytes <= limit) break;
+    }
+  }
+  db.stmt(Q.MARK_OUTPUT_TRUNCATED).run({ bytes, jobId, attempt });
+}
