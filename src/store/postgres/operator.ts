@@ -1,5 +1,6 @@
 import { ConflictError, NotFoundError } from '../../core/errors';
 import { isTerminal, type JobState } from '../../core/job';
+import { purgeQuotas } from '../purge-quota';
 import type { CancelResult } from '../store';
 import type { Executor } from './connection';
 import type { Queries } from './queries';
@@ -51,14 +52,12 @@ export async function cancelIn(tx: Executor, Q: Queries, params: { ids: string[]
 }
 
 export async function purgeIn(tx: Executor, Q: Queries, params: { states: JobState[]; olderThanMs: number; dryRun: boolean; limit?: number }): Promise<number> {
-  let remaining = params.limit ?? Number.MAX_SAFE_INTEGER;
-  let count = 0;
-  for (const state of params.states) {
-    const ids = (await tx.query<{ id: string }>(Q.SELECT_FINISHED_BEFORE, [state, params.olderThanMs, Math.min(remaining, 1e9)])).map((row) => row.id);
+  const quotas = purgeQuotas(params);
+  let quota = quotas.next();
+  while (!quota.done) {
+    const ids = (await tx.query<{ id: string }>(Q.SELECT_FINISHED_BEFORE, [quota.value.state, params.olderThanMs, quota.value.limit])).map((row) => row.id);
     if (!params.dryRun && ids.length > 0) await tx.query(Q.DELETE_JOBS, [ids]);
-    count += ids.length;
-    remaining -= ids.length;
-    if (remaining <= 0) break;
+    quota = quotas.next(ids.length);
   }
-  return count;
+  return quota.value;
 }

@@ -1,3 +1,4 @@
+import { cutOldestOutput, type StoredChunk } from '../output-trim';
 import type { AppendOutputParams } from '../store';
 import type { Database, Executor } from './connection';
 import type { Queries } from './queries';
@@ -20,26 +21,16 @@ export async function appendOutput(db: Database, Q: Queries, params: AppendOutpu
   });
 }
 
-/** Drops the oldest output until the attempt holds at most `limit` bytes, keeping the tail. */
+/** Drops the oldest output until the attempt holds at most `limit` bytes, keeping the tail (see cutOldestOutput). */
 async function trimOutput(tx: Executor, Q: Queries, jobId: string, attempt: number, total: number, limit: number): Promise<void> {
   let bytes = total;
   while (bytes > limit) {
-    const oldest = await tx.query<{ seq: number; data: Buffer }>(Q.OLDEST_OUTPUT, [jobId, attempt]);
+    const oldest = await tx.query<StoredChunk>(Q.OLDEST_OUTPUT, [jobId, attempt]);
     if (oldest.length === 0) break;
-    for (const chunk of oldest) {
-      const excess = bytes - limit;
-      if (chunk.data.length <= excess) {
-        await tx.query(Q.DELETE_OUTPUT_CHUNK, [jobId, attempt, chunk.seq]);
-        bytes -= chunk.data.length;
-      } else {
-        // Cut at a character boundary: the rest of a split UTF-8 character would decode to a replacement character.
-        let start = excess;
-        while (start < chunk.data.length && (chunk.data[start]! & 0xc0) === 0x80) start++;
-        await tx.query(Q.REPLACE_OUTPUT_CHUNK, [jobId, attempt, chunk.seq, chunk.data.subarray(start)]);
-        bytes -= start;
-      }
-      if (bytes <= limit) break;
-    }
+    const cut = cutOldestOutput(oldest, bytes, limit);
+    for (const seq of cut.deleted) await tx.query(Q.DELETE_OUTPUT_CHUNK, [jobId, attempt, seq]);
+    if (cut.cut) await tx.query(Q.REPLACE_OUTPUT_CHUNK, [jobId, attempt, cut.cut.seq, cut.cut.data]);
+    bytes = cut.bytes;
   }
   await tx.query(Q.MARK_OUTPUT_TRUNCATED, [jobId, attempt, bytes]);
 }

@@ -1,9 +1,10 @@
 import { resolveConfig } from '../../core/config';
-import { idTakenError, planEnqueue } from '../../core/dependencies';
+import { idTakenError } from '../../core/dependencies';
 import type { JobState } from '../../core/job';
 import type { NewJob } from '../../core/job-spec';
 import type { EnqueueResult } from '../store';
-import { CreatedJob, newJobRecord, toJob, type JobRow, type JobStart } from '../rows';
+import { freshJobs, freshList, startsOf } from '../enqueue-rules';
+import { CreatedJob, newJobRecord, toConfig, toJob, type ConfigRow, type JobRow } from '../rows';
 import type { Connection } from './connection';
 import * as Q from './queries';
 
@@ -17,20 +18,16 @@ export function enqueueJobs(db: Connection, params: { jobs: NewJob[]; ifNotExist
   // A plain batch (no dependencies, no ifNotExists) needs no look-ups and no plan: every job starts pending, and the
   // insert itself reports a taken id. A bulk enqueue stays at one statement per job.
   const plain = !params.ifNotExists && params.jobs.every((job) => job.dependsOn.length === 0);
-  // Otherwise a job whose id exists (in the store, or earlier in this batch) is never planned: with ifNotExists it
-  // is returned as it is, and its real state, not a planned one, decides the state of new jobs that depend on it.
-  const fresh = plain ? params.jobs : newJobsOf(params.jobs, params.ifNotExists, stateOf);
-  const plan = plain ? null : new Map(planEnqueue(fresh, stateOf).map((planned) => [planned.job, planned]));
-  const defaultMaxRetries = fresh.some((job) => job.maxRetries === null) ? resolveConfig(readConfig(db))['max-retries'] : 0;
-  const pending: JobStart = { state: 'pending', reason: null, now, defaultMaxRetries };
+  const fresh = plain ? params.jobs : freshList(params.jobs, freshJobs(params.jobs, (id) => stateOf(id) !== undefined, !params.ifNotExists));
+  const defaultMaxRetries = fresh.some((job) => job.maxRetries === null) ? resolveConfig(toConfig(db.stmt(Q.GET_CONFIG).all() as ConfigRow[]))['max-retries'] : 0;
+  const startOf = startsOf(fresh, stateOf, { state: 'pending', reason: null, now, defaultMaxRetries }, !plain);
   const insert = db.stmt(Q.INSERT_JOB);
   const insertDep = db.stmt(Q.INSERT_DEP);
   const created: CreatedJob[] = [];
   // Insert in input order, not dependency order: rowid is the claim's last tie-break ("oldest first").
   for (let i = 0; i < fresh.length; i++) {
     const job = fresh[i]!;
-    const planned = plan?.get(job);
-    const start = planned && planned.state !== 'pending' ? { ...pending, state: planned.state, reason: planned.reason } : pending;
+    const start = startOf(job);
     const r = newJobRecord(job, start);
     const env = r.env === null ? null : JSON.stringify(r.env);
     const dependsOn = r.dependsOn.length === 0 ? null : JSON.stringify(r.dependsOn);
@@ -42,21 +39,4 @@ export function enqueueJobs(db: Connection, params: { jobs: NewJob[]; ifNotExist
   if (fresh === params.jobs) return created;
   const byJob = new Map(fresh.map((job, i) => [job, created[i]!]));
   return params.jobs.map((job): EnqueueResult => byJob.get(job) ?? { job: toJob(db.stmt(Q.GET_JOB).get(job.id) as JobRow), created: false });
-}
-
-/** The jobs of a batch to insert: those whose id is new; a taken id is an error unless `ifNotExists`. */
-function newJobsOf(jobs: NewJob[], ifNotExists: boolean, stateOf: (id: string) => JobState | undefined): NewJob[] {
-  const fresh = new Map<string, NewJob>();
-  for (const job of jobs) {
-    if (!fresh.has(job.id) && stateOf(job.id) === undefined) fresh.set(job.id, job);
-    else if (!ifNotExists) throw idTakenError(job.id, fresh.has(job.id));
-  }
-  return fresh.size === jobs.length ? jobs : [...fresh.values()];
-}
-
-/** The `config` table as key -> value text. */
-export function readConfig(db: Connection): Record<string, string> {
-  const config: Record<string, string> = {};
-  for (const row of db.stmt(Q.GET_CONFIG).all() as { key: string; value: string }[]) config[row.key] = row.value;
-  return config;
 }

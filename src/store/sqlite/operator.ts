@@ -1,5 +1,6 @@
 import { ConflictError, NotFoundError } from '../../core/errors';
 import { isTerminal, type JobState } from '../../core/job';
+import { purgeQuotas } from '../purge-quota';
 import type { CancelResult } from '../store';
 import type { Connection } from './connection';
 import { recordFinishHook, settleDependents } from './finish';
@@ -45,16 +46,14 @@ export function cancelIn(db: Connection, params: { ids: string[]; signal: string
 
 export function purgeIn(db: Connection, params: { states: JobState[]; olderThanMs: number; dryRun: boolean; limit?: number }, now: number): number {
   const before = now - params.olderThanMs;
-  let remaining = params.limit ?? Number.MAX_SAFE_INTEGER;
-  let count = 0;
-  for (const state of params.states) {
-    const ids = (db.stmt(Q.SELECT_FINISHED_BEFORE).all({ state, before, limit: Math.min(remaining, 1e9) }) as { id: string }[]).map((row) => row.id);
+  const quotas = purgeQuotas(params);
+  let quota = quotas.next();
+  while (!quota.done) {
+    const ids = (db.stmt(Q.SELECT_FINISHED_BEFORE).all({ ...quota.value, before }) as { id: string }[]).map((row) => row.id);
     if (!params.dryRun) for (const id of ids) deleteJob(db, id);
-    count += ids.length;
-    remaining -= ids.length;
-    if (remaining <= 0) break;
+    quota = quotas.next(ids.length);
   }
-  return count;
+  return quota.value;
 }
 
 function deleteJob(db: Connection, id: string): void {

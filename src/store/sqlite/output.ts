@@ -1,3 +1,4 @@
+import { cutOldestOutput } from '../output-trim';
 import type { AppendOutputParams } from '../store';
 import type { Connection } from './connection';
 import * as Q from './queries';
@@ -16,27 +17,16 @@ export function appendOutputIn(db: Connection, params: AppendOutputParams): void
   if (total > params.limitBytes) trimOutput(db, jobId, attempt, total, params.limitBytes);
 }
 
-/** Drops the oldest output until the attempt holds at most `limit` bytes, keeping the tail. */
+/** Drops the oldest output until the attempt holds at most `limit` bytes, keeping the tail (see cutOldestOutput). */
 function trimOutput(db: Connection, jobId: string, attempt: number, total: number, limit: number): void {
   let bytes = total;
   while (bytes > limit) {
     const oldest = db.stmt(Q.OLDEST_OUTPUT).all(jobId, attempt) as { seq: number; data: string }[];
     if (oldest.length === 0) break;
-    for (const chunk of oldest) {
-      const data = Buffer.from(chunk.data);
-      const excess = bytes - limit;
-      if (data.length <= excess) {
-        db.stmt(Q.DELETE_OUTPUT_CHUNK).run(jobId, attempt, chunk.seq);
-        bytes -= data.length;
-      } else {
-        // Cut at a character boundary: the rest of a split UTF-8 character would decode to a replacement character.
-        let start = excess;
-        while (start < data.length && (data[start]! & 0xc0) === 0x80) start++;
-        db.stmt(Q.REPLACE_OUTPUT_CHUNK).run(data.subarray(start).toString(), jobId, attempt, chunk.seq);
-        bytes -= start;
-      }
-      if (bytes <= limit) break;
-    }
+    const cut = cutOldestOutput(oldest.map((chunk) => ({ seq: chunk.seq, data: Buffer.from(chunk.data) })), bytes, limit);
+    for (const seq of cut.deleted) db.stmt(Q.DELETE_OUTPUT_CHUNK).run(jobId, attempt, seq);
+    if (cut.cut) db.stmt(Q.REPLACE_OUTPUT_CHUNK).run(cut.cut.data.toString(), jobId, attempt, cut.cut.seq);
+    bytes = cut.bytes;
   }
   db.stmt(Q.MARK_OUTPUT_TRUNCATED).run({ bytes, jobId, attempt });
 }

@@ -5,7 +5,7 @@ import type { Job, JobState } from '../../core/job';
 import type { NewJob } from '../../core/job-spec';
 import type { Schedule } from '../../core/schedule';
 import { overlapsPreviousJob } from '../../core/schedule-overlap';
-import { newJobRecord, toJob, type JobRow } from '../rows';
+import { newJobRecord, toConfig, toJob, type ConfigRow, type JobRow } from '../rows';
 import { cadenceColumns, toSchedule, type ScheduleRow } from '../schedule-rows';
 import type { AddScheduleParams, FireScheduleParams, FireScheduleResult, RunScheduleParams, SetSchedulePausedParams } from '../store';
 import { GET_CONFIG, GET_JOB, GET_JOB_STATE, INSERT_JOB } from './queries';
@@ -147,8 +147,7 @@ export class SqliteSchedules {
 
   /** Inserts a scheduled job (no dependencies: it starts pending) unless its id exists; true when inserted. */
   private insertJob(job: NewJob, now: number): boolean {
-    const config: Record<string, string> = {};
-    if (job.maxRetries === null) for (const row of this.db.stmt(GET_CONFIG).all() as { key: string; value: string }[]) config[row.key] = row.value;
+    const config = job.maxRetries === null ? toConfig(this.db.stmt(GET_CONFIG).all() as ConfigRow[]) : {};
     const r = newJobRecord(job, { state: 'pending', reason: null, now, defaultMaxRetries: resolveConfig(config)['max-retries'] });
     const env = r.env === null ? null : JSON.stringify(r.env);
     return this.db.stmt(INSERT_JOB).run(r.id, r.command, r.state, r.maxRetries, r.priority, r.runAt, r.timeout, r.cwd, env, null, now, now, null, null).changes > 0;

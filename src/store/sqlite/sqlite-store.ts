@@ -10,7 +10,7 @@ import type {
 import { translateOpenError } from './file-checks';
 import type { AddScheduleParams, FireScheduleParams, FireScheduleResult, RunScheduleParams, SetSchedulePausedParams } from '../store';
 import { Connection, openDatabaseFile } from './connection';
-import { enqueueJobs, readConfig } from './enqueue';
+import { enqueueJobs } from './enqueue';
 import { claimIn, finishIn } from './finish';
 import { migrate } from './migrate';
 import { cancelIn, clearDeadIn, purgeIn, retryJobsIn } from './operator';
@@ -18,7 +18,7 @@ import { appendOutputIn } from './output';
 import { SqliteSchedules } from './schedules';
 import * as Q from './queries';
 import { WakeFile } from './wakeups';
-import { toAttempt, toJob, toWorker, type AttemptRow, type JobRow, type WorkerRow } from '../rows';
+import { toAttempt, toConfig, toJob, toLease, toWorker, type AttemptRow, type ConfigRow, type JobRow, type LeaseRow, type WorkerRow } from '../rows';
 
 export interface SqliteStoreOptions {
   /**
@@ -208,25 +208,7 @@ export class SqliteStore implements Store {
   }
 
   async listLeases(): Promise<LeaseRecord[]> {
-    return this.db.read(() => {
-      const rows = this.db.stmt(Q.LIST_LEASES).all({ now: this.clock.now() }) as {
-        job_id: string; attempt: number; attempts: number; max_retries: number; worker_id: string; lease_expired: number;
-        host: string; pid: number | null; pid_start: string | null;
-        worker_host: string | null; worker_pid: number | null; worker_pid_start: string | null;
-      }[];
-      return rows.map((row) => ({
-        jobId: row.job_id,
-        attempt: row.attempt,
-        attempts: row.attempts,
-        maxRetries: row.max_retries,
-        workerId: row.worker_id,
-        leaseExpired: row.lease_expired === 1,
-        host: row.host,
-        pid: row.pid,
-        pidStart: row.pid_start,
-        worker: row.worker_host === null ? null : { host: row.worker_host, pid: row.worker_pid!, pidStart: row.worker_pid_start },
-      }));
-    });
+    return this.db.read(() => (this.db.stmt(Q.LIST_LEASES).all({ now: this.clock.now() }) as LeaseRow[]).map(toLease));
   }
 
   // --- Operator actions: the transaction bodies are in ./operator.ts --------------------------------------------------
@@ -254,7 +236,7 @@ export class SqliteStore implements Store {
   // --- Config -------------------------------------------------------------------------------------------------------
 
   async getConfig(): Promise<Record<string, string>> {
-    return this.db.read(() => readConfig(this.db));
+    return this.db.read(() => toConfig(this.db.stmt(Q.GET_CONFIG).all() as ConfigRow[]));
   }
 
   async setConfig(params: { key: string; value: string }): Promise<void> {
