@@ -1,10 +1,9 @@
 import { resolveConfig } from '../../core/config';
 import { idTakenError } from '../../core/dependencies';
-import { ConflictError } from '../../core/errors';
 import type { Job, JobState } from '../../core/job';
 import type { NewJob } from '../../core/job-spec';
-import type { EnqueueResult } from '../store';
-import type { Executor } from './connection';
+import type { EnqueueParams, EnqueueResult } from '../store';
+import { RetryableConflictError, type Executor } from './connection';
 import type { Queries } from './queries';
 import { freshJobs, freshList, startsOf } from '../enqueue-rules';
 import { newJobRecord, toConfig, toJob, type ConfigRow, type JobRow } from '../rows';
@@ -19,7 +18,7 @@ const ENQUEUE_BATCH = 5_000;
 export async function enqueueJobs(
   tx: Executor,
   Q: Queries,
-  params: { jobs: NewJob[]; ifNotExists: boolean },
+  params: EnqueueParams,
 ): Promise<EnqueueResult[]> {
   const hasDependencies = params.jobs.some((job) => job.dependsOn.length > 0);
   const now = (await tx.query<{ now: number }>(Q.NOW))[0]!.now;
@@ -93,8 +92,7 @@ export async function enqueueJobs(
 }
 
 /** An enqueue lost a race with another inserting the same id; its transaction runs again (and then sees it). */
-class ConcurrentInsertError extends ConflictError {
-  readonly retryTransaction = true;
+class ConcurrentInsertError extends RetryableConflictError {
   constructor() {
     super('another enqueue inserted one of these job ids at the same moment; enqueue again');
   }

@@ -1,13 +1,13 @@
 import { ConflictError, NotFoundError } from '../../core/errors';
 import { isTerminal, type JobState } from '../../core/job';
 import { purgeQuotas } from '../purge-quota';
-import type { CancelResult } from '../store';
+import type { CancelParams, CancelResult, PurgeParams, RetryJobsParams } from '../store';
 import type { Executor } from './connection';
 import type { Queries } from './queries';
 
 /* The operator's actions (dlq retry and clear, cancel, purge), each inside the caller's transaction. */
 
-export async function retryJobsIn(tx: Executor, Q: Queries, params: { ids?: string[]; allDead?: boolean }): Promise<string[]> {
+export async function retryJobsIn(tx: Executor, Q: Queries, params: RetryJobsParams): Promise<string[]> {
   const ids = params.allDead ? (await tx.query<{ id: string }>(Q.LOCK_DEAD_IDS)).map((row) => row.id) : (params.ids ?? []);
   if (ids.length === 0) return ids;
   const retried = new Set((await tx.query<{ id: string }>(Q.RETRY_JOBS, [ids])).map((row) => row.id));
@@ -29,7 +29,7 @@ export async function clearDeadIn(tx: Executor, Q: Queries): Promise<number> {
   return ids.length;
 }
 
-export async function cancelIn(tx: Executor, Q: Queries, params: { ids: string[]; signal: string }): Promise<CancelResult[]> {
+export async function cancelIn(tx: Executor, Q: Queries, params: CancelParams): Promise<CancelResult[]> {
   const found = new Map<string, JobState>();
   for (const row of await tx.query<{ id: string; state: JobState }>(Q.LOCK_JOB_STATES, [params.ids])) found.set(row.id, row.state);
   const missing = params.ids.find((id) => !found.has(id));
@@ -51,7 +51,7 @@ export async function cancelIn(tx: Executor, Q: Queries, params: { ids: string[]
   return results;
 }
 
-export async function purgeIn(tx: Executor, Q: Queries, params: { states: JobState[]; olderThanMs: number; dryRun: boolean; limit?: number }): Promise<number> {
+export async function purgeIn(tx: Executor, Q: Queries, params: PurgeParams): Promise<number> {
   const quotas = purgeQuotas(params);
   let quota = quotas.next();
   while (!quota.done) {

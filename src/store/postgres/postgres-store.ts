@@ -1,12 +1,14 @@
 import { isQueueError, StoreUnavailableError, UsageError } from '../../core/errors';
 import { emptyCounts, JOB_STATES, type Job, type JobState, type OutputChunk } from '../../core/job';
-import type { NewJob } from '../../core/job-spec';
 import type { Schedule } from '../../core/schedule';
 import type {
-  AppendOutputParams, CancelResult, ClaimedJob, ClaimParams, EndedJob, EnqueueResult, FinishParams, HeartbeatReply, JobCountsSummary, LeaseRecord, StopMode, Store,
-  WorkerIdentity, WorkerRecord, WorkerState,
+  AddScheduleParams, AppendOutputParams, CallDeadlineParams, CancelParams, CancelResult, ClaimedJob, ClaimParams, DueSchedulesParams,
+  DueSchedulesResult, EndedJob, EnqueueParams, EnqueueResult, FinishAndClaimParams, FinishAndClaimResult, FinishParams, FireScheduleParams,
+  FireScheduleResult, GetJobParams, GetScheduleParams, HeartbeatParams, HeartbeatReply, JobCountsSummary, LeaseRecord, ListAttemptsParams,
+  ListJobsParams, ListWorkersParams, PurgeParams, ReadOutputParams, RecordAttemptProcessParams, RegisterWorkerParams, RemoveScheduleParams,
+  RemoveWorkerParams, RequestStopParams, RetryJobsParams, RunScheduleParams, SetConfigParams, SetSchedulePausedParams, StopMode, Store,
+  TakeFinishHooksParams, UnsetConfigParams, WorkerRecord,
 } from '../store';
-import type { AddScheduleParams, FireScheduleParams, FireScheduleResult, RunScheduleParams, SetSchedulePausedParams } from '../store';
 import { clientConfig, Database, reasonOf, redactUrl } from './connection';
 import { enqueueJobs } from './enqueue';
 import { WakeListener } from './listener';
@@ -93,7 +95,7 @@ export class PostgresStore implements Store {
     return (await this.db.query<{ now: number }>(this.Q.NOW))[0]!.now;
   }
 
-  setCallDeadline(params: { ms: number | null }): void {
+  setCallDeadline(params: CallDeadlineParams): void {
     this.db.setDeadline(params.ms);
   }
 
@@ -106,7 +108,7 @@ export class PostgresStore implements Store {
 
   // --- Jobs ---------------------------------------------------------------------------------------------------------
 
-  async enqueue(params: { jobs: NewJob[]; ifNotExists: boolean }): Promise<EnqueueResult[]> {
+  async enqueue(params: EnqueueParams): Promise<EnqueueResult[]> {
     if (params.jobs.length === 0) return [];
     return this.db.transaction(async (tx) => {
       const results = await enqueueJobs(tx, this.Q, params);
@@ -115,12 +117,12 @@ export class PostgresStore implements Store {
     });
   }
 
-  async getJob(params: { id: string }): Promise<Job | null> {
+  async getJob(params: GetJobParams): Promise<Job | null> {
     const row = (await this.db.query<JobRow>(this.Q.GET_JOB, [params.id]))[0];
     return row ? toJob(row) : null;
   }
 
-  async listJobs(params: { states?: JobState[]; limit: number }): Promise<Job[]> {
+  async listJobs(params: ListJobsParams): Promise<Job[]> {
     const states = !params.states || params.states.length === 0 ? JOB_STATES : params.states;
     return (await this.db.query<JobRow>(this.Q.LIST_JOBS_IN_STATES, [states, params.limit])).map(toJob);
   }
@@ -135,11 +137,11 @@ export class PostgresStore implements Store {
     return { counts, oldestPendingAt: oldest[0]!.at, now: oldest[0]!.now };
   }
 
-  async listAttempts(params: { jobId: string }) {
+  async listAttempts(params: ListAttemptsParams) {
     return (await this.db.query<AttemptRow>(this.Q.LIST_ATTEMPTS, [params.jobId])).map(toAttempt);
   }
 
-  async readOutput(params: { jobId: string; attempt: number; afterSeq?: number }): Promise<OutputChunk[]> {
+  async readOutput(params: ReadOutputParams): Promise<OutputChunk[]> {
     return (await this.db.query<OutputRow>(this.Q.READ_OUTPUT, [params.jobId, params.attempt, params.afterSeq ?? 0])).map(toOutputChunk);
   }
 
@@ -150,7 +152,7 @@ export class PostgresStore implements Store {
     return claimedJob(row?.job ?? null);
   }
 
-  async recordAttemptProcess(params: { jobId: string; attempt: number; workerId: string; pid: number; pidStart: string | null }): Promise<void> {
+  async recordAttemptProcess(params: RecordAttemptProcessParams): Promise<void> {
     await this.db.execute(this.Q.RECORD_ATTEMPT_PROCESS, [params.jobId, params.attempt, params.workerId, params.pid, params.pidStart]);
   }
 
@@ -165,7 +167,7 @@ export class PostgresStore implements Store {
   }
 
   /** One round trip (see migration 3); the claim is made for the reporting worker. */
-  async finishAndClaim(params: { finish: FinishParams; claim: ClaimParams }): Promise<{ finished: boolean; next: ClaimedJob | null }> {
+  async finishAndClaim(params: FinishAndClaimParams): Promise<FinishAndClaimResult> {
     const [row] = await this.db.query<{ applied: boolean; promoted: number; job: JobRow | null }>(this.Q.FINISH_AND_CLAIM, [
       ...finishArgs(params.finish), params.claim.leaseMs, params.claim.host,
     ]);
@@ -185,12 +187,12 @@ export class PostgresStore implements Store {
 
   // --- Workers ------------------------------------------------------------------------------------------------------
 
-  async registerWorker(params: { worker: WorkerIdentity }): Promise<void> {
+  async registerWorker(params: RegisterWorkerParams): Promise<void> {
     const { id, host, pid, pidStart } = params.worker;
     await this.db.execute(this.Q.UPSERT_WORKER, [id, host, pid, pidStart]);
   }
 
-  async heartbeat(params: { workerId: string; state: WorkerState; jobId: string | null; leaseMs: number }): Promise<HeartbeatReply> {
+  async heartbeat(params: HeartbeatParams): Promise<HeartbeatReply> {
     const [row] = await this.db.query<{ stop_request: StopMode | null; registered: boolean; lease_held: boolean; cancel_signal: string | null }>(
       this.Q.HEARTBEAT, [params.workerId, params.state, params.jobId, params.leaseMs],
     );
@@ -199,15 +201,15 @@ export class PostgresStore implements Store {
     };
   }
 
-  async listWorkers(params: { staleAfterMs: number }): Promise<WorkerRecord[]> {
+  async listWorkers(params: ListWorkersParams): Promise<WorkerRecord[]> {
     return (await this.db.query<WorkerRow>(this.Q.LIST_WORKERS, [params.staleAfterMs])).map(toWorker);
   }
 
-  async removeWorker(params: { workerId: string }): Promise<void> {
+  async removeWorker(params: RemoveWorkerParams): Promise<void> {
     await this.db.execute(this.Q.DELETE_WORKER, [params.workerId]);
   }
 
-  async requestStop(params: { mode: StopMode; host?: string }): Promise<string[]> {
+  async requestStop(params: RequestStopParams): Promise<string[]> {
     return this.db.transaction(async (tx) => {
       const rows = await tx.query<{ id: string }>(this.Q.REQUEST_STOP, [params.mode, params.host ?? null]);
       await tx.query(this.Q.NOTIFY, [this.channel]);
@@ -215,7 +217,7 @@ export class PostgresStore implements Store {
     });
   }
 
-  async takeFinishHooks(params: { limit: number }): Promise<EndedJob[]> {
+  async takeFinishHooks(params: TakeFinishHooksParams): Promise<EndedJob[]> {
     const rows = await this.db.query<{ job_id: string; state: JobState; exit_code: number | null }>(this.Q.TAKE_FINISH_HOOKS, [params.limit]);
     return rows.map((row) => ({ jobId: row.job_id, state: row.state, exitCode: row.exit_code }));
   }
@@ -226,7 +228,7 @@ export class PostgresStore implements Store {
 
   // --- Operator actions: the transaction bodies are in ./operator.ts --------------------------------------------------
 
-  async retryJobs(params: { ids?: string[]; allDead?: boolean }): Promise<string[]> {
+  async retryJobs(params: RetryJobsParams): Promise<string[]> {
     return this.db.transaction(async (tx) => {
       const ids = await retryJobsIn(tx, this.Q, params);
       if (ids.length > 0) await tx.query(this.Q.NOTIFY, [this.channel]);
@@ -238,7 +240,7 @@ export class PostgresStore implements Store {
     return this.db.transaction((tx) => clearDeadIn(tx, this.Q));
   }
 
-  async cancel(params: { ids: string[]; signal: string }): Promise<CancelResult[]> {
+  async cancel(params: CancelParams): Promise<CancelResult[]> {
     return this.db.transaction(async (tx) => {
       const results = await cancelIn(tx, this.Q, params);
       if (results.some((result) => result.action === 'signalled')) await tx.query(this.Q.NOTIFY, [this.channel]);
@@ -246,7 +248,7 @@ export class PostgresStore implements Store {
     });
   }
 
-  async purge(params: { states: JobState[]; olderThanMs: number; dryRun: boolean; limit?: number }): Promise<number> {
+  async purge(params: PurgeParams): Promise<number> {
     return this.db.transaction((tx) => purgeIn(tx, this.Q, params));
   }
   // --- Config -------------------------------------------------------------------------------------------------------
@@ -255,14 +257,14 @@ export class PostgresStore implements Store {
     return toConfig(await this.db.query<{ key: string; value: string }>(this.Q.GET_CONFIG));
   }
 
-  async setConfig(params: { key: string; value: string }): Promise<void> {
+  async setConfig(params: SetConfigParams): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.query(this.Q.SET_CONFIG, [params.key, params.value]);
       await tx.query(this.Q.NOTIFY, [this.channel]);
     });
   }
 
-  async unsetConfig(params: { key: string }): Promise<boolean> {
+  async unsetConfig(params: UnsetConfigParams): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       const removed = (await tx.execute(this.Q.UNSET_CONFIG, [params.key])) > 0;
       if (removed) await tx.query(this.Q.NOTIFY, [this.channel]);
@@ -296,11 +298,11 @@ export class PostgresStore implements Store {
   }
 
   addSchedule(params: AddScheduleParams): Promise<Schedule> { return this.schedules.add(params); }
-  getSchedule(params: { name: string }): Promise<Schedule | null> { return this.schedules.get(params); }
+  getSchedule(params: GetScheduleParams): Promise<Schedule | null> { return this.schedules.get(params); }
   listSchedules(): Promise<Schedule[]> { return this.schedules.list(); }
-  removeSchedule(params: { name: string }): Promise<boolean> { return this.schedules.remove(params); }
+  removeSchedule(params: RemoveScheduleParams): Promise<boolean> { return this.schedules.remove(params); }
   setSchedulePaused(params: SetSchedulePausedParams): Promise<Schedule | null> { return this.schedules.setPaused(params); }
-  dueSchedules(params: { limit: number }): Promise<{ now: number; schedules: Schedule[] }> { return this.schedules.due(params); }
+  dueSchedules(params: DueSchedulesParams): Promise<DueSchedulesResult> { return this.schedules.due(params); }
   fireSchedule(params: FireScheduleParams): Promise<FireScheduleResult> { return this.schedules.fire(params); }
   runSchedule(params: RunScheduleParams): Promise<Job> { return this.schedules.run(params); }
   nextScheduleAt(): Promise<number | null> { return this.schedules.nextAt(); }

@@ -1,8 +1,7 @@
 import { resolveConfig } from '../../core/config';
 import { idTakenError } from '../../core/dependencies';
 import type { JobState } from '../../core/job';
-import type { NewJob } from '../../core/job-spec';
-import type { EnqueueResult } from '../store';
+import type { EnqueueParams, EnqueueResult } from '../store';
 import { freshJobs, freshList, startsOf } from '../enqueue-rules';
 import { CreatedJob, newJobRecord, toConfig, toJob, type ConfigRow, type JobRow } from '../rows';
 import type { Connection } from './connection';
@@ -12,7 +11,7 @@ import * as Q from './queries';
  * The body of `enqueue`, inside its write transaction (see Store.enqueue): one INSERT per job, in input order.
  * Returns one result per input job, in input order.
  */
-export function enqueueJobs(db: Connection, params: { jobs: NewJob[]; ifNotExists: boolean }, now: number): EnqueueResult[] {
+export function enqueueJobs(db: Connection, params: EnqueueParams, now: number): EnqueueResult[] {
   const getState = db.stmt(Q.GET_JOB_STATE);
   const stateOf = (id: string) => (getState.get(id) as { state: JobState } | undefined)?.state;
   // A plain batch (no dependencies, no ifNotExists) needs no look-ups and no plan: every job starts pending, and the

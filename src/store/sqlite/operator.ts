@@ -1,14 +1,14 @@
 import { ConflictError, NotFoundError } from '../../core/errors';
 import { isTerminal, type JobState } from '../../core/job';
 import { purgeQuotas } from '../purge-quota';
-import type { CancelResult } from '../store';
+import type { CancelParams, CancelResult, PurgeParams, RetryJobsParams } from '../store';
 import type { Connection } from './connection';
 import { recordFinishHook, settleDependents } from './finish';
 import * as Q from './queries';
 
 /* The operator's actions (dlq retry and clear, cancel, purge), each inside the caller's write transaction. */
 
-export function retryJobsIn(db: Connection, params: { ids?: string[]; allDead?: boolean }, now: number): string[] {
+export function retryJobsIn(db: Connection, params: RetryJobsParams, now: number): string[] {
   const ids = params.allDead ? (db.stmt(Q.LIST_DEAD_IDS).all() as { id: string }[]).map((row) => row.id) : (params.ids ?? []);
   for (const id of ids) {
     if (db.stmt(Q.RETRY_JOB).run({ id, now }).changes === 1) continue;
@@ -25,7 +25,7 @@ export function clearDeadIn(db: Connection): number {
   return ids.length;
 }
 
-export function cancelIn(db: Connection, params: { ids: string[]; signal: string }, now: number): CancelResult[] {
+export function cancelIn(db: Connection, params: CancelParams, now: number): CancelResult[] {
   const states = params.ids.map((id) => {
     const row = db.stmt(Q.GET_JOB_STATE).get(id) as { state: JobState } | undefined;
     if (!row) throw new NotFoundError(`no job with id '${id}'; see 'queuectl list'`);
@@ -44,7 +44,7 @@ export function cancelIn(db: Connection, params: { ids: string[]; signal: string
   });
 }
 
-export function purgeIn(db: Connection, params: { states: JobState[]; olderThanMs: number; dryRun: boolean; limit?: number }, now: number): number {
+export function purgeIn(db: Connection, params: PurgeParams, now: number): number {
   const before = now - params.olderThanMs;
   const quotas = purgeQuotas(params);
   let quota = quotas.next();

@@ -7,7 +7,10 @@ import type { Schedule } from '../../core/schedule';
 import { overlapsPreviousJob } from '../../core/schedule-overlap';
 import { newJobRecord, toConfig, toJob, type ConfigRow, type JobRow } from '../rows';
 import { cadenceColumns, toSchedule, type ScheduleRow } from '../schedule-rows';
-import type { AddScheduleParams, FireScheduleParams, FireScheduleResult, RunScheduleParams, SetSchedulePausedParams } from '../store';
+import type {
+  AddScheduleParams, DueSchedulesParams, DueSchedulesResult, FireScheduleParams, FireScheduleResult, GetScheduleParams, RemoveScheduleParams,
+  RunScheduleParams, SetSchedulePausedParams,
+} from '../store';
 import { GET_CONFIG, GET_JOB, GET_JOB_STATE, INSERT_JOB } from './queries';
 
 /*
@@ -78,7 +81,7 @@ export class SqliteSchedules {
     return toSchedule(schedulesRow);
   }
 
-  async get(params: { name: string }): Promise<Schedule | null> {
+  async get(params: GetScheduleParams): Promise<Schedule | null> {
     const row = await this.db.read(() => this.db.stmt(GET_SCHEDULE).get(params.name) as ScheduleRow | undefined);
     return row ? toSchedule(row) : null;
   }
@@ -87,7 +90,7 @@ export class SqliteSchedules {
     return (await this.db.read(() => this.db.stmt(LIST_SCHEDULES).all() as ScheduleRow[])).map(toSchedule);
   }
 
-  async remove(params: { name: string }): Promise<boolean> {
+  async remove(params: RemoveScheduleParams): Promise<boolean> {
     return this.db.write(() => this.db.stmt(DELETE_SCHEDULE).run(params.name).changes > 0);
   }
 
@@ -101,7 +104,7 @@ export class SqliteSchedules {
     return row ? toSchedule(row) : null;
   }
 
-  async due(params: { limit: number }): Promise<{ now: number; schedules: Schedule[] }> {
+  async due(params: DueSchedulesParams): Promise<DueSchedulesResult> {
     const now = this.db.now();
     const rows = await this.db.read(() => this.db.stmt(DUE_SCHEDULES).all({ now, limit: params.limit }) as ScheduleRow[]);
     return { now, schedules: rows.map(toSchedule) };

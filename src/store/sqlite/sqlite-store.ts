@@ -1,14 +1,16 @@
 import { systemClock, type Clock } from '../../core/clock';
 import { isQueueError, StoreUnavailableError } from '../../core/errors';
 import { emptyCounts, type Job, type JobState, type OutputChunk } from '../../core/job';
-import type { NewJob } from '../../core/job-spec';
 import type { Schedule } from '../../core/schedule';
 import type {
-  AppendOutputParams, CancelResult, ClaimedJob, ClaimParams, EndedJob, EnqueueResult, FinishParams, HeartbeatReply, JobCountsSummary, LeaseRecord, StopMode, Store,
-  WorkerIdentity, WorkerRecord, WorkerState,
+  AddScheduleParams, AppendOutputParams, CallDeadlineParams, CancelParams, CancelResult, ClaimedJob, ClaimParams, DueSchedulesParams,
+  DueSchedulesResult, EndedJob, EnqueueParams, EnqueueResult, FinishAndClaimParams, FinishAndClaimResult, FinishParams, FireScheduleParams,
+  FireScheduleResult, GetJobParams, GetScheduleParams, HeartbeatParams, HeartbeatReply, JobCountsSummary, LeaseRecord, ListAttemptsParams,
+  ListJobsParams, ListWorkersParams, PurgeParams, ReadOutputParams, RecordAttemptProcessParams, RegisterWorkerParams, RemoveScheduleParams,
+  RemoveWorkerParams, RequestStopParams, RetryJobsParams, RunScheduleParams, SetConfigParams, SetSchedulePausedParams, StopMode, Store,
+  TakeFinishHooksParams, UnsetConfigParams, WorkerRecord,
 } from '../store';
 import { translateOpenError } from './file-checks';
-import type { AddScheduleParams, FireScheduleParams, FireScheduleResult, RunScheduleParams, SetSchedulePausedParams } from '../store';
 import { Connection, openDatabaseFile } from './connection';
 import { enqueueJobs } from './enqueue';
 import { claimIn, finishIn } from './finish';
@@ -75,7 +77,7 @@ export class SqliteStore implements Store {
   }
 
   /** Statements run in-process and never hang; only the wait for another process's lock is bounded. */
-  setCallDeadline(params: { ms: number | null }): void {
+  setCallDeadline(params: CallDeadlineParams): void {
     this.db.setDeadline(params.ms);
   }
 
@@ -85,18 +87,18 @@ export class SqliteStore implements Store {
 
   // --- Jobs ---------------------------------------------------------------------------------------------------------
 
-  async enqueue(params: { jobs: NewJob[]; ifNotExists: boolean }): Promise<EnqueueResult[]> {
+  async enqueue(params: EnqueueParams): Promise<EnqueueResult[]> {
     const results = await this.db.write(() => enqueueJobs(this.db, params, this.clock.now()));
     if (results.some((result) => result.created)) await this.notify();
     return results;
   }
 
-  async getJob(params: { id: string }): Promise<Job | null> {
+  async getJob(params: GetJobParams): Promise<Job | null> {
     const row = await this.db.read(() => this.db.stmt(Q.GET_JOB).get(params.id) as JobRow | undefined);
     return row ? toJob(row) : null;
   }
 
-  async listJobs(params: { states?: JobState[]; limit: number }): Promise<Job[]> {
+  async listJobs(params: ListJobsParams): Promise<Job[]> {
     return this.db.read(() => {
       if (!params.states || params.states.length === 0) {
         return (this.db.stmt(Q.LIST_JOBS).all(params.limit) as JobRow[]).map(toJob);
@@ -116,11 +118,11 @@ export class SqliteStore implements Store {
     });
   }
 
-  async listAttempts(params: { jobId: string }) {
+  async listAttempts(params: ListAttemptsParams) {
     return this.db.read(() => (this.db.stmt(Q.LIST_ATTEMPTS).all(params.jobId) as AttemptRow[]).map(toAttempt));
   }
 
-  async readOutput(params: { jobId: string; attempt: number; afterSeq?: number }): Promise<OutputChunk[]> {
+  async readOutput(params: ReadOutputParams): Promise<OutputChunk[]> {
     return this.db.read(() => this.db.stmt(Q.READ_OUTPUT).all(params.jobId, params.attempt, params.afterSeq ?? 0) as OutputChunk[]);
   }
 
@@ -130,7 +132,7 @@ export class SqliteStore implements Store {
     return this.db.write(() => claimIn(this.db, params, this.clock.now()));
   }
 
-  async recordAttemptProcess(params: { jobId: string; attempt: number; workerId: string; pid: number; pidStart: string | null }): Promise<void> {
+  async recordAttemptProcess(params: RecordAttemptProcessParams): Promise<void> {
     await this.db.write(() => this.db.stmt(Q.RECORD_ATTEMPT_PROCESS).run(params));
   }
 
@@ -146,7 +148,7 @@ export class SqliteStore implements Store {
     return applied !== false;
   }
 
-  async finishAndClaim(params: { finish: FinishParams; claim: ClaimParams }): Promise<{ finished: boolean; next: ClaimedJob | null }> {
+  async finishAndClaim(params: FinishAndClaimParams): Promise<FinishAndClaimResult> {
     const outcome = await this.db.write(() => {
       const now = this.clock.now();
       const applied = finishIn(this.db, params.finish, now);
@@ -162,11 +164,11 @@ export class SqliteStore implements Store {
 
   // --- Workers ------------------------------------------------------------------------------------------------------
 
-  async registerWorker(params: { worker: WorkerIdentity }): Promise<void> {
+  async registerWorker(params: RegisterWorkerParams): Promise<void> {
     await this.db.write(() => this.db.stmt(Q.UPSERT_WORKER).run({ ...params.worker, now: this.clock.now() }));
   }
 
-  async heartbeat(params: { workerId: string; state: WorkerState; jobId: string | null; leaseMs: number }): Promise<HeartbeatReply> {
+  async heartbeat(params: HeartbeatParams): Promise<HeartbeatReply> {
     return this.db.write(() => {
       const now = this.clock.now();
       const worker = this.db.stmt(Q.WORKER_HEARTBEAT).get({ workerId: params.workerId, state: params.state, jobId: params.jobId, now }) as
@@ -183,15 +185,15 @@ export class SqliteStore implements Store {
     });
   }
 
-  async listWorkers(params: { staleAfterMs: number }): Promise<WorkerRecord[]> {
+  async listWorkers(params: ListWorkersParams): Promise<WorkerRecord[]> {
     return this.db.read(() => (this.db.stmt(Q.LIST_WORKERS).all({ now: this.clock.now(), staleAfterMs: params.staleAfterMs }) as WorkerRow[]).map(toWorker));
   }
 
-  async removeWorker(params: { workerId: string }): Promise<void> {
+  async removeWorker(params: RemoveWorkerParams): Promise<void> {
     await this.db.write(() => this.db.stmt(Q.DELETE_WORKER).run(params.workerId));
   }
 
-  async requestStop(params: { mode: StopMode; host?: string }): Promise<string[]> {
+  async requestStop(params: RequestStopParams): Promise<string[]> {
     const ids = await this.db.write(() => {
       const rows = this.db.stmt(Q.REQUEST_STOP).all({ mode: params.mode, host: params.host ?? null }) as { id: string }[];
       return rows.map((row) => row.id);
@@ -200,7 +202,7 @@ export class SqliteStore implements Store {
     return ids;
   }
 
-  async takeFinishHooks(params: { limit: number }): Promise<EndedJob[]> {
+  async takeFinishHooks(params: TakeFinishHooksParams): Promise<EndedJob[]> {
     // Almost always empty: look before taking the write lock.
     if (!(await this.db.read(() => (this.db.stmt(Q.ANY_FINISH_HOOK).get() as { found: number }).found))) return [];
     const rows = await this.db.write(() => this.db.stmt(Q.TAKE_FINISH_HOOKS).all(params.limit) as { job_id: string; state: JobState; exit_code: number | null }[]);
@@ -213,7 +215,7 @@ export class SqliteStore implements Store {
 
   // --- Operator actions: the transaction bodies are in ./operator.ts --------------------------------------------------
 
-  async retryJobs(params: { ids?: string[]; allDead?: boolean }): Promise<string[]> {
+  async retryJobs(params: RetryJobsParams): Promise<string[]> {
     const retried = await this.db.write(() => retryJobsIn(this.db, params, this.clock.now()));
     if (retried.length > 0) await this.notify();
     return retried;
@@ -223,13 +225,13 @@ export class SqliteStore implements Store {
     return this.db.write(() => clearDeadIn(this.db));
   }
 
-  async cancel(params: { ids: string[]; signal: string }): Promise<CancelResult[]> {
+  async cancel(params: CancelParams): Promise<CancelResult[]> {
     const results = await this.db.write(() => cancelIn(this.db, params, this.clock.now()));
     if (results.some((result) => result.action === 'signalled')) await this.notify();
     return results;
   }
 
-  async purge(params: { states: JobState[]; olderThanMs: number; dryRun: boolean; limit?: number }): Promise<number> {
+  async purge(params: PurgeParams): Promise<number> {
     return this.db.write(() => purgeIn(this.db, params, this.clock.now()));
   }
 
@@ -239,12 +241,12 @@ export class SqliteStore implements Store {
     return this.db.read(() => toConfig(this.db.stmt(Q.GET_CONFIG).all() as ConfigRow[]));
   }
 
-  async setConfig(params: { key: string; value: string }): Promise<void> {
+  async setConfig(params: SetConfigParams): Promise<void> {
     await this.db.write(() => this.db.stmt(Q.SET_CONFIG).run(params.key, params.value));
     await this.notify();
   }
 
-  async unsetConfig(params: { key: string }): Promise<boolean> {
+  async unsetConfig(params: UnsetConfigParams): Promise<boolean> {
     const removed = await this.db.write(() => this.db.stmt(Q.UNSET_CONFIG).run(params.key).changes > 0);
     if (removed) await this.notify();
     return removed;
@@ -270,11 +272,11 @@ export class SqliteStore implements Store {
   }
 
   addSchedule(params: AddScheduleParams): Promise<Schedule> { return this.schedules.add(params); }
-  getSchedule(params: { name: string }): Promise<Schedule | null> { return this.schedules.get(params); }
+  getSchedule(params: GetScheduleParams): Promise<Schedule | null> { return this.schedules.get(params); }
   listSchedules(): Promise<Schedule[]> { return this.schedules.list(); }
-  removeSchedule(params: { name: string }): Promise<boolean> { return this.schedules.remove(params); }
+  removeSchedule(params: RemoveScheduleParams): Promise<boolean> { return this.schedules.remove(params); }
   setSchedulePaused(params: SetSchedulePausedParams): Promise<Schedule | null> { return this.schedules.setPaused(params); }
-  dueSchedules(params: { limit: number }): Promise<{ now: number; schedules: Schedule[] }> { return this.schedules.due(params); }
+  dueSchedules(params: DueSchedulesParams): Promise<DueSchedulesResult> { return this.schedules.due(params); }
   fireSchedule(params: FireScheduleParams): Promise<FireScheduleResult> { return this.schedules.fire(params); }
   runSchedule(params: RunScheduleParams): Promise<Job> { return this.schedules.run(params); }
   nextScheduleAt(): Promise<number | null> { return this.schedules.nextAt(); }
