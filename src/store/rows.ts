@@ -1,5 +1,5 @@
 import type { Attempt, AttemptOutcome, Job, JobState } from '../core/job';
-import type { EnqueueResult, StopMode, WorkerRecord, WorkerState } from './store';
+import type { EnqueueResult, LeaseRecord, StopMode, WorkerRecord, WorkerState } from './store';
 import type { NewJob } from '../core/job-spec';
 
 /*
@@ -172,4 +172,49 @@ export function toWorker(row: WorkerRow): WorkerRecord {
     stopRequest: row.stop_request as StopMode | null,
     heartbeatExpired: Boolean(row.heartbeat_expired),
   };
+}
+
+/** A row of LIST_LEASES: a job in processing, its current attempt and its worker's registration. */
+export interface LeaseRow {
+  job_id: string;
+  attempt: number;
+  attempts: number;
+  max_retries: number;
+  worker_id: string;
+  /** 0/1 from SQLite, a boolean from PostgreSQL. */
+  lease_expired: number | boolean;
+  host: string;
+  pid: number | null;
+  pid_start: string | null;
+  worker_host: string | null;
+  worker_pid: number | null;
+  worker_pid_start: string | null;
+}
+
+export function toLease(row: LeaseRow): LeaseRecord {
+  return {
+    jobId: row.job_id,
+    attempt: row.attempt,
+    attempts: row.attempts,
+    maxRetries: row.max_retries,
+    workerId: row.worker_id,
+    leaseExpired: Boolean(row.lease_expired),
+    host: row.host,
+    pid: row.pid,
+    pidStart: row.pid_start,
+    worker: row.worker_host === null || row.worker_pid === null ? null : { host: row.worker_host, pid: row.worker_pid, pidStart: row.worker_pid_start },
+  };
+}
+
+/** A `config` row. */
+export interface ConfigRow {
+  key: string;
+  value: string;
+}
+
+/** The `config` table as key -> value text. */
+export function toConfig(rows: readonly ConfigRow[]): Record<string, string> {
+  const config: Record<string, string> = {};
+  for (const row of rows) config[row.key] = row.value;
+  return config;
 }

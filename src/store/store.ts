@@ -27,7 +27,7 @@ export interface Store {
    * SQLite file) fails with StoreUnavailableError instead of waiting, and its connection is not reused. Workers set it
    * below their lease; `null` (the default, for commands people run) waits as long as the call takes.
    */
-  setCallDeadline(params: { ms: number | null }): void;
+  setCallDeadline(params: CallDeadlineParams): void;
 
   // --- Jobs -------------------------------------------------------------------------------------------------------
 
@@ -39,14 +39,14 @@ export interface Store {
    * Results come back in input order, and jobs of one batch are claimed in that order (all else equal).
    * Wakes idle workers.
    */
-  enqueue(params: { jobs: NewJob[]; ifNotExists: boolean }): Promise<EnqueueResult[]>;
-  getJob(params: { id: string }): Promise<Job | null>;
+  enqueue(params: EnqueueParams): Promise<EnqueueResult[]>;
+  getJob(params: GetJobParams): Promise<Job | null>;
   /** Newest first. */
-  listJobs(params: { states?: JobState[]; limit: number }): Promise<Job[]>;
+  listJobs(params: ListJobsParams): Promise<Job[]>;
   countJobs(): Promise<JobCountsSummary>;
-  listAttempts(params: { jobId: string }): Promise<Attempt[]>;
+  listAttempts(params: ListAttemptsParams): Promise<Attempt[]>;
   /** Output chunks of one attempt with `seq > afterSeq`, oldest first. */
-  readOutput(params: { jobId: string; attempt: number; afterSeq?: number }): Promise<OutputChunk[]>;
+  readOutput(params: ReadOutputParams): Promise<OutputChunk[]>;
 
   // --- Worker side: claim, lease, report ------------------------------------------------------------------------------
 
@@ -56,7 +56,7 @@ export interface Store {
    */
   claim(params: ClaimParams): Promise<ClaimedJob | null>;
   /** Records the spawned process group so a reaper on the same host can kill it if the worker dies. */
-  recordAttemptProcess(params: { jobId: string; attempt: number; workerId: string; pid: number; pidStart: string | null }): Promise<void>;
+  recordAttemptProcess(params: RecordAttemptProcessParams): Promise<void>;
   /**
    * Appends output; trims the oldest chunks past `limitBytes` and marks the attempt truncated. `truncated` says output
    * was lost before it got here (skipped by the worker, or a failed write): the attempt is marked truncated, even
@@ -80,31 +80,31 @@ export interface Store {
    * `finishAttempt`, then, only when it applied, `claim` for the same worker, in one transaction: a busy worker reports
    * and takes its next job with one write instead of two.
    */
-  finishAndClaim(params: { finish: FinishParams; claim: ClaimParams }): Promise<{ finished: boolean; next: ClaimedJob | null }>;
+  finishAndClaim(params: FinishAndClaimParams): Promise<FinishAndClaimResult>;
   /** Earliest `run_at` among jobs runnable later, so an idle worker knows when to look again. */
   nextRunAt(): Promise<number | null>;
 
   // --- Workers --------------------------------------------------------------------------------------------------------
 
-  registerWorker(params: { worker: WorkerIdentity }): Promise<void>;
+  registerWorker(params: RegisterWorkerParams): Promise<void>;
   /**
    * The worker's heartbeat: marks it alive, renews its job's lease (when it holds one) and returns what it has been
    * asked to do. `leaseHeld: false` means the job was taken away: kill it and discard its result. `registered: false`
    * means the worker has no row (peers removed it while it was paused or cut off): it must register again.
    */
-  heartbeat(params: { workerId: string; state: WorkerState; jobId: string | null; leaseMs: number }): Promise<HeartbeatReply>;
+  heartbeat(params: HeartbeatParams): Promise<HeartbeatReply>;
   /** All registered workers; `heartbeatExpired` when the last heartbeat is older than `staleAfterMs`. */
-  listWorkers(params: { staleAfterMs: number }): Promise<WorkerRecord[]>;
-  removeWorker(params: { workerId: string }): Promise<void>;
+  listWorkers(params: ListWorkersParams): Promise<WorkerRecord[]>;
+  removeWorker(params: RemoveWorkerParams): Promise<void>;
   /** Marks workers stopping (`graceful`: finish the job; `kill`: kill it and put it back). Returns the ids asked. */
-  requestStop(params: { mode: StopMode; host?: string }): Promise<string[]>;
+  requestStop(params: RequestStopParams): Promise<string[]>;
   /** Jobs in processing, with what a reaper needs to decide whether their worker is gone. */
   listLeases(): Promise<LeaseRecord[]>;
   /**
    * Takes (removes and returns) up to `limit` jobs that ended without a worker's report (cancelled while queued, or
    * with a dependency), whose `on-finish` hook a worker still has to run. Each is handed to one caller only.
    */
-  takeFinishHooks(params: { limit: number }): Promise<EndedJob[]>;
+  takeFinishHooks(params: TakeFinishHooksParams): Promise<EndedJob[]>;
 
   // --- Operator actions ---------------------------------------------------------------------------------------------
 
@@ -112,22 +112,22 @@ export interface Store {
    * Moves dead (or cancelled) jobs back to pending with attempts reset, keeping their history. All or nothing: an
    * unknown id (NotFoundError) or a job in another state (ConflictError) changes nothing.
    */
-  retryJobs(params: { ids?: string[]; allDead?: boolean }): Promise<string[]>;
+  retryJobs(params: RetryJobsParams): Promise<string[]>;
   /** Deletes dead jobs (the DLQ) and their history. */
   clearDead(): Promise<number>;
   /**
    * Cancels jobs: waiting/pending/failed ones at once (and their dependents); processing ones are flagged so their
    * worker signals them with `signal`. Unknown ids throw NotFoundError before anything changes.
    */
-  cancel(params: { ids: string[]; signal: string }): Promise<CancelResult[]>;
+  cancel(params: CancelParams): Promise<CancelResult[]>;
   /** Deletes jobs in `states` whose `finished_at` is older than `olderThanMs` ago; at most `limit` when given. */
-  purge(params: { states: JobState[]; olderThanMs: number; dryRun: boolean; limit?: number }): Promise<number>;
+  purge(params: PurgeParams): Promise<number>;
 
   // --- Config -------------------------------------------------------------------------------------------------------
 
   getConfig(): Promise<Record<string, string>>;
-  setConfig(params: { key: string; value: string }): Promise<void>;
-  unsetConfig(params: { key: string }): Promise<boolean>;
+  setConfig(params: SetConfigParams): Promise<void>;
+  unsetConfig(params: UnsetConfigParams): Promise<boolean>;
 
   // --- Wake-ups -----------------------------------------------------------------------------------------------------
 
@@ -143,18 +143,18 @@ export interface Store {
    * which overwrites its definition (keeping its last job and whether it is paused). Wakes idle workers.
    */
   addSchedule(params: AddScheduleParams): Promise<Schedule>;
-  getSchedule(params: { name: string }): Promise<Schedule | null>;
+  getSchedule(params: GetScheduleParams): Promise<Schedule | null>;
   /** By name. */
   listSchedules(): Promise<Schedule[]>;
   /** False when there was no such schedule. Its jobs stay. */
-  removeSchedule(params: { name: string }): Promise<boolean>;
+  removeSchedule(params: RemoveScheduleParams): Promise<boolean>;
   /**
    * Pauses or resumes; resuming sets the next run to `nextRunAt` (ticks that passed while paused are not fired).
    * Null when there is no such schedule. Wakes idle workers.
    */
   setSchedulePaused(params: SetSchedulePausedParams): Promise<Schedule | null>;
   /** Unpaused schedules whose next run is due by the store's clock, oldest due first, and that clock's reading. */
-  dueSchedules(params: { limit: number }): Promise<{ now: number; schedules: Schedule[] }>;
+  dueSchedules(params: DueSchedulesParams): Promise<DueSchedulesResult>;
   /**
    * Fires one tick, in one transaction: only if the schedule is unpaused and still due at `expectedRunAt` (a
    * compare-and-set on its next run, so of several firers one wins and the others get `stale`), it inserts `job`
@@ -166,6 +166,134 @@ export interface Store {
   runSchedule(params: RunScheduleParams): Promise<Job>;
   /** Earliest next run of the unpaused schedules, so an idle worker knows when to look again. */
   nextScheduleAt(): Promise<number | null>;
+}
+
+// --- Params and results of the methods above, one named type each (as River's *Params) -----------------------------
+
+export interface CallDeadlineParams {
+  /** The bound in ms; null waits as long as a call takes. */
+  ms: number | null;
+}
+
+export interface EnqueueParams {
+  jobs: NewJob[];
+  ifNotExists: boolean;
+}
+
+export interface GetJobParams {
+  id: string;
+}
+
+export interface ListJobsParams {
+  /** Only jobs in these states; all when absent or empty. */
+  states?: JobState[];
+  limit: number;
+}
+
+export interface ListAttemptsParams {
+  jobId: string;
+}
+
+export interface ReadOutputParams {
+  jobId: string;
+  attempt: number;
+  /** Only chunks after this one (0, the default: all). */
+  afterSeq?: number;
+}
+
+export interface RecordAttemptProcessParams {
+  jobId: string;
+  attempt: number;
+  workerId: string;
+  pid: number;
+  pidStart: string | null;
+}
+
+export interface FinishAndClaimParams {
+  finish: FinishParams;
+  claim: ClaimParams;
+}
+
+export interface FinishAndClaimResult {
+  finished: boolean;
+  next: ClaimedJob | null;
+}
+
+export interface RegisterWorkerParams {
+  worker: WorkerIdentity;
+}
+
+export interface HeartbeatParams {
+  workerId: string;
+  state: WorkerState;
+  /** The job whose lease to renew, if the worker holds one. */
+  jobId: string | null;
+  leaseMs: number;
+}
+
+export interface ListWorkersParams {
+  staleAfterMs: number;
+}
+
+export interface RemoveWorkerParams {
+  workerId: string;
+}
+
+export interface RequestStopParams {
+  mode: StopMode;
+  /** Only the workers on this host; all when absent. */
+  host?: string;
+}
+
+export interface TakeFinishHooksParams {
+  limit: number;
+}
+
+export interface RetryJobsParams {
+  ids?: string[];
+  /** Every dead job instead of `ids`. */
+  allDead?: boolean;
+}
+
+export interface CancelParams {
+  ids: string[];
+  /** The signal a processing job's worker sends it. */
+  signal: string;
+}
+
+export interface PurgeParams {
+  states: JobState[];
+  olderThanMs: number;
+  /** Count, delete nothing. */
+  dryRun: boolean;
+  limit?: number;
+}
+
+export interface SetConfigParams {
+  key: string;
+  value: string;
+}
+
+export interface UnsetConfigParams {
+  key: string;
+}
+
+export interface GetScheduleParams {
+  name: string;
+}
+
+export interface RemoveScheduleParams {
+  name: string;
+}
+
+export interface DueSchedulesParams {
+  limit: number;
+}
+
+export interface DueSchedulesResult {
+  /** The store's clock when it looked. */
+  now: number;
+  schedules: Schedule[];
 }
 
 export interface ClaimParams {

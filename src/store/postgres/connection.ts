@@ -1,5 +1,5 @@
 import { Pool, types as pgTypes, type ClientConfig, type CustomTypesConfig, type PoolClient, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg';
-import { StoreFullError, StoreUnavailableError, UsageError } from '../../core/errors';
+import { ConflictError, StoreFullError, StoreUnavailableError, UsageError } from '../../core/errors';
 
 /**
  * How the PostgreSQL store connects and runs statements, and how it tells "the server is gone" (callers retry later)
@@ -112,6 +112,12 @@ export interface Executor {
   execute(sql: string, values?: unknown[]): Promise<number>;
 }
 
+/**
+ * A conflict that the transaction which threw it may simply run again, as after a deadlock: Database.transaction does,
+ * up to MAX_TX_RETRIES times, and then lets it surface as the ConflictError it is.
+ */
+export class RetryableConflictError extends ConflictError {}
+
 /** A deadlock or serialization failure is retried this many times before it surfaces. */
 const MAX_TX_RETRIES = 5;
 /** Pooled connections per store: a worker needs two at most (its loop and its heartbeat). */
@@ -204,8 +210,8 @@ export class Database implements Executor {
   }
 
   /**
-   * Runs `fn` in a READ COMMITTED transaction on one connection; a deadlock or serialization failure, or an error
-   * with `retryTransaction` set, runs it again. `fn` may therefore run more than once and must only talk to the database.
+   * Runs `fn` in a READ COMMITTED transaction on one connection; a deadlock or serialization failure, or a
+   * RetryableConflictError, runs it again. `fn` may therefore run more than once and must only talk to the database.
    */
   async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
     for (let tries = 0; ; tries++) {
@@ -231,7 +237,7 @@ export class Database implements Executor {
       } catch (err) {
         if (isConnectionFault(err)) broken = err as Error;
         else await client.query(this.statement('ROLLBACK', undefined)).catch((rollbackErr: Error) => (broken = rollbackErr));
-        const again = isRetryable(err) || (err as { retryTransaction?: boolean } | null)?.retryTransaction === true;
+        const again = isRetryable(err) || err instanceof RetryableConflictError;
         if (again && tries < MAX_TX_RETRIES) continue;
         throw translateError(err, this.location);
       } finally {

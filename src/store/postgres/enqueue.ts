@@ -1,13 +1,12 @@
 import { resolveConfig } from '../../core/config';
-import { idTakenError, planEnqueue } from '../../core/dependencies';
-import { ConflictError } from '../../core/errors';
+import { idTakenError } from '../../core/dependencies';
 import type { Job, JobState } from '../../core/job';
 import type { NewJob } from '../../core/job-spec';
-import type { EnqueueResult } from '../store';
-import type { Executor } from './connection';
+import type { EnqueueParams, EnqueueResult } from '../store';
+import { RetryableConflictError, type Executor } from './connection';
 import type { Queries } from './queries';
-import { toConfig, toJob, type JobRow } from './rows';
-import { newJobRecord, type JobStart } from '../rows';
+import { freshJobs, freshList, startsOf } from '../enqueue-rules';
+import { newJobRecord, toConfig, toJob, type ConfigRow, type JobRow } from '../rows';
 
 /** Rows per multi-row INSERT of a bulk enqueue: few round trips, arrays still quick to build and parse. */
 const ENQUEUE_BATCH = 5_000;
@@ -19,7 +18,7 @@ const ENQUEUE_BATCH = 5_000;
 export async function enqueueJobs(
   tx: Executor,
   Q: Queries,
-  params: { jobs: NewJob[]; ifNotExists: boolean },
+  params: EnqueueParams,
 ): Promise<EnqueueResult[]> {
   const hasDependencies = params.jobs.some((job) => job.dependsOn.length > 0);
   const now = (await tx.query<{ now: number }>(Q.NOW))[0]!.now;
@@ -33,22 +32,16 @@ export async function enqueueJobs(
     for (const row of await tx.query<{ id: string; state: JobState }>(Q.LOCK_KNOWN_STATES, [known])) states.set(row.id, row.state);
   }
 
-  // A job whose id exists (in the store, or earlier in this batch) is never planned: with ifNotExists it is returned
-  // as it is, and its real state, not a planned one, decides the state of new jobs that depend on it.
-  const fresh = new Map<string, NewJob>();
-  for (const job of params.jobs) {
-    if (!fresh.has(job.id) && !states.has(job.id)) fresh.set(job.id, job);
-    else if (!params.ifNotExists && hasDependencies) throw idTakenError(job.id, fresh.has(job.id));
-  }
-  const newJobs = fresh.size === params.jobs.length ? params.jobs : [...fresh.values()];
+  // Without dependencies a taken id is found by the insert's ON CONFLICT, not refused here.
+  const fresh = freshJobs(params.jobs, (id) => states.has(id), !params.ifNotExists && hasDependencies);
+  const newJobs = freshList(params.jobs, fresh);
   const needsDefault = newJobs.some((job) => job.maxRetries === null);
-  const defaultMaxRetries = needsDefault ? resolveConfig(toConfig(await tx.query(Q.GET_CONFIG)))['max-retries'] : 0;
+  const defaultMaxRetries = needsDefault ? resolveConfig(toConfig(await tx.query<ConfigRow>(Q.GET_CONFIG)))['max-retries'] : 0;
   // Without dependencies every new job starts pending: planning would only say so, 100,000 times over.
-  const plan = hasDependencies ? new Map(planEnqueue(newJobs, (id) => states.get(id)).map((planned) => [planned.job, planned])) : null;
+  const startOf = startsOf(newJobs, (id) => states.get(id), { state: 'pending', reason: null, now, defaultMaxRetries }, hasDependencies);
 
   // Insert in input order, not dependency order: seq is the claim's last tie-break ("oldest first"). Each batch is
   // built while the server inserts the one before it.
-  const pending: JobStart = { state: 'pending', reason: null, now, defaultMaxRetries };
   const created = new Map<NewJob, Job>();
   let inFlight: { batch: NewJob[]; records: Job[]; existed: Promise<{ id: string }[]> } | null = null;
   const settle = async (sent: NonNullable<typeof inFlight>): Promise<void> => {
@@ -62,10 +55,7 @@ export async function enqueueJobs(
   };
   for (let start = 0; start < newJobs.length; start += ENQUEUE_BATCH) {
     const batch = newJobs.slice(start, start + ENQUEUE_BATCH);
-    const records = batch.map((job) => {
-      const planned = plan?.get(job);
-      return newJobRecord(job, planned ? { ...pending, state: planned.state, reason: planned.reason } : pending);
-    });
+    const records = batch.map((job) => newJobRecord(job, startOf(job)));
     const existed = tx.query<{ id: string }>(Q.INSERT_JOBS, insertParams(records, now));
     existed.catch(() => undefined); // awaited below; this only keeps a failure from counting as unhandled meanwhile
     if (inFlight) await settle(inFlight);
@@ -102,8 +92,7 @@ export async function enqueueJobs(
 }
 
 /** An enqueue lost a race with another inserting the same id; its transaction runs again (and then sees it). */
-class ConcurrentInsertError extends ConflictError {
-  readonly retryTransaction = true;
+class ConcurrentInsertError extends RetryableConflictError {
   constructor() {
     super('another enqueue inserted one of these job ids at the same moment; enqueue again');
   }

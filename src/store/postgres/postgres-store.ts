@@ -1,18 +1,23 @@
-import { isQueueError, NotFoundError, ConflictError, StoreUnavailableError, UsageError } from '../../core/errors';
-import { emptyCounts, isTerminal, JOB_STATES, type Job, type JobState, type OutputChunk } from '../../core/job';
-import type { NewJob } from '../../core/job-spec';
+import { isQueueError, StoreUnavailableError, UsageError } from '../../core/errors';
+import { emptyCounts, JOB_STATES, type Job, type JobState, type OutputChunk } from '../../core/job';
 import type { Schedule } from '../../core/schedule';
 import type {
-  AppendOutputParams, CancelResult, ClaimedJob, ClaimParams, EndedJob, EnqueueResult, FinishParams, HeartbeatReply, LateResultParams, JobCountsSummary, LeaseRecord, StopMode, Store,
-  WorkerIdentity, WorkerRecord, WorkerState,
+  AddScheduleParams, AppendOutputParams, CallDeadlineParams, CancelParams, CancelResult, ClaimedJob, ClaimParams, DueSchedulesParams,
+  DueSchedulesResult, EndedJob, EnqueueParams, EnqueueResult, FinishAndClaimParams, FinishAndClaimResult, FinishParams, FireScheduleParams,
+  FireScheduleResult, GetJobParams, GetScheduleParams, HeartbeatParams, HeartbeatReply, JobCountsSummary, LateResultParams, LeaseRecord, ListAttemptsParams,
+  ListJobsParams, ListWorkersParams, PurgeParams, ReadOutputParams, RecordAttemptProcessParams, RegisterWorkerParams, RemoveScheduleParams,
+  RemoveWorkerParams, RequestStopParams, RetryJobsParams, RunScheduleParams, SetConfigParams, SetSchedulePausedParams, StopMode, Store,
+  TakeFinishHooksParams, UnsetConfigParams, WorkerRecord,
 } from '../store';
-import type { AddScheduleParams, FireScheduleParams, FireScheduleResult, RunScheduleParams, SetSchedulePausedParams } from '../store';
-import { clientConfig, Database, reasonOf, redactUrl, type Executor } from './connection';
+import { clientConfig, Database, reasonOf, redactUrl } from './connection';
 import { enqueueJobs } from './enqueue';
 import { WakeListener } from './listener';
 import { migrate } from './migrate';
 import { compileQueries, SCHEMA_NAME_PATTERN, type Queries } from './queries';
+import { cancelIn, clearDeadIn, purgeIn, retryJobsIn } from './operator';
+import { appendOutput } from './output';
 import { PostgresSchedules } from './schedules';
+import { claimedJob, finishArgs } from './finish';
 import {
   toAttempt, toConfig, toJob, toLease, toOutputChunk, toWorker, type AttemptRow, type JobRow, type LeaseRow, type OutputRow, type WorkerRow,
 } from './rows';
@@ -90,7 +95,7 @@ export class PostgresStore implements Store {
     return (await this.db.query<{ now: number }>(this.Q.NOW))[0]!.now;
   }
 
-  setCallDeadline(params: { ms: number | null }): void {
+  setCallDeadline(params: CallDeadlineParams): void {
     this.db.setDeadline(params.ms);
   }
 
@@ -103,7 +108,7 @@ export class PostgresStore implements Store {
 
   // --- Jobs ---------------------------------------------------------------------------------------------------------
 
-  async enqueue(params: { jobs: NewJob[]; ifNotExists: boolean }): Promise<EnqueueResult[]> {
+  async enqueue(params: EnqueueParams): Promise<EnqueueResult[]> {
     if (params.jobs.length === 0) return [];
     return this.db.transaction(async (tx) => {
       const results = await enqueueJobs(tx, this.Q, params);
@@ -112,12 +117,12 @@ export class PostgresStore implements Store {
     });
   }
 
-  async getJob(params: { id: string }): Promise<Job | null> {
+  async getJob(params: GetJobParams): Promise<Job | null> {
     const row = (await this.db.query<JobRow>(this.Q.GET_JOB, [params.id]))[0];
     return row ? toJob(row) : null;
   }
 
-  async listJobs(params: { states?: JobState[]; limit: number }): Promise<Job[]> {
+  async listJobs(params: ListJobsParams): Promise<Job[]> {
     const states = !params.states || params.states.length === 0 ? JOB_STATES : params.states;
     return (await this.db.query<JobRow>(this.Q.LIST_JOBS_IN_STATES, [states, params.limit])).map(toJob);
   }
@@ -132,11 +137,11 @@ export class PostgresStore implements Store {
     return { counts, oldestPendingAt: oldest[0]!.at, now: oldest[0]!.now };
   }
 
-  async listAttempts(params: { jobId: string }) {
+  async listAttempts(params: ListAttemptsParams) {
     return (await this.db.query<AttemptRow>(this.Q.LIST_ATTEMPTS, [params.jobId])).map(toAttempt);
   }
 
-  async readOutput(params: { jobId: string; attempt: number; afterSeq?: number }): Promise<OutputChunk[]> {
+  async readOutput(params: ReadOutputParams): Promise<OutputChunk[]> {
     return (await this.db.query<OutputRow>(this.Q.READ_OUTPUT, [params.jobId, params.attempt, params.afterSeq ?? 0])).map(toOutputChunk);
   }
 
@@ -147,49 +152,12 @@ export class PostgresStore implements Store {
     return claimedJob(row?.job ?? null);
   }
 
-  async recordAttemptProcess(params: { jobId: string; attempt: number; workerId: string; pid: number; pidStart: string | null }): Promise<void> {
+  async recordAttemptProcess(params: RecordAttemptProcessParams): Promise<void> {
     await this.db.execute(this.Q.RECORD_ATTEMPT_PROCESS, [params.jobId, params.attempt, params.workerId, params.pid, params.pidStart]);
   }
 
   async appendOutput(params: AppendOutputParams): Promise<void> {
-    if (params.chunks.length === 0) {
-      if (params.truncated) await this.db.query(this.Q.MARK_OUTPUT_LOST, [params.jobId, params.attempt]);
-      return;
-    }
-    const { jobId, attempt, limitBytes } = params;
-    const data = params.chunks.map((chunk) => Buffer.from(chunk.data, 'utf8'));
-    const bytes = data.reduce((sum, buffer) => sum + buffer.length, 0);
-    await this.db.transaction(async (tx) => {
-      if (params.truncated) await tx.query(this.Q.MARK_OUTPUT_LOST, [jobId, attempt]);
-      const total = (await tx.query<{ output_bytes: number }>(this.Q.ADD_OUTPUT_BYTES, [bytes, jobId, attempt]))[0]?.output_bytes ?? 0;
-      const seq = (await tx.query<{ seq: number }>(this.Q.OUTPUT_NEXT_SEQ, [jobId, attempt]))[0]!.seq;
-      await tx.query(this.Q.INSERT_OUTPUT, [jobId, attempt, seq, params.chunks.map((chunk) => chunk.stream), data]);
-      if (total > limitBytes) await this.trimOutput(tx, jobId, attempt, total, limitBytes);
-    });
-  }
-
-  /** Drops the oldest output until the attempt holds at most `limit` bytes, keeping the tail. */
-  private async trimOutput(tx: Executor, jobId: string, attempt: number, total: number, limit: number): Promise<void> {
-    let bytes = total;
-    while (bytes > limit) {
-      const oldest = await tx.query<{ seq: number; data: Buffer }>(this.Q.OLDEST_OUTPUT, [jobId, attempt]);
-      if (oldest.length === 0) break;
-      for (const chunk of oldest) {
-        const excess = bytes - limit;
-        if (chunk.data.length <= excess) {
-          await tx.query(this.Q.DELETE_OUTPUT_CHUNK, [jobId, attempt, chunk.seq]);
-          bytes -= chunk.data.length;
-        } else {
-          // Cut at a character boundary: the rest of a split UTF-8 character would decode to a replacement character.
-          let start = excess;
-          while (start < chunk.data.length && (chunk.data[start]! & 0xc0) === 0x80) start++;
-          await tx.query(this.Q.REPLACE_OUTPUT_CHUNK, [jobId, attempt, chunk.seq, chunk.data.subarray(start)]);
-          bytes -= start;
-        }
-        if (bytes <= limit) break;
-      }
-    }
-    await tx.query(this.Q.MARK_OUTPUT_TRUNCATED, [jobId, attempt, bytes]);
+    await appendOutput(this.db, this.Q, params);
   }
 
   async recordLateResult(params: LateResultParams): Promise<boolean> {
@@ -205,7 +173,7 @@ export class PostgresStore implements Store {
   }
 
   /** One round trip (see migration 3); the claim is made for the reporting worker. */
-  async finishAndClaim(params: { finish: FinishParams; claim: ClaimParams }): Promise<{ finished: boolean; next: ClaimedJob | null }> {
+  async finishAndClaim(params: FinishAndClaimParams): Promise<FinishAndClaimResult> {
     const [row] = await this.db.query<{ applied: boolean; promoted: number; job: JobRow | null }>(this.Q.FINISH_AND_CLAIM, [
       ...finishArgs(params.finish), params.claim.leaseMs, params.claim.host,
     ]);
@@ -225,12 +193,12 @@ export class PostgresStore implements Store {
 
   // --- Workers ------------------------------------------------------------------------------------------------------
 
-  async registerWorker(params: { worker: WorkerIdentity }): Promise<void> {
+  async registerWorker(params: RegisterWorkerParams): Promise<void> {
     const { id, host, pid, pidStart } = params.worker;
     await this.db.execute(this.Q.UPSERT_WORKER, [id, host, pid, pidStart]);
   }
 
-  async heartbeat(params: { workerId: string; state: WorkerState; jobId: string | null; leaseMs: number }): Promise<HeartbeatReply> {
+  async heartbeat(params: HeartbeatParams): Promise<HeartbeatReply> {
     const [row] = await this.db.query<{ stop_request: StopMode | null; registered: boolean; lease_held: boolean; cancel_signal: string | null }>(
       this.Q.HEARTBEAT, [params.workerId, params.state, params.jobId, params.leaseMs],
     );
@@ -239,15 +207,15 @@ export class PostgresStore implements Store {
     };
   }
 
-  async listWorkers(params: { staleAfterMs: number }): Promise<WorkerRecord[]> {
+  async listWorkers(params: ListWorkersParams): Promise<WorkerRecord[]> {
     return (await this.db.query<WorkerRow>(this.Q.LIST_WORKERS, [params.staleAfterMs])).map(toWorker);
   }
 
-  async removeWorker(params: { workerId: string }): Promise<void> {
+  async removeWorker(params: RemoveWorkerParams): Promise<void> {
     await this.db.execute(this.Q.DELETE_WORKER, [params.workerId]);
   }
 
-  async requestStop(params: { mode: StopMode; host?: string }): Promise<string[]> {
+  async requestStop(params: RequestStopParams): Promise<string[]> {
     return this.db.transaction(async (tx) => {
       const rows = await tx.query<{ id: string }>(this.Q.REQUEST_STOP, [params.mode, params.host ?? null]);
       await tx.query(this.Q.NOTIFY, [this.channel]);
@@ -255,7 +223,7 @@ export class PostgresStore implements Store {
     });
   }
 
-  async takeFinishHooks(params: { limit: number }): Promise<EndedJob[]> {
+  async takeFinishHooks(params: TakeFinishHooksParams): Promise<EndedJob[]> {
     const rows = await this.db.query<{ job_id: string; state: JobState; exit_code: number | null }>(this.Q.TAKE_FINISH_HOOKS, [params.limit]);
     return rows.map((row) => ({ jobId: row.job_id, state: row.state, exitCode: row.exit_code }));
   }
@@ -264,89 +232,45 @@ export class PostgresStore implements Store {
     return (await this.db.query<LeaseRow>(this.Q.LIST_LEASES)).map(toLease);
   }
 
-  // --- Operator actions ---------------------------------------------------------------------------------------------
+  // --- Operator actions: the transaction bodies are in ./operator.ts --------------------------------------------------
 
-  async retryJobs(params: { ids?: string[]; allDead?: boolean }): Promise<string[]> {
+  async retryJobs(params: RetryJobsParams): Promise<string[]> {
     return this.db.transaction(async (tx) => {
-      const ids = params.allDead ? (await tx.query<{ id: string }>(this.Q.LOCK_DEAD_IDS)).map((row) => row.id) : (params.ids ?? []);
-      if (ids.length === 0) return ids;
-      const retried = new Set((await tx.query<{ id: string }>(this.Q.RETRY_JOBS, [ids])).map((row) => row.id));
-      // Name the first id that could not be retried, as a one-by-one retry would (a repeated id is pending by then).
-      const firstIndex = new Map<string, number>();
-      ids.forEach((id, i) => firstIndex.set(id, firstIndex.get(id) ?? i));
-      const failed = ids.find((id, i) => !retried.has(id) || firstIndex.get(id) !== i);
-      if (failed !== undefined) {
-        const state = retried.has(failed) ? 'pending' : (await tx.query<{ state: JobState }>(this.Q.LOCK_JOB_STATES, [[failed]]))[0]?.state;
-        if (state === undefined) throw new NotFoundError(`no job with id '${failed}'; see 'queuectl list'`);
-        throw new ConflictError(`job '${failed}' is ${state}; only dead or cancelled jobs can be retried`);
-      }
-      await tx.query(this.Q.NOTIFY, [this.channel]);
+      const ids = await retryJobsIn(tx, this.Q, params);
+      if (ids.length > 0) await tx.query(this.Q.NOTIFY, [this.channel]);
       return ids;
     });
   }
 
   async clearDead(): Promise<number> {
-    return this.db.transaction(async (tx) => {
-      const ids = (await tx.query<{ id: string }>(this.Q.LOCK_DEAD_IDS)).map((row) => row.id);
-      if (ids.length > 0) await tx.query(this.Q.DELETE_JOBS, [ids]);
-      return ids.length;
-    });
+    return this.db.transaction((tx) => clearDeadIn(tx, this.Q));
   }
 
-  async cancel(params: { ids: string[]; signal: string }): Promise<CancelResult[]> {
+  async cancel(params: CancelParams): Promise<CancelResult[]> {
     return this.db.transaction(async (tx) => {
-      const found = new Map<string, JobState>();
-      for (const row of await tx.query<{ id: string; state: JobState }>(this.Q.LOCK_JOB_STATES, [params.ids])) found.set(row.id, row.state);
-      const missing = params.ids.find((id) => !found.has(id));
-      if (missing !== undefined) throw new NotFoundError(`no job with id '${missing}'; see 'queuectl list'`);
-      const results: CancelResult[] = [];
-      for (const id of params.ids) {
-        const state = found.get(id)!;
-        if (state === 'processing') {
-          await tx.query(this.Q.FLAG_CANCEL, [id, params.signal]);
-          results.push({ id, action: 'signalled', state });
-        } else if (isTerminal(state)) {
-          results.push({ id, action: 'unchanged', state });
-        } else {
-          await tx.query(this.Q.CANCEL_QUEUED_JOB, [id, 'cancelled by user']);
-          await tx.query(this.Q.CANCEL_DEPENDENTS, [id, 'cancelled']);
-          results.push({ id, action: 'cancelled', state: 'cancelled' });
-        }
-      }
+      const results = await cancelIn(tx, this.Q, params);
       if (results.some((result) => result.action === 'signalled')) await tx.query(this.Q.NOTIFY, [this.channel]);
       return results;
     });
   }
 
-  async purge(params: { states: JobState[]; olderThanMs: number; dryRun: boolean; limit?: number }): Promise<number> {
-    return this.db.transaction(async (tx) => {
-      let remaining = params.limit ?? Number.MAX_SAFE_INTEGER;
-      let count = 0;
-      for (const state of params.states) {
-        const ids = (await tx.query<{ id: string }>(this.Q.SELECT_FINISHED_BEFORE, [state, params.olderThanMs, Math.min(remaining, 1e9)])).map((row) => row.id);
-        if (!params.dryRun && ids.length > 0) await tx.query(this.Q.DELETE_JOBS, [ids]);
-        count += ids.length;
-        remaining -= ids.length;
-        if (remaining <= 0) break;
-      }
-      return count;
-    });
+  async purge(params: PurgeParams): Promise<number> {
+    return this.db.transaction((tx) => purgeIn(tx, this.Q, params));
   }
-
   // --- Config -------------------------------------------------------------------------------------------------------
 
   async getConfig(): Promise<Record<string, string>> {
     return toConfig(await this.db.query<{ key: string; value: string }>(this.Q.GET_CONFIG));
   }
 
-  async setConfig(params: { key: string; value: string }): Promise<void> {
+  async setConfig(params: SetConfigParams): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.query(this.Q.SET_CONFIG, [params.key, params.value]);
       await tx.query(this.Q.NOTIFY, [this.channel]);
     });
   }
 
-  async unsetConfig(params: { key: string }): Promise<boolean> {
+  async unsetConfig(params: UnsetConfigParams): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       const removed = (await tx.execute(this.Q.UNSET_CONFIG, [params.key])) > 0;
       if (removed) await tx.query(this.Q.NOTIFY, [this.channel]);
@@ -380,26 +304,12 @@ export class PostgresStore implements Store {
   }
 
   addSchedule(params: AddScheduleParams): Promise<Schedule> { return this.schedules.add(params); }
-  getSchedule(params: { name: string }): Promise<Schedule | null> { return this.schedules.get(params); }
+  getSchedule(params: GetScheduleParams): Promise<Schedule | null> { return this.schedules.get(params); }
   listSchedules(): Promise<Schedule[]> { return this.schedules.list(); }
-  removeSchedule(params: { name: string }): Promise<boolean> { return this.schedules.remove(params); }
+  removeSchedule(params: RemoveScheduleParams): Promise<boolean> { return this.schedules.remove(params); }
   setSchedulePaused(params: SetSchedulePausedParams): Promise<Schedule | null> { return this.schedules.setPaused(params); }
-  dueSchedules(params: { limit: number }): Promise<{ now: number; schedules: Schedule[] }> { return this.schedules.due(params); }
+  dueSchedules(params: DueSchedulesParams): Promise<DueSchedulesResult> { return this.schedules.due(params); }
   fireSchedule(params: FireScheduleParams): Promise<FireScheduleResult> { return this.schedules.fire(params); }
   runSchedule(params: RunScheduleParams): Promise<Job> { return this.schedules.run(params); }
   nextScheduleAt(): Promise<number | null> { return this.schedules.nextAt(); }
-}
-
-/** finish_job's arguments: $1..$10 of FINISH_JOB and FINISH_AND_CLAIM. */
-function finishArgs(params: FinishParams): unknown[] {
-  const { jobId, workerId, attempt, result, next } = params;
-  return [
-    next.state, next.countsAttempt ? 0 : 1, next.retryDelayMs, result.error, result.exitCode, jobId, workerId, attempt,
-    result.outcome, result.signal,
-  ];
-}
-
-/** A claimed job from claim_job's json row (null: nothing was due). */
-function claimedJob(row: JobRow | null): ClaimedJob | null {
-  return row ? { job: toJob(row), attempt: row.runs } : null;
 }

@@ -3,7 +3,10 @@ import type { Job, JobState } from '../../core/job';
 import type { Schedule } from '../../core/schedule';
 import { overlapsPreviousJob } from '../../core/schedule-overlap';
 import { cadenceColumns, toSchedule, type ScheduleRow } from '../schedule-rows';
-import type { AddScheduleParams, FireScheduleParams, FireScheduleResult, RunScheduleParams, SetSchedulePausedParams } from '../store';
+import type {
+  AddScheduleParams, DueSchedulesParams, DueSchedulesResult, FireScheduleParams, FireScheduleResult, GetScheduleParams, RemoveScheduleParams,
+  RunScheduleParams, SetSchedulePausedParams,
+} from '../store';
 import type { Database, Executor } from './connection';
 import { enqueueJobs } from './enqueue';
 import { withSchema, type Queries } from './queries';
@@ -88,7 +91,7 @@ export class PostgresSchedules {
     });
   }
 
-  async get(params: { name: string }): Promise<Schedule | null> {
+  async get(params: GetScheduleParams): Promise<Schedule | null> {
     const row = (await this.db.query<ScheduleRow>(this.S.GET_SCHEDULE, [params.name]))[0];
     return row ? toSchedule(row) : null;
   }
@@ -97,7 +100,7 @@ export class PostgresSchedules {
     return (await this.db.query<ScheduleRow>(this.S.LIST_SCHEDULES)).map(toSchedule);
   }
 
-  async remove(params: { name: string }): Promise<boolean> {
+  async remove(params: RemoveScheduleParams): Promise<boolean> {
     return (await this.db.execute(this.S.DELETE_SCHEDULE, [params.name])) > 0;
   }
 
@@ -112,7 +115,7 @@ export class PostgresSchedules {
     });
   }
 
-  async due(params: { limit: number }): Promise<{ now: number; schedules: Schedule[] }> {
+  async due(params: DueSchedulesParams): Promise<DueSchedulesResult> {
     const rows = await this.db.query<ScheduleRow & { now: number }>(this.S.DUE_SCHEDULES, [params.limit]);
     const now = rows[0]?.now ?? (await this.db.query<{ now: number }>(this.access.Q.NOW))[0]!.now;
     return { now, schedules: rows.map(toSchedule) };

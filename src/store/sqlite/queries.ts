@@ -173,4 +173,3 @@ export const DELETE_JOB_DEPS = `DELETE FROM job_deps WHERE job_id = ?`;
 export const GET_CONFIG = `SELECT key, value FROM config`;
 export const SET_CONFIG = `INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
 export const UNSET_CONFIG = `DELETE FROM config WHERE key = ?`;
-export const GET_CONFIG_VALUE = `SELECT value FROM config WHERE key = ?`;

@@ -5,9 +5,12 @@ import type { Job, JobState } from '../../core/job';
 import type { NewJob } from '../../core/job-spec';
 import type { Schedule } from '../../core/schedule';
 import { overlapsPreviousJob } from '../../core/schedule-overlap';
-import { newJobRecord, toJob, type JobRow } from '../rows';
+import { newJobRecord, toConfig, toJob, type ConfigRow, type JobRow } from '../rows';
 import { cadenceColumns, toSchedule, type ScheduleRow } from '../schedule-rows';
-import type { AddScheduleParams, FireScheduleParams, FireScheduleResult, RunScheduleParams, SetSchedulePausedParams } from '../store';
+import type {
+  AddScheduleParams, DueSchedulesParams, DueSchedulesResult, FireScheduleParams, FireScheduleResult, GetScheduleParams, RemoveScheduleParams,
+  RunScheduleParams, SetSchedulePausedParams,
+} from '../store';
 import { GET_CONFIG, GET_JOB, GET_JOB_STATE, INSERT_JOB } from './queries';
 
 /*
@@ -78,7 +81,7 @@ export class SqliteSchedules {
     return toSchedule(schedulesRow);
   }
 
-  async get(params: { name: string }): Promise<Schedule | null> {
+  async get(params: GetScheduleParams): Promise<Schedule | null> {
     const row = await this.db.read(() => this.db.stmt(GET_SCHEDULE).get(params.name) as ScheduleRow | undefined);
     return row ? toSchedule(row) : null;
   }
@@ -87,7 +90,7 @@ export class SqliteSchedules {
     return (await this.db.read(() => this.db.stmt(LIST_SCHEDULES).all() as ScheduleRow[])).map(toSchedule);
   }
 
-  async remove(params: { name: string }): Promise<boolean> {
+  async remove(params: RemoveScheduleParams): Promise<boolean> {
     return this.db.write(() => this.db.stmt(DELETE_SCHEDULE).run(params.name).changes > 0);
   }
 
@@ -101,7 +104,7 @@ export class SqliteSchedules {
     return row ? toSchedule(row) : null;
   }
 
-  async due(params: { limit: number }): Promise<{ now: number; schedules: Schedule[] }> {
+  async due(params: DueSchedulesParams): Promise<DueSchedulesResult> {
     const now = this.db.now();
     const rows = await this.db.read(() => this.db.stmt(DUE_SCHEDULES).all({ now, limit: params.limit }) as ScheduleRow[]);
     return { now, schedules: rows.map(toSchedule) };
@@ -147,8 +150,7 @@ export class SqliteSchedules {
 
   /** Inserts a scheduled job (no dependencies: it starts pending) unless its id exists; true when inserted. */
   private insertJob(job: NewJob, now: number): boolean {
-    const config: Record<string, string> = {};
-    if (job.maxRetries === null) for (const row of this.db.stmt(GET_CONFIG).all() as { key: string; value: string }[]) config[row.key] = row.value;
+    const config = job.maxRetries === null ? toConfig(this.db.stmt(GET_CONFIG).all() as ConfigRow[]) : {};
     const r = newJobRecord(job, { state: 'pending', reason: null, now, defaultMaxRetries: resolveConfig(config)['max-retries'] });
     const env = r.env === null ? null : JSON.stringify(r.env);
     return this.db.stmt(INSERT_JOB).run(r.id, r.command, r.state, r.maxRetries, r.priority, r.runAt, r.timeout, r.cwd, env, null, now, now, null, null).changes > 0;
