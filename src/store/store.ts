@@ -160,6 +160,86 @@ export interface Store {
   runSchedule(params: RunScheduleParams): Promise<Job>;
   /** Earliest next run of the unpaused schedules, so an idle worker knows when to look again. */
   nextScheduleAt(): Promise<number | null>;
+
+  // --- Stats (stats, dashboard, metrics): reads only, from existing rows; SQL in sqlite/stats.ts, postgres/stats.ts ---
+
+  /**
+   * Jobs per state, each counted up to `cap` (a state at the cap is listed in `capped`: "at least"), so the cost stays
+   * bounded on a large store; and the oldest pending job's creation time.
+   */
+  countJobsCapped(params: CountJobsCappedParams): Promise<CappedJobCounts>;
+  /** One page of jobs, newest first, optionally in `states` and matching `search` (a substring of id or command). */
+  pageJobs(params: PageJobsParams): Promise<JobPage>;
+  /** Attempts that finished in the last `windowMs` by the store's clock: per minute, per outcome, per worker, durations. */
+  finishedStats(params: FinishedStatsParams): Promise<FinishedStats>;
+  /** Every finished attempt ever kept: totals by outcome and a run-duration histogram over `bucketsMs` (for /metrics). */
+  attemptTotals(params: AttemptTotalsParams): Promise<AttemptTotals>;
+  /**
+   * Deletes the named dead jobs and their history (the DLQ's "delete"). All or nothing: an unknown id (NotFoundError)
+   * or a job in another state (ConflictError) changes nothing. Returns the ids deleted.
+   */
+  deleteDeadJobs(params: DeleteDeadJobsParams): Promise<string[]>;
+}
+
+export interface DeleteDeadJobsParams {
+  ids: string[];
+}
+
+export interface CountJobsCappedParams {
+  cap: number;
+}
+
+export interface CappedJobCounts {
+  counts: Record<JobState, number>;
+  /** States whose count reached the cap: the real count is at least that. */
+  capped: JobState[];
+  oldestPendingAt: number | null;
+  now: number;
+}
+
+export interface PageJobsParams {
+  states?: JobState[];
+  /** Substring of the id or the command (case-sensitive on PostgreSQL, ASCII-insensitive on SQLite). */
+  search?: string;
+  limit: number;
+  /** The `next` cursor of the previous page. */
+  after?: string;
+}
+
+export interface JobPage {
+  jobs: Job[];
+  /** Cursor of the next (older) page; null on the last page. */
+  next: string | null;
+}
+
+export interface FinishedStatsParams {
+  windowMs: number;
+}
+
+/** Success is an `exit` with code 0; `stopped` attempts (put back, not counted) are left out. */
+export interface FinishedStats {
+  now: number;
+  since: number;
+  /** One entry per minute that had a finish: minute start (epoch ms), successes, failures. */
+  perMinute: { minute: number; succeeded: number; failed: number }[];
+  succeeded: number;
+  failed: number;
+  byOutcome: Record<string, number>;
+  /** Run durations in ms; null when nothing finished. */
+  durationMs: { p50: number; p95: number; max: number } | null;
+  byWorker: { workerId: string; succeeded: number; failed: number }[];
+}
+
+export interface AttemptTotalsParams {
+  bucketsMs: number[];
+}
+
+export interface AttemptTotals {
+  byOutcome: { outcome: string; succeeded: boolean; count: number }[];
+  /** Cumulative counts per bucket bound (`le`), then the total count and sum (ms). */
+  histogram: { le: number; count: number }[];
+  count: number;
+  sumMs: number;
 }
 
 export interface ClaimParams {

@@ -13,6 +13,10 @@ import { WakeListener } from './listener';
 import { migrate } from './migrate';
 import { compileQueries, SCHEMA_NAME_PATTERN, type Queries } from './queries';
 import { PostgresSchedules } from './schedules';
+import { PostgresStats } from './stats';
+import type {
+  AttemptTotals, AttemptTotalsParams, CappedJobCounts, CountJobsCappedParams, DeleteDeadJobsParams, FinishedStats, FinishedStatsParams, JobPage, PageJobsParams,
+} from '../store';
 import {
   toAttempt, toConfig, toJob, toLease, toOutputChunk, toWorker, type AttemptRow, type JobRow, type LeaseRow, type OutputRow, type WorkerRow,
 } from './rows';
@@ -382,6 +386,19 @@ export class PostgresStore implements Store {
   fireSchedule(params: FireScheduleParams): Promise<FireScheduleResult> { return this.schedules.fire(params); }
   runSchedule(params: RunScheduleParams): Promise<Job> { return this.schedules.run(params); }
   nextScheduleAt(): Promise<number | null> { return this.schedules.nextAt(); }
+
+  // --- Stats: SQL in ./stats.ts ------------------------------------------------------------------------------------
+
+  private statsStore: PostgresStats | undefined;
+  private get stats(): PostgresStats {
+    return (this.statsStore ??= new PostgresStats({ db: this.db, schema: this.channel.slice('queuectl_'.length) }));
+  }
+
+  countJobsCapped(params: CountJobsCappedParams): Promise<CappedJobCounts> { return this.stats.countCapped(params); }
+  pageJobs(params: PageJobsParams): Promise<JobPage> { return this.stats.page(params); }
+  finishedStats(params: FinishedStatsParams): Promise<FinishedStats> { return this.stats.finished(params); }
+  attemptTotals(params: AttemptTotalsParams): Promise<AttemptTotals> { return this.stats.totals(params); }
+  deleteDeadJobs(params: DeleteDeadJobsParams): Promise<string[]> { return this.stats.deleteDead(params); }
 }
 
 /** finish_job's arguments: $1..$10 of FINISH_JOB and FINISH_AND_CLAIM. */

@@ -16,6 +16,10 @@ import { assertQueuectlFile, isDiskFull, translateOpenError, translateSqliteErro
 import type { AddScheduleParams, FireScheduleParams, FireScheduleResult, RunScheduleParams, SetSchedulePausedParams } from '../store';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './migrations/index';
 import { SqliteSchedules } from './schedules';
+import { SqliteStats } from './stats';
+import type {
+  AttemptTotals, AttemptTotalsParams, CappedJobCounts, CountJobsCappedParams, DeleteDeadJobsParams, FinishedStats, FinishedStatsParams, JobPage, PageJobsParams,
+} from '../store';
 import * as Q from './queries';
 import { CreatedJob, newJobRecord, toAttempt, toJob, toWorker, type AttemptRow, type JobRow, type JobStart, type WorkerRow } from '../rows';
 
@@ -622,4 +626,17 @@ export class SqliteStore implements Store {
   fireSchedule(params: FireScheduleParams): Promise<FireScheduleResult> { return this.schedules.fire(params); }
   runSchedule(params: RunScheduleParams): Promise<Job> { return this.schedules.run(params); }
   nextScheduleAt(): Promise<number | null> { return this.schedules.nextAt(); }
+
+  // --- Stats: SQL in ./stats.ts ------------------------------------------------------------------------------------
+
+  private statsStore: SqliteStats | undefined;
+  private get stats(): SqliteStats {
+    return (this.statsStore ??= new SqliteStats({ read: (fn) => this.read(fn), write: (fn) => this.write(fn), stmt: (sql) => this.stmt(sql), now: () => this.clock.now() }));
+  }
+
+  countJobsCapped(params: CountJobsCappedParams): Promise<CappedJobCounts> { return this.stats.countCapped(params); }
+  pageJobs(params: PageJobsParams): Promise<JobPage> { return this.stats.page(params); }
+  finishedStats(params: FinishedStatsParams): Promise<FinishedStats> { return this.stats.finished(params); }
+  attemptTotals(params: AttemptTotalsParams): Promise<AttemptTotals> { return this.stats.totals(params); }
+  deleteDeadJobs(params: DeleteDeadJobsParams): Promise<string[]> { return this.stats.deleteDead(params); }
 }
