@@ -244,6 +244,11 @@ export class Queue {
     return this.store.pageJobs({ states, search: options.search?.slice(0, 200), limit, after: options.after });
   }
 
+  /** Bounds every later store call to about `ms` (null: unbounded), so a server's request fails instead of hanging. */
+  setCallDeadline(ms: number | null): void {
+    this.store.setCallDeadline({ ms });
+  }
+
   /** Deletes dead jobs by id, with their history; all or nothing. */
   async dlqDelete(ids: string[]): Promise<string[]> {
     if (ids.length === 0) throw new UsageError('dlq delete: give at least one job id');
