@@ -65,10 +65,10 @@ describe('dashboard in Chromium', { skip }, () => {
     await assertText(count(page, 'completed'), '3');
     await assertText(count(page, 'dead'), '1');
     await assertText(count(page, 'pending'), '2');
-    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
+    await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 1));
     await enqueue(temp.store, { id: 'late', command: 'true', delay: 3600 });
     await assertText(count(page, 'pending'), '3');
-    assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 1, 'the page was not reloaded');
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker), 1, 'the page was not reloaded');
     await page.locator('svg.chart rect.ok').first().waitFor();
     await page.screenshot({ path: join(SHOTS, 'overview-light.png'), fullPage: true });
     const dark = await open('dark');
@@ -123,7 +123,7 @@ describe('dashboard in Chromium', { skip }, () => {
     await page.locator('tr[data-job="xss"] td.cmd').waitFor();
     assert.match((await page.locator('tr[data-job="xss"] td.cmd').textContent())!, /^<script>/);
     assert.equal(await page.locator('main script, main img').count(), 0);
-    assert.equal(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned), undefined);
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { pwned?: number }).pwned), undefined);
   });
 });
 

@@ -1,6 +1,6 @@
 import { emptyCounts, type JobState } from '../../core/job';
 import { toJob, type JobRow } from '../rows';
-import { assertAllDead, formatCursor, parseCursor, percentileOffset, statesOrAll, SUCCEEDED_SQL } from '../stats-shared';
+import { assertAllDead, formatCursor, parseCursor, statesOrAll, SUCCEEDED_SQL } from '../stats-shared';
 import type {
   AttemptTotals, AttemptTotalsParams, CappedJobCounts, CountJobsCappedParams, DeleteDeadJobsParams, FinishedStats, FinishedStatsParams, JobPage, PageJobsParams,
 } from '../store';
@@ -14,11 +14,12 @@ import { withSchema } from './queries';
  */
 
 const NOW_MS = `floor(extract(epoch FROM now()) * 1000)::bigint`;
-/** $1 states, $2 cap. */
+/** $1 states, $2 cap; one round trip with the oldest pending job and the clock (evaluated once). */
 const COUNT_CAPPED = `
-  SELECT wanted.state, c.n FROM unnest($1::text[]) AS wanted(state)
+  SELECT wanted.state, c.n,
+         (SELECT min(created_at) FROM @schema.jobs WHERE state = 'pending') AS oldest, ${NOW_MS} AS now
+    FROM unnest($1::text[]) AS wanted(state)
    CROSS JOIN LATERAL (SELECT count(*)::int AS n FROM (SELECT 1 FROM @schema.jobs WHERE state = wanted.state LIMIT $2) s) c`;
-const OLDEST_PENDING = `SELECT min(created_at) AS at, ${NOW_MS} AS now FROM @schema.jobs WHERE state = 'pending'`;
 /** $1 states, $2 created_at, $3 seq, $4 search (null: all), $5 limit. */
 const PAGE = `
   SELECT j.* FROM unnest($1::text[]) AS wanted(state)
@@ -28,16 +29,22 @@ const PAGE = `
         AND ($4::text IS NULL OR strpos(id, $4) > 0 OR strpos(command, $4) > 0)
       ORDER BY created_at DESC, seq DESC LIMIT $5) j
    ORDER BY j.created_at DESC, j.seq DESC LIMIT $5`;
-/** $1: the window in ms. */
-const FINISHED = `FROM @schema.attempts WHERE finished_at >= ${NOW_MS} - $1::bigint AND outcome <> 'stopped'`;
-const PER_MINUTE = `
-  SELECT (finished_at / 60000) * 60000 AS minute, sum(${SUCCEEDED_SQL})::int AS ok, count(*)::int AS n ${FINISHED}
-   GROUP BY minute ORDER BY minute`;
-const BY_OUTCOME = `SELECT outcome, count(*)::int AS n ${FINISHED} GROUP BY outcome`;
-const BY_WORKER = `SELECT worker_id, sum(${SUCCEEDED_SQL})::int AS ok, count(*)::int AS n ${FINISHED} GROUP BY worker_id ORDER BY n DESC LIMIT 100`;
-/** $2: the offset. */
-const DURATION_AT = `SELECT finished_at - started_at AS d ${FINISHED} ORDER BY d LIMIT 1 OFFSET $2`;
-const DURATION_MAX = `SELECT max(finished_at - started_at) AS d, count(*)::int AS n, ${NOW_MS} AS now ${FINISHED}`;
+/**
+ * $1: the window in ms. Everything about the window's finished attempts in one round trip: per minute, per outcome,
+ * per worker, and the nearest-rank percentiles (percentile_disc) of their run time.
+ */
+const FINISHED = `
+  WITH f AS (
+    SELECT finished_at, finished_at - started_at AS d, outcome, worker_id, ${SUCCEEDED_SQL} AS ok
+      FROM @schema.attempts WHERE finished_at >= ${NOW_MS} - $1::bigint AND outcome <> 'stopped')
+  SELECT ${NOW_MS} AS now, (SELECT count(*)::int FROM f) AS n, (SELECT coalesce(sum(ok), 0)::int FROM f) AS ok,
+    (SELECT coalesce(json_agg(m ORDER BY m.minute), '[]')
+       FROM (SELECT (finished_at / 60000) * 60000 AS minute, sum(ok)::int AS ok, count(*)::int AS n FROM f GROUP BY 1) m) AS minutes,
+    (SELECT coalesce(json_object_agg(o.outcome, o.n), '{}') FROM (SELECT outcome, count(*)::int AS n FROM f GROUP BY outcome) o) AS outcomes,
+    (SELECT coalesce(json_agg(w ORDER BY w.n DESC), '[]')
+       FROM (SELECT worker_id, sum(ok)::int AS ok, count(*)::int AS n FROM f GROUP BY worker_id ORDER BY n DESC LIMIT 100) w) AS workers,
+    (SELECT percentile_disc(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY d) FROM f) AS percentiles,
+    (SELECT max(d) FROM f) AS max`;
 const TOTALS = `
   SELECT outcome, ${SUCCEEDED_SQL} AS ok, count(*)::int AS n, coalesce(sum(finished_at - started_at), 0)::bigint AS ms
     FROM @schema.attempts WHERE finished_at IS NOT NULL AND outcome <> 'stopped' GROUP BY outcome, ok`;
@@ -55,6 +62,17 @@ const DELETE_JOBS = `
        deps AS (DELETE FROM @schema.job_deps WHERE job_id = ANY($1::text[]))
   DELETE FROM @schema.jobs WHERE id = ANY($1::text[])`;
 
+interface FinishedRow {
+  now: number;
+  n: number;
+  ok: number;
+  minutes: { minute: number; ok: number; n: number }[];
+  outcomes: Record<string, number>;
+  workers: { worker_id: string; ok: number; n: number }[];
+  percentiles: (number | string)[] | null;
+  max: number | null;
+}
+
 export class PostgresStats {
   private readonly sql: (text: string) => string;
 
@@ -63,15 +81,11 @@ export class PostgresStats {
   }
 
   async countCapped(params: CountJobsCappedParams): Promise<CappedJobCounts> {
-    const { db } = this.access;
-    const [rows, oldest] = await Promise.all([
-      db.query<{ state: JobState; n: number }>(this.sql(COUNT_CAPPED), [statesOrAll(undefined), params.cap]),
-      db.query<{ at: number | null; now: number }>(this.sql(OLDEST_PENDING)),
-    ]);
+    const rows = await this.access.db.query<{ state: JobState; n: number; oldest: number | null; now: number }>(this.sql(COUNT_CAPPED), [statesOrAll(undefined), params.cap]);
     const counts = emptyCounts();
     for (const row of rows) counts[row.state] = row.n;
     const capped = rows.filter((row) => row.n >= params.cap).map((row) => row.state);
-    return { counts, capped, oldestPendingAt: oldest[0]!.at, now: oldest[0]!.now };
+    return { counts, capped, oldestPendingAt: rows[0]!.oldest, now: rows[0]!.now };
   }
 
   async page(params: PageJobsParams): Promise<JobPage> {
@@ -84,24 +98,15 @@ export class PostgresStats {
   }
 
   async finished(params: FinishedStatsParams): Promise<FinishedStats> {
-    const { db } = this.access;
-    const window = [params.windowMs];
-    const [minutes, outcomes, workers, totals] = await Promise.all([
-      db.query<{ minute: number; ok: number; n: number }>(this.sql(PER_MINUTE), window),
-      db.query<{ outcome: string; n: number }>(this.sql(BY_OUTCOME), window),
-      db.query<{ worker_id: string; ok: number; n: number }>(this.sql(BY_WORKER), window),
-      db.query<{ d: number | null; n: number; now: number }>(this.sql(DURATION_MAX), window),
-    ]);
-    const { d: max, n, now } = totals[0]!;
-    const at = async (p: number) => (await db.query<{ d: number }>(this.sql(DURATION_AT), [params.windowMs, percentileOffset(n, p)]))[0]?.d ?? 0;
-    const perMinute = minutes.map((r) => ({ minute: Number(r.minute), succeeded: r.ok, failed: r.n - r.ok }));
-    const byOutcome: Record<string, number> = {};
-    for (const r of outcomes) byOutcome[r.outcome] = r.n;
-    const succeeded = perMinute.reduce((sum, m) => sum + m.succeeded, 0);
+    const [row] = await this.access.db.query<FinishedRow>(this.sql(FINISHED), [params.windowMs]);
+    const { now, n, ok, max } = row!;
+    const byOutcome: Record<string, number> = { ...row!.outcomes };
+    const [p50, p95] = (row!.percentiles ?? []).map(Number);
     return {
-      now, since: now - params.windowMs, perMinute, succeeded, failed: n - succeeded, byOutcome,
-      byWorker: workers.map((r) => ({ workerId: r.worker_id, succeeded: r.ok, failed: r.n - r.ok })),
-      durationMs: max === null || n === 0 ? null : { p50: await at(0.5), p95: await at(0.95), max: Number(max) },
+      now, since: now - params.windowMs, succeeded: ok, failed: n - ok, byOutcome,
+      perMinute: row!.minutes.map((m) => ({ minute: Number(m.minute), succeeded: m.ok, failed: m.n - m.ok })),
+      byWorker: row!.workers.map((w) => ({ workerId: w.worker_id, succeeded: w.ok, failed: w.n - w.ok })),
+      durationMs: max === null || n === 0 ? null : { p50: p50!, p95: p95!, max: Number(max) },
     };
   }
 
