@@ -1,8 +1,30 @@
-import type { QueueStats } from '../queue';
+import type { JobCounts, JobState } from './job';
+import type { WorkerRecord } from './records';
 import { isoTime, workerToJson } from './serialize';
 
+/** What the JSON is made from: the Queue's `stats()` (QueueStats in src/queue.ts has this shape). */
+export interface StatsView {
+  windowMs: number;
+  now: number;
+  counts: JobCounts;
+  cappedStates: JobState[];
+  oldestPendingAgeMs: number | null;
+  finishedPerMinute: number;
+  successRate: number | null;
+  failureRate: number | null;
+  finished: {
+    succeeded: number;
+    failed: number;
+    byOutcome: Record<string, number>;
+    durationMs: { p50: number; p95: number; max: number } | null;
+    perMinute: { minute: number; succeeded: number; failed: number }[];
+    byWorker: { workerId: string; succeeded: number; failed: number }[];
+  };
+  workers: (WorkerRecord & { alive: boolean })[];
+}
+
 /** The JSON of `queuectl stats --json` and the dashboard's `/api/overview`: one shape for both. */
-export function statsToJson(stats: QueueStats) {
+export function statsToJson(stats: StatsView) {
   const f = stats.finished;
   return {
     window_seconds: stats.windowMs / 1000,
