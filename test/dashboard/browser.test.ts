@@ -3,6 +3,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { StoreUnavailableError } from '../../src/core/errors';
+import { Dashboard } from '../../src/dashboard/server';
+import { Queue } from '../../src/queue';
 import { tempSqliteStore, type TempStore } from '../support/temp-store';
 import { claim, enqueue, finish, output, startDashboard, type RunningDashboard } from './fixtures';
 
@@ -124,6 +127,39 @@ describe('dashboard in Chromium', { skip }, () => {
     assert.match((await page.locator('tr[data-job="xss"] td.cmd').textContent())!, /^<script>/);
     assert.equal(await page.locator('main script, main img').count(), 0);
     assert.equal(await page.evaluate(() => (globalThis as unknown as { pwned?: number }).pwned), undefined);
+  });
+});
+
+describe('dashboard in Chromium: the store goes away and comes back', { skip }, () => {
+  it('shows a banner while the store cannot be opened, and recovers without a reload', async () => {
+    const temp = await tempSqliteStore();
+    await enqueue(temp.store, { id: 'one', command: 'true', delay: 3600 });
+    let down = true;
+    const queue = new Queue(temp.store);
+    // The dashboard opens its store again after a failed open: here the first opens fail as an unreachable server's do.
+    const dashboard = new Dashboard({
+      host: '127.0.0.1', port: 0, token: null,
+      openQueue: async () => {
+        if (down) throw new StoreUnavailableError('cannot reach the PostgreSQL server at db.invalid:5432');
+        return queue;
+      },
+    });
+    const { url } = await dashboard.listen();
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 500 } });
+      await page.goto(url);
+      await page.locator('#banner', { hasText: 'The store is unavailable' }).waitFor();
+      await page.screenshot({ path: join(SHOTS, 'store-down-light.png') });
+      down = false;
+      await page.locator('#banner').waitFor({ state: 'hidden' });
+      await page.locator('[data-count="pending"] .value', { hasText: '1' }).waitFor();
+    } finally {
+      await browser.close();
+      await dashboard.close();
+      await temp.cleanup();
+    }
   });
 });
 
