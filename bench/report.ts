@@ -1,4 +1,5 @@
 import type { BulkEnqueueResult } from './bulk-enqueue';
+import type { DashboardScaleResult } from './dashboard-scale';
 import type { DrainResult } from './drain';
 import type { PickupResult } from './pickup';
 import type { RecoveryResult } from './recovery';
@@ -23,6 +24,7 @@ export interface BenchResults {
   pickup: PerBackend<PickupResult>;
   recovery?: Outcome<RecoveryResult>;
   store: PerBackend<StoreThroughputResult>;
+  dashboard: PerBackend<DashboardScaleResult>;
 }
 
 /** Targets from the issues: the core's for SQLite, the PostgreSQL store's for PostgreSQL (it sets none for bulk). */

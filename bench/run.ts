@@ -3,6 +3,7 @@ import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { measureBulkEnqueue } from './bulk-enqueue';
+import { measureDashboardScale, renderDashboardScale } from './dashboard-scale';
 import { measureDrain } from './drain';
 import { CLI_BIN, Cleanup, progress } from './harness';
 import { measurePickup } from './pickup';
@@ -19,10 +20,10 @@ import { DEFAULT_PG_URL, postgresUnavailable, type Backend } from './targets';
  */
 
 const SIZES = {
-  full: { startupRuns: 21, drainJobs: 2000, bulkJobs: 100_000, bulkSamples: 5, pickupSamples: 40, recoverySamples: 3, storeJobs: 5000 },
-  quick: { startupRuns: 5, drainJobs: 300, bulkJobs: 10_000, bulkSamples: 1, pickupSamples: 10, recoverySamples: 1, storeJobs: 1000 },
+  full: { startupRuns: 21, drainJobs: 2000, bulkJobs: 100_000, bulkSamples: 5, pickupSamples: 40, recoverySamples: 3, storeJobs: 5000, dashboardJobs: 1_000_000, dashboardSamples: 40 },
+  quick: { startupRuns: 5, drainJobs: 300, bulkJobs: 10_000, bulkSamples: 1, pickupSamples: 10, recoverySamples: 1, storeJobs: 1000, dashboardJobs: 100_000, dashboardSamples: 10 },
 };
-const MEASUREMENTS = ['startup', 'drain', 'bulk', 'pickup', 'recovery', 'store'] as const;
+const MEASUREMENTS = ['startup', 'drain', 'bulk', 'pickup', 'recovery', 'store', 'dashboard'] as const;
 type Measurement = (typeof MEASUREMENTS)[number];
 
 /** The cleanup of the measurement running now, so Ctrl+C still stops its workers and removes its files. */
@@ -89,6 +90,7 @@ async function main(): Promise<number> {
     bulk: {},
     pickup: {},
     store: {},
+    dashboard: {},
   };
 
   if (wanted('startup')) results.startup = await measure('startup', (cleanup) => measureStartup({ runs: sizes.startupRuns, cleanup }));
@@ -105,12 +107,19 @@ async function main(): Promise<number> {
   for (const backend of backends) {
     if (wanted('store')) results.store[backend] = await measure(`store/${backend}`, (cleanup) => measureStoreThroughput({ backend, jobs: sizes.storeJobs, cleanup }));
   }
+  for (const backend of backends) {
+    if (wanted('dashboard')) {
+      results.dashboard[backend] = await measure(`dashboard/${backend}`, (cleanup) =>
+        measureDashboardScale({ backend, jobs: sizes.dashboardJobs, samples: sizes.dashboardSamples, cleanup }));
+    }
+  }
 
   const jsonPath = join(__dirname, 'results.json');
   writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`\n## queuectl benchmarks — ${results.date.slice(0, 10)}${results.quick ? ' (--quick)' : ''}\n\n`);
   process.stdout.write(`Machine: ${results.machine.cores} cores (${results.machine.cpu}), ${results.machine.memoryGb} GB, Node ${results.machine.node}, ${results.machine.os}. Command: \`${results.command}\`.\n\n`);
   process.stdout.write(renderMarkdown(results));
+  if (Object.keys(results.dashboard).length > 0) process.stdout.write(`\n${renderDashboardScale(results.dashboard)}`);
   progress(`raw results in ${jsonPath}`);
   return failures > 0 ? 1 : 0;
 }

@@ -5,7 +5,7 @@
 // it. The rest of dist/ stays as tsc wrote it, for the library API.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,18 @@ const lazyChildProcessForCommander = {
   },
 };
 
+/**
+ * The dashboard stays out of the bundle: only `queuectl dashboard` loads it, from dist/dashboard/ as tsc wrote it,
+ * with its page's static files copied beside it. Other commands neither load nor parse it.
+ */
+const dashboardOutside = {
+  name: 'dashboard-outside',
+  setup(bundle) {
+    bundle.onResolve({ filter: /[\\/]dashboard[\\/](server|security)$/ }, (args) => ({ path: `../dashboard/${args.path.split(/[\\/]/).pop()}.js`, external: true }));
+  },
+};
+cpSync(fileURLToPath(new URL('../src/dashboard/assets/', import.meta.url)), join(dist, '..', 'dashboard', 'assets'), { recursive: true });
+
 await build({
   entryPoints: [join(dist, 'entry.js')],
   outfile: program,
@@ -38,7 +50,7 @@ await build({
   format: 'cjs',
   target: 'node20',
   external: ['pg'],
-  plugins: [lazyChildProcessForCommander],
+  plugins: [lazyChildProcessForCommander, dashboardOutside],
   // Less to parse at every start (1-3 ms); identifiers are kept, so a stack trace still names its functions.
   minifyWhitespace: true,
   minifySyntax: true,

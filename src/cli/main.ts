@@ -32,6 +32,9 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   schedulePause: () => import('./commands/schedule-pause'),
   scheduleResume: () => import('./commands/schedule-resume'),
   scheduleRun: () => import('./commands/schedule-run'),
+  stats: () => import('./commands/stats'),
+  metrics: () => import('./commands/metrics'),
+  dashboard: () => import('./commands/dashboard'),
 };
 
 let exitCode = 0;
@@ -192,6 +195,22 @@ function buildProgram(): Command {
   schedule.command('pause').description('stop firing until resumed').argument('<name>').action(action('schedulePause', program));
   schedule.command('resume').description('fire again from the next tick').argument('<name>').action(action('scheduleResume', program));
   schedule.command('run').description('enqueue one job of the schedule now, outside its cadence').argument('<name>').option('--json', 'print the job as JSON').action(action('scheduleRun', program));
+
+  program
+    .command('stats')
+    .description('throughput, success and failure rates, run times, queue depth, oldest pending job, per-worker counts')
+    .option('--since <duration>', 'the window: 15m, 1h, 1d (default 1h)')
+    .option('--json', 'JSON output')
+    .action(action('stats', program));
+  program.command('metrics').description('Prometheus text (as /metrics serves it), e.g. for a node_exporter textfile collector').action(action('metrics', program));
+  program
+    .command('dashboard')
+    .description('serve the web dashboard (loopback only unless --token)')
+    .option('--host <address>', 'address to bind (default 127.0.0.1; any other needs --token)')
+    .option('--port <n>', 'port (default 8420; 0 picks a free one)', integerOption('--port', 65535))
+    .option('--token <token>', 'require this token on every request (env QUEUECTL_DASHBOARD_TOKEN)')
+    .option('--open', 'open it in a browser')
+    .action(action('dashboard', program));
 
   worker.addCommand(new Command('run').description('run one worker in this process (used by worker start)').action(action('workerRun', program)), { hidden: true });
   return program;

@@ -1,11 +1,11 @@
-import type { Attempt, Job, JobState, OutputChunk, OutputStream } from '../core/job';
-import type { NewJob } from '../core/job-spec';
-import type { CancelResult, EndedJob, EnqueueResult, JobCountsSummary, StopMode, WorkerIdentity, WorkerRecord, WorkerState } from '../core/records';
-import type { NewSchedule, Schedule } from '../core/schedule';
-import type { AttemptResult, NextState } from '../core/transitions';
+import type { Attempt, Job, OutputChunk } from '../core/job';
+import type { CancelResult, EndedJob, EnqueueResult, JobCountsSummary, WorkerRecord } from '../core/records';
+import type { Schedule } from '../core/schedule';
+import type { AddScheduleParams, AppendOutputParams, AttemptTotals, AttemptTotalsParams, CallDeadlineParams, CancelParams, CappedJobCounts, ClaimParams, ClaimedJob, CountJobsCappedParams, DeleteDeadJobsParams, DueSchedulesParams, DueSchedulesResult, EnqueueParams, FinishAndClaimParams, FinishAndClaimResult, FinishParams, FinishedStats, FinishedStatsParams, FireScheduleParams, FireScheduleResult, GetJobParams, GetScheduleParams, HeartbeatParams, HeartbeatReply, JobPage, LateResultParams, LeaseRecord, ListAttemptsParams, ListJobsParams, ListWorkersParams, PageJobsParams, PurgeParams, ReadOutputParams, RecordAttemptProcessParams, RegisterWorkerParams, RemoveScheduleParams, RemoveWorkerParams, RequestStopParams, RetryJobsParams, RunScheduleParams, SetConfigParams, SetSchedulePausedParams, TakeFinishHooksParams, UnsetConfigParams } from './params';
 
 // The records the store returns live in core (core/records.ts); re-exported so adapters and the worker name them here.
 export type { CancelResult, EndedJob, EnqueueResult, JobCountsSummary, StopMode, WorkerIdentity, WorkerRecord, WorkerState } from '../core/records';
+export type * from './params';
 
 /**
  * The only seam between queuectl and a database. Every adapter (SQLite, PostgreSQL) implements it and passes the
@@ -166,228 +166,23 @@ export interface Store {
   runSchedule(params: RunScheduleParams): Promise<Job>;
   /** Earliest next run of the unpaused schedules, so an idle worker knows when to look again. */
   nextScheduleAt(): Promise<number | null>;
-}
 
-// --- Params and results of the methods above, one named type each (as River's *Params) -----------------------------
+  // --- Stats (stats, dashboard, metrics): reads only, from existing rows; SQL in sqlite/stats.ts, postgres/stats.ts ---
 
-export interface CallDeadlineParams {
-  /** The bound in ms; null waits as long as a call takes. */
-  ms: number | null;
-}
-
-export interface EnqueueParams {
-  jobs: NewJob[];
-  ifNotExists: boolean;
-}
-
-export interface GetJobParams {
-  id: string;
-}
-
-export interface ListJobsParams {
-  /** Only jobs in these states; all when absent or empty. */
-  states?: JobState[];
-  limit: number;
-}
-
-export interface ListAttemptsParams {
-  jobId: string;
-}
-
-export interface ReadOutputParams {
-  jobId: string;
-  attempt: number;
-  /** Only chunks after this one (0, the default: all). */
-  afterSeq?: number;
-}
-
-export interface RecordAttemptProcessParams {
-  jobId: string;
-  attempt: number;
-  workerId: string;
-  pid: number;
-  pidStart: string | null;
-}
-
-export interface FinishAndClaimParams {
-  finish: FinishParams;
-  claim: ClaimParams;
-}
-
-export interface FinishAndClaimResult {
-  finished: boolean;
-  next: ClaimedJob | null;
-}
-
-export interface RegisterWorkerParams {
-  worker: WorkerIdentity;
-}
-
-export interface HeartbeatParams {
-  workerId: string;
-  state: WorkerState;
-  /** The job whose lease to renew, if the worker holds one. */
-  jobId: string | null;
-  leaseMs: number;
-}
-
-export interface ListWorkersParams {
-  staleAfterMs: number;
-}
-
-export interface RemoveWorkerParams {
-  workerId: string;
-}
-
-export interface RequestStopParams {
-  mode: StopMode;
-  /** Only the workers on this host; all when absent. */
-  host?: string;
-}
-
-export interface TakeFinishHooksParams {
-  limit: number;
-}
-
-export interface RetryJobsParams {
-  ids?: string[];
-  /** Every dead job instead of `ids`. */
-  allDead?: boolean;
-}
-
-export interface CancelParams {
-  ids: string[];
-  /** The signal a processing job's worker sends it. */
-  signal: string;
-}
-
-export interface PurgeParams {
-  states: JobState[];
-  olderThanMs: number;
-  /** Count, delete nothing. */
-  dryRun: boolean;
-  limit?: number;
-}
-
-export interface SetConfigParams {
-  key: string;
-  value: string;
-}
-
-export interface UnsetConfigParams {
-  key: string;
-}
-
-export interface GetScheduleParams {
-  name: string;
-}
-
-export interface RemoveScheduleParams {
-  name: string;
-}
-
-export interface DueSchedulesParams {
-  limit: number;
-}
-
-export interface DueSchedulesResult {
-  /** The store's clock when it looked. */
-  now: number;
-  schedules: Schedule[];
-}
-
-export interface ClaimParams {
-  workerId: string;
-  host: string;
-  leaseMs: number;
-}
-
-export interface AppendOutputParams {
-  jobId: string;
-  attempt: number;
-  chunks: { stream: OutputStream; data: string }[];
-  limitBytes: number;
-  truncated?: boolean;
-}
-
-export interface LateResultParams {
-  jobId: string;
-  workerId: string;
-  attempt: number;
-  result: AttemptResult;
-}
-
-export interface FinishParams {
-  jobId: string;
-  workerId: string;
-  /** The run number the claim returned. */
-  attempt: number;
-  result: AttemptResult;
-  next: NextState;
-}
-
-export interface ClaimedJob {
-  job: Job;
-  attempt: number;
-}
-
-export interface HeartbeatReply {
-  stopRequest: StopMode | null;
-  leaseHeld: boolean;
-  cancelSignal: string | null;
-  /** False when no worker row was found to mark alive. */
-  registered: boolean;
-}
-
-export interface LeaseRecord {
-  jobId: string;
-  attempt: number;
-  workerId: string;
-  /** Attempts counted so far, including this one. */
-  attempts: number;
-  maxRetries: number;
-  /** By the store's clock. */
-  leaseExpired: boolean;
-  /** Where the command runs, from the attempt. */
-  host: string;
-  pid: number | null;
-  pidStart: string | null;
-  /** The worker's registration, if it still has one. */
-  worker: { host: string; pid: number; pidStart: string | null } | null;
-}
-export interface AddScheduleParams {
-  schedule: NewSchedule;
-  nextRunAt: number;
-  replace: boolean;
-}
-
-export interface SetSchedulePausedParams {
-  name: string;
-  paused: boolean;
-  /** The next run once resumed (ignored when pausing). */
-  nextRunAt: number;
-}
-
-export interface FireScheduleParams {
-  name: string;
-  /** The next run the caller saw: the tick is fired only if the schedule still holds it. */
-  expectedRunAt: number;
-  /** The tick that fires (null: the due ticks were missed and are dropped), and its job. */
-  tickAt: number | null;
-  job: NewJob | null;
-  nextRunAt: number;
-}
-
-export interface FireScheduleResult {
   /**
-   * `fired`: the job was inserted; `exists`: a job with its id was already there; `overlap`: skipped by `--no-overlap`;
-   * `missed`: no job (catch-up none); `stale`: another firer got there first, or the schedule changed, paused or went.
+   * Jobs per state, each counted up to `cap` (a state at the cap is listed in `capped`: "at least"), so the cost stays
+   * bounded on a large store; and the oldest pending job's creation time.
    */
-  outcome: 'fired' | 'exists' | 'overlap' | 'missed' | 'stale';
-  jobId: string | null;
-}
-
-export interface RunScheduleParams {
-  name: string;
-  job: NewJob;
+  countJobsCapped(params: CountJobsCappedParams): Promise<CappedJobCounts>;
+  /** One page of jobs, newest first, optionally in `states` and matching `search` (a substring of id or command). */
+  pageJobs(params: PageJobsParams): Promise<JobPage>;
+  /** Attempts that finished in the last `windowMs` by the store's clock: per minute, per outcome, per worker, durations. */
+  finishedStats(params: FinishedStatsParams): Promise<FinishedStats>;
+  /** Every finished attempt ever kept: totals by outcome and a run-duration histogram over `bucketsMs` (for /metrics). */
+  attemptTotals(params: AttemptTotalsParams): Promise<AttemptTotals>;
+  /**
+   * Deletes the named dead jobs and their history (the DLQ's "delete"). All or nothing: an unknown id (NotFoundError)
+   * or a job in another state (ConflictError) changes nothing. Returns the ids deleted.
+   */
+  deleteDeadJobs(params: DeleteDeadJobsParams): Promise<string[]>;
 }

@@ -1,5 +1,5 @@
 import { formatDuration } from '../../core/duration';
-import { JOB_STATES } from '../../core/job';
+import { JOB_STATES, type JobState } from '../../core/job';
 import type { CliContext } from '../context';
 import { colorState, printJson, printLine } from '../output';
 
@@ -9,6 +9,7 @@ export async function run(ctx: CliContext, options: { json?: boolean }): Promise
   if (options.json) {
     printJson({
       jobs: status.counts,
+      jobs_capped: status.cappedStates,
       workers: { active: status.activeWorkers, busy: status.busyWorkers, by_host: status.workersByHost },
       oldest_pending_age_seconds: status.oldestPendingAgeMs === null ? null : Math.round(status.oldestPendingAgeMs / 1000),
       store: queue.location,
@@ -17,7 +18,8 @@ export async function run(ctx: CliContext, options: { json?: boolean }): Promise
   }
   const width = Math.max(...JOB_STATES.map((s) => s.length));
   printLine('Jobs');
-  for (const state of JOB_STATES) printLine(`  ${colorState(state)}${' '.repeat(width - state.length)}  ${status.counts[state]}`);
+  const count = (state: JobState) => `${status.counts[state]}${status.cappedStates.includes(state) ? '+' : ''}`;
+  for (const state of JOB_STATES) printLine(`  ${colorState(state)}${' '.repeat(width - state.length)}  ${count(state)}`);
   const hosts = Object.entries(status.workersByHost).map(([host, n]) => `${host}: ${n}`).join(', ');
   printLine(`Workers: ${status.activeWorkers} active, ${status.busyWorkers} busy${hosts ? ` (${hosts})` : ''}`);
   printLine(`Oldest pending: ${status.oldestPendingAgeMs === null ? '-' : formatDuration(status.oldestPendingAgeMs)}`);

@@ -18,6 +18,10 @@ import { cancelIn, clearDeadIn, purgeIn, retryJobsIn } from './operator';
 import { appendOutput } from './output';
 import { PostgresSchedules } from './schedules';
 import { claimedJob, finishArgs } from './finish';
+import { PostgresStats } from './stats';
+import type {
+  AttemptTotals, AttemptTotalsParams, CappedJobCounts, CountJobsCappedParams, DeleteDeadJobsParams, FinishedStats, FinishedStatsParams, JobPage, PageJobsParams,
+} from '../store';
 import {
   toAttempt, toConfig, toJob, toLease, toOutputChunk, toWorker, type AttemptRow, type JobRow, type LeaseRow, type OutputRow, type WorkerRow,
 } from './rows';
@@ -312,4 +316,17 @@ export class PostgresStore implements Store {
   fireSchedule(params: FireScheduleParams): Promise<FireScheduleResult> { return this.schedules.fire(params); }
   runSchedule(params: RunScheduleParams): Promise<Job> { return this.schedules.run(params); }
   nextScheduleAt(): Promise<number | null> { return this.schedules.nextAt(); }
+
+  // --- Stats: SQL in ./stats.ts ------------------------------------------------------------------------------------
+
+  private statsStore: PostgresStats | undefined;
+  private get stats(): PostgresStats {
+    return (this.statsStore ??= new PostgresStats({ db: this.db, schema: this.channel.slice('queuectl_'.length) }));
+  }
+
+  countJobsCapped(params: CountJobsCappedParams): Promise<CappedJobCounts> { return this.stats.countCapped(params); }
+  pageJobs(params: PageJobsParams): Promise<JobPage> { return this.stats.page(params); }
+  finishedStats(params: FinishedStatsParams): Promise<FinishedStats> { return this.stats.finished(params); }
+  attemptTotals(params: AttemptTotalsParams): Promise<AttemptTotals> { return this.stats.totals(params); }
+  deleteDeadJobs(params: DeleteDeadJobsParams): Promise<string[]> { return this.stats.deleteDead(params); }
 }

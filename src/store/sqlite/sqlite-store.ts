@@ -18,6 +18,10 @@ import { migrate } from './migrate';
 import { cancelIn, clearDeadIn, purgeIn, retryJobsIn } from './operator';
 import { appendOutputIn } from './output';
 import { SqliteSchedules } from './schedules';
+import { SqliteStats } from './stats';
+import type {
+  AttemptTotals, AttemptTotalsParams, CappedJobCounts, CountJobsCappedParams, DeleteDeadJobsParams, FinishedStats, FinishedStatsParams, JobPage, PageJobsParams,
+} from '../store';
 import * as Q from './queries';
 import { WakeFile } from './wakeups';
 import { toAttempt, toConfig, toJob, toLease, toWorker, type AttemptRow, type ConfigRow, type JobRow, type LeaseRow, type WorkerRow } from '../rows';
@@ -287,4 +291,17 @@ export class SqliteStore implements Store {
   fireSchedule(params: FireScheduleParams): Promise<FireScheduleResult> { return this.schedules.fire(params); }
   runSchedule(params: RunScheduleParams): Promise<Job> { return this.schedules.run(params); }
   nextScheduleAt(): Promise<number | null> { return this.schedules.nextAt(); }
+
+  // --- Stats: SQL in ./stats.ts ------------------------------------------------------------------------------------
+
+  private statsStore: SqliteStats | undefined;
+  private get stats(): SqliteStats {
+    return (this.statsStore ??= new SqliteStats({ read: (fn) => this.db.read(fn), write: (fn) => this.db.write(fn), stmt: (sql) => this.db.stmt(sql), now: () => this.clock.now() }));
+  }
+
+  countJobsCapped(params: CountJobsCappedParams): Promise<CappedJobCounts> { return this.stats.countCapped(params); }
+  pageJobs(params: PageJobsParams): Promise<JobPage> { return this.stats.page(params); }
+  finishedStats(params: FinishedStatsParams): Promise<FinishedStats> { return this.stats.finished(params); }
+  attemptTotals(params: AttemptTotalsParams): Promise<AttemptTotals> { return this.stats.totals(params); }
+  deleteDeadJobs(params: DeleteDeadJobsParams): Promise<string[]> { return this.stats.deleteDead(params); }
 }

@@ -83,6 +83,7 @@ workers.stop_request text
 @schema.schema_migrations schema_migrations_pkey PRIMARY KEY (version)
 @schema.workers workers_pkey PRIMARY KEY (id)
 
+CREATE INDEX attempts_finished ON @schema.attempts USING btree (finished_at) WHERE (finished_at IS NOT NULL)
 CREATE UNIQUE INDEX attempts_pkey ON @schema.attempts USING btree (job_id, attempt)
 CREATE UNIQUE INDEX config_pkey ON @schema.config USING btree (key)
 CREATE UNIQUE INDEX finish_hooks_pkey ON @schema.finish_hooks USING btree (job_id)
@@ -214,3 +215,4 @@ AS $function$
 3 the job lifecycle as functions
 4 claims and reports write no worker row
 5 schedules (recurring jobs)
+6 stats indexes

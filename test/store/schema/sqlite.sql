@@ -1,4 +1,7 @@
-user_version 4
+user_version 5
+
+index attempts_finished
+CREATE INDEX attempts_finished ON attempts (finished_at) WHERE finished_at IS NOT NULL
 
 index job_deps_reverse
 CREATE INDEX job_deps_reverse ON job_deps (depends_on, job_id)

@@ -1,0 +1,292 @@
+/** The params and results of the Store interface's methods (store.ts), named as River names its driver's. */
+import type { Job, JobState, OutputStream } from '../core/job';
+import type { NewJob } from '../core/job-spec';
+import type { StopMode, WorkerIdentity, WorkerState } from '../core/records';
+import type { NewSchedule, Schedule } from '../core/schedule';
+import type { AttemptResult, NextState } from '../core/transitions';
+
+
+export interface DeleteDeadJobsParams {
+  ids: string[];
+}
+
+export interface CountJobsCappedParams {
+  cap: number;
+}
+
+export interface CappedJobCounts {
+  counts: Record<JobState, number>;
+  /** States whose count reached the cap: the real count is at least that. */
+  capped: JobState[];
+  oldestPendingAt: number | null;
+  now: number;
+}
+
+export interface PageJobsParams {
+  states?: JobState[];
+  /** Substring of the id or the command (case-sensitive on PostgreSQL, ASCII-insensitive on SQLite). */
+  search?: string;
+  limit: number;
+  /** The `next` cursor of the previous page. */
+  after?: string;
+}
+
+export interface JobPage {
+  jobs: Job[];
+  /** Cursor of the next (older) page; null on the last page. */
+  next: string | null;
+}
+
+export interface FinishedStatsParams {
+  windowMs: number;
+}
+
+/** Success is an `exit` with code 0; `stopped` attempts (put back, not counted) are left out. */
+export interface FinishedStats {
+  now: number;
+  since: number;
+  /** One entry per minute that had a finish: minute start (epoch ms), successes, failures. */
+  perMinute: { minute: number; succeeded: number; failed: number }[];
+  succeeded: number;
+  failed: number;
+  byOutcome: Record<string, number>;
+  /** Run durations in ms; null when nothing finished. */
+  durationMs: { p50: number; p95: number; max: number } | null;
+  byWorker: { workerId: string; succeeded: number; failed: number }[];
+}
+
+export interface AttemptTotalsParams {
+  bucketsMs: number[];
+}
+
+export interface AttemptTotals {
+  byOutcome: { outcome: string; succeeded: boolean; count: number }[];
+  /** Cumulative counts per bucket bound (`le`), then the total count and sum (ms). */
+  histogram: { le: number; count: number }[];
+  count: number;
+  sumMs: number;
+}
+
+// --- Params and results of the methods above, one named type each (as River's *Params) -----------------------------
+
+export interface CallDeadlineParams {
+  /** The bound in ms; null waits as long as a call takes. */
+  ms: number | null;
+}
+
+export interface EnqueueParams {
+  jobs: NewJob[];
+  ifNotExists: boolean;
+}
+
+export interface GetJobParams {
+  id: string;
+}
+
+export interface ListJobsParams {
+  /** Only jobs in these states; all when absent or empty. */
+  states?: JobState[];
+  limit: number;
+}
+
+export interface ListAttemptsParams {
+  jobId: string;
+}
+
+export interface ReadOutputParams {
+  jobId: string;
+  attempt: number;
+  /** Only chunks after this one (0, the default: all). */
+  afterSeq?: number;
+}
+
+export interface RecordAttemptProcessParams {
+  jobId: string;
+  attempt: number;
+  workerId: string;
+  pid: number;
+  pidStart: string | null;
+}
+
+export interface FinishAndClaimParams {
+  finish: FinishParams;
+  claim: ClaimParams;
+}
+
+export interface FinishAndClaimResult {
+  finished: boolean;
+  next: ClaimedJob | null;
+}
+
+export interface RegisterWorkerParams {
+  worker: WorkerIdentity;
+}
+
+export interface HeartbeatParams {
+  workerId: string;
+  state: WorkerState;
+  /** The job whose lease to renew, if the worker holds one. */
+  jobId: string | null;
+  leaseMs: number;
+}
+
+export interface ListWorkersParams {
+  staleAfterMs: number;
+}
+
+export interface RemoveWorkerParams {
+  workerId: string;
+}
+
+export interface RequestStopParams {
+  mode: StopMode;
+  /** Only the workers on this host; all when absent. */
+  host?: string;
+}
+
+export interface TakeFinishHooksParams {
+  limit: number;
+}
+
+export interface RetryJobsParams {
+  ids?: string[];
+  /** Every dead job instead of `ids`. */
+  allDead?: boolean;
+}
+
+export interface CancelParams {
+  ids: string[];
+  /** The signal a processing job's worker sends it. */
+  signal: string;
+}
+
+export interface PurgeParams {
+  states: JobState[];
+  olderThanMs: number;
+  /** Count, delete nothing. */
+  dryRun: boolean;
+  limit?: number;
+}
+
+export interface SetConfigParams {
+  key: string;
+  value: string;
+}
+
+export interface UnsetConfigParams {
+  key: string;
+}
+
+export interface GetScheduleParams {
+  name: string;
+}
+
+export interface RemoveScheduleParams {
+  name: string;
+}
+
+export interface DueSchedulesParams {
+  limit: number;
+}
+
+export interface DueSchedulesResult {
+  /** The store's clock when it looked. */
+  now: number;
+  schedules: Schedule[];
+}
+
+export interface ClaimParams {
+  workerId: string;
+  host: string;
+  leaseMs: number;
+}
+
+export interface AppendOutputParams {
+  jobId: string;
+  attempt: number;
+  chunks: { stream: OutputStream; data: string }[];
+  limitBytes: number;
+  truncated?: boolean;
+}
+
+export interface LateResultParams {
+  jobId: string;
+  workerId: string;
+  attempt: number;
+  result: AttemptResult;
+}
+
+export interface FinishParams {
+  jobId: string;
+  workerId: string;
+  /** The run number the claim returned. */
+  attempt: number;
+  result: AttemptResult;
+  next: NextState;
+}
+
+export interface ClaimedJob {
+  job: Job;
+  attempt: number;
+}
+
+export interface HeartbeatReply {
+  stopRequest: StopMode | null;
+  leaseHeld: boolean;
+  cancelSignal: string | null;
+  /** False when no worker row was found to mark alive. */
+  registered: boolean;
+}
+
+export interface LeaseRecord {
+  jobId: string;
+  attempt: number;
+  workerId: string;
+  /** Attempts counted so far, including this one. */
+  attempts: number;
+  maxRetries: number;
+  /** By the store's clock. */
+  leaseExpired: boolean;
+  /** Where the command runs, from the attempt. */
+  host: string;
+  pid: number | null;
+  pidStart: string | null;
+  /** The worker's registration, if it still has one. */
+  worker: { host: string; pid: number; pidStart: string | null } | null;
+}
+export interface AddScheduleParams {
+  schedule: NewSchedule;
+  nextRunAt: number;
+  replace: boolean;
+}
+
+export interface SetSchedulePausedParams {
+  name: string;
+  paused: boolean;
+  /** The next run once resumed (ignored when pausing). */
+  nextRunAt: number;
+}
+
+export interface FireScheduleParams {
+  name: string;
+  /** The next run the caller saw: the tick is fired only if the schedule still holds it. */
+  expectedRunAt: number;
+  /** The tick that fires (null: the due ticks were missed and are dropped), and its job. */
+  tickAt: number | null;
+  job: NewJob | null;
+  nextRunAt: number;
+}
+
+export interface FireScheduleResult {
+  /**
+   * `fired`: the job was inserted; `exists`: a job with its id was already there; `overlap`: skipped by `--no-overlap`;
+   * `missed`: no job (catch-up none); `stale`: another firer got there first, or the schedule changed, paused or went.
+   */
+  outcome: 'fired' | 'exists' | 'overlap' | 'missed' | 'stale';
+  jobId: string | null;
+}
+
+export interface RunScheduleParams {
+  name: string;
+  job: NewJob;
+}
