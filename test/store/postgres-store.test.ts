@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { StoreUnavailableError, UsageError } from '../../src/core/errors';
 import type { AttemptResult, NextState } from '../../src/core/transitions';
 import { PostgresStore } from '../../src/store/postgres/postgres-store';
-import type { ClaimedJob, Store } from '../../src/store/store';
+import type { Store } from '../../src/store/store';
 import { dropSchema, pgSkipReason, postgresAvailable, randomSchema, TEST_PG_URL, tempPostgresStore } from '../support/temp-postgres';
 import { waitFor } from '../support/wait-for';
 import { runStoreContract } from './contract/index';
@@ -12,7 +12,7 @@ import { newJob } from './contract/job-builders';
 
 const skip = pgSkipReason();
 
-runStoreContract('postgres', tempPostgresStore, { skip });
+runStoreContract('postgres', () => tempPostgresStore(), { skip });
 
 const ok: AttemptResult = { outcome: 'exit', exitCode: 0, signal: null, error: null };
 const completed: NextState = { state: 'completed', retryDelayMs: 0, countsAttempt: true };

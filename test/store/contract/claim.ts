@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import type { ClaimedJob, Store } from '../../../src/store/store';
-import { ok, newJob, claimNext } from './job-builders';
+import { newJob, claimNext } from './job-builders';
 import type { ContractIt } from './store-under-test';
 
 /** Claiming: the order, the lease and attempt a claim records, and one job to one claimer however many claim at once. */

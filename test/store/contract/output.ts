@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
-import { ok, newJob, claimNext } from './job-builders';
+import { newJob, claimNext } from './job-builders';
 import type { ContractIt } from './store-under-test';
 
 /** An attempt's output: appended in order, bounded to the newest bytes, marked truncated. */

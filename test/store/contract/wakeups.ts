@@ -1,4 +1,3 @@
-import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import { waitFor } from '../../support/wait-for';
 import {  } from './job-builders';
