@@ -7,7 +7,7 @@ import { isTerminal, type Job, type JobState } from '../../src/core/job';
 import { attemptToJson, jobToJson, type JobJson, type workerToJson } from '../../src/core/serialize';
 import type { Store } from '../../src/store/store';
 import { stopWorkers, workerLogPath } from '../../src/worker/supervisor';
-import { after, before, describe } from 'node:test';
+import { after, before, describe, type TestContext } from 'node:test';
 import { backends, type Backend } from './backends';
 import { processRuns, signalQuietly } from './processes';
 import { runCli, startCli, type CliEnv, type CliResult } from './run-cli';
@@ -46,6 +46,13 @@ export class CliSession {
   static async open(backend: Backend): Promise<CliSession> {
     const session = new CliSession(backend);
     await session.open();
+    return session;
+  }
+
+  /** A fresh session for the test `t`, closed (its workers stopped) when that test ends. */
+  static async forTest(t: TestContext, backend: Backend): Promise<CliSession> {
+    const session = await CliSession.open(backend);
+    t.after(() => session.close());
     return session;
   }
 
