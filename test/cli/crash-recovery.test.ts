@@ -26,15 +26,9 @@ echo "end $$" >> ${log}
 
 for (const backend of backends()) {
   describe(`crash recovery (${backend.name})`, { skip: backend.skip, concurrency: true }, () => {
-    /** A fresh store for one test, closed (workers stopped) when that test ends. */
-    const open = async (t: TestContext): Promise<CliSession> => {
-      const session = await CliSession.open(backend);
-      t.after(() => session.close());
-      return session;
-    };
 
     const killOwnerMidJob = async (t: TestContext, when: 'recorded' | 'started') => {
-      const s = await open(t);
+      const s = await CliSession.forTest(t, backend);
       // On its own host a dead worker is noticed at once; should that ever fail, the lease running out still recovers
       // the job. A short lease bounds that fallback without risking an expiry while the worker is alive.
       await s.configSet('lease-timeout', '5');
@@ -82,7 +76,7 @@ for (const backend of backends()) {
     it('the same when the worker is killed before it recorded the job\'s process group', (t) => killOwnerMidJob(t, 'started'));
 
     it('a timeout kills the whole process tree, not only the shell', async (t) => {
-      const s = await open(t);
+      const s = await CliSession.forTest(t, backend);
       const pids = s.path('pids');
       await s.enqueue({
         id: 'tree',

@@ -1,20 +1,15 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { backends } from '../support/backends';
 import { CliSession } from '../support/cli-session';
 
 for (const backend of backends()) {
   describe(`a job that finished as its worker died (${backend.name})`, { skip: backend.skip, concurrency: true }, () => {
-    const open = async (t: TestContext): Promise<CliSession> => {
-      const session = await CliSession.open(backend);
-      t.after(() => session.close());
-      return session;
-    };
 
     for (const exitCode of [0, 3]) {
       it(`gets its real result (exit ${exitCode}) and its last output, and is not run again for the crash`, async (t) => {
-        const s = await open(t);
+        const s = await CliSession.forTest(t, backend);
         await s.configSet('lease-timeout', '5');
         const ran = s.path('ran');
         // The shell's parent is the worker running it: the first attempt kills it, then ends on its own.

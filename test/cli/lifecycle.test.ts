@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { backends } from '../support/backends';
 import { CliSession, type JobJson } from '../support/cli-session';
 
@@ -9,15 +9,9 @@ const ms = (iso: string | null): number => Date.parse(iso!);
 for (const backend of backends()) {
   // The tests are independent (each has its own store) and mostly wait on timers, so they run side by side.
   describe(`a job's life through the CLI (${backend.name})`, { skip: backend.skip, concurrency: true }, () => {
-    /** A fresh store for one test, closed (workers stopped) when that test ends. */
-    const open = async (t: TestContext): Promise<CliSession> => {
-      const session = await CliSession.open(backend);
-      t.after(() => session.close());
-      return session;
-    };
 
     it('runs a job to completed; logs shows its output and show --json its history', async (t) => {
-      const s = await open(t);
+      const s = await CliSession.forTest(t, backend);
       assert.equal(await s.enqueue({ id: 'hello', command: 'echo "hello from $QUEUECTL_JOB_ID"; echo warning >&2' }), 'hello');
       await s.startWorkers(1);
       await s.waitForState('hello', 'completed');
@@ -51,7 +45,7 @@ for (const backend of backends()) {
     });
 
     it('retries with exponential backoff, then dead letters; dlq retry, retry --all and clear', async (t) => {
-      const s = await open(t);
+      const s = await CliSession.forTest(t, backend);
       await s.configSet('backoff-base', '2');
       await s.configSet('backoff-jitter', '0');
       await s.enqueue({ id: 'flaky', command: 'echo "attempt $QUEUECTL_ATTEMPT"; exit 7', max_retries: 2 });
@@ -105,7 +99,7 @@ for (const backend of backends()) {
     });
 
     it('one worker runs higher priority first, equal priority oldest first', async (t) => {
-      const s = await open(t);
+      const s = await CliSession.forTest(t, backend);
       const order = s.path('order.txt');
       const jobs: [string, number][] = [['low-a', 0], ['urgent', 10], ['low-b', 0], ['below', -5], ['mid', 5]];
       for (const [id, priority] of jobs) await s.enqueue({ id, command: `echo ${id} >> ${order}`, priority });
@@ -115,7 +109,7 @@ for (const backend of backends()) {
     });
 
     it('does not run a delayed job before it is due', async (t) => {
-      const s = await open(t);
+      const s = await CliSession.forTest(t, backend);
       await s.startWorkers(1);
       await s.enqueue({ id: 'delayed', command: 'true', delay: 2 });
       await s.enqueue({ id: 'scheduled', command: 'true', run_at: new Date(Date.now() + 2500).toISOString() });

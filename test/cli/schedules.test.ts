@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import type { ScheduleJson } from '../../src/core/schedule-json';
 import { backends } from '../support/backends';
 import { assertCleanFailure, CliSession, type JobJson } from '../support/cli-session';
@@ -11,17 +11,12 @@ const tickOf = (id: string): number => Date.parse(id.slice(id.indexOf('@') + 1))
 
 for (const backend of backends()) {
   describe(`schedules (${backend.name})`, { skip: backend.skip, concurrency: true }, () => {
-    const open = async (t: TestContext): Promise<CliSession> => {
-      const session = await CliSession.open(backend);
-      t.after(() => session.close());
-      return session;
-    };
     /** The jobs schedule `name` made, oldest tick first. */
     const jobsOf = async (s: CliSession, name: string): Promise<JobJson[]> =>
       (await s.json<JobJson[]>(['list', '--limit', '1000'])).filter((job) => job.id.startsWith(`${name}@`)).sort((a, b) => a.id.localeCompare(b.id));
 
     it('an --every 1s schedule with 3 workers fires once per second: no duplicates, no gaps, each on time', async (t) => {
-      const s = await open(t);
+      const s = await CliSession.forTest(t, backend);
       const ran = s.path('ran.txt');
       await s.ok(['schedule', 'add', 'tick', '--every', '1s', '--command', `echo $QUEUECTL_JOB_ID >> ${ran}`]);
       await s.startWorkers(3);
@@ -43,7 +38,7 @@ for (const backend of backends()) {
     });
 
     it('schedule run enqueues a job now; removing a schedule stops it', async (t) => {
-      const s = await open(t);
+      const s = await CliSession.forTest(t, backend);
       await s.ok(['schedule', 'add', 'gone', '--every', '1s', '--command', 'true']);
       await s.ok(['schedule', 'add', 'hourly', '--cron', '0 * * * *', '--tz', 'UTC', '--command', 'echo manual']);
       const manual = (await s.ok(['schedule', 'run', 'hourly'])).trim();
@@ -65,7 +60,7 @@ for (const backend of backends()) {
     });
 
     it('a worker restart does not fire a tick twice', async (t) => {
-      const s = await open(t);
+      const s = await CliSession.forTest(t, backend);
       const ran = s.path('ran.txt');
       await s.ok(['schedule', 'add', 'tick', '--every', '1s', '--command', `echo $QUEUECTL_JOB_ID >> ${ran}`]);
       await s.startWorkers(2);
@@ -82,7 +77,7 @@ for (const backend of backends()) {
     });
 
     it('validates on add: a bad expression, zone or duration is one line, exit 2, nothing stored; a taken name needs --replace', async (t) => {
-      const s = await open(t);
+      const s = await CliSession.forTest(t, backend);
       const bad: [string[], RegExp][] = [
         [['--cron', '61 * * * *'], /cron: '61 \* \* \* \*' is not a valid cron expression/],
         [['--cron', '* * * * *', '--tz', 'Mars/Base'], /tz: unknown time zone 'Mars\/Base'/],

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { currentHost, processStartTime } from '../../src/platform/process-info';
 import { spawnEngine } from '../../src/worker/spawn';
 import { backends } from '../support/backends';
@@ -12,15 +12,9 @@ const lines = (path: string): string[] => readFileSync(path, 'utf8').split('\n')
 
 for (const backend of backends()) {
   describe(`workers (${backend.name})`, { skip: backend.skip, concurrency: true }, () => {
-    /** A fresh store for one test, closed (workers stopped) when that test ends. */
-    const open = async (t: TestContext): Promise<CliSession> => {
-      const session = await CliSession.open(backend);
-      t.after(() => session.close());
-      return session;
-    };
 
     it('4 background workers run each of 200 jobs exactly once', async (t) => {
-      const s = await open(t);
+      const s = await CliSession.forTest(t, backend);
       const ran = s.path('ran.txt');
       const ids = Array.from({ length: 200 }, (_, i) => `job-${String(i).padStart(3, '0')}`);
       writeFileSync(s.path('jobs.jsonl'), ids.map((id) => JSON.stringify({ id, command: `echo $QUEUECTL_JOB_ID >> ${ran}` })).join('\n'));
@@ -50,7 +44,7 @@ for (const backend of backends()) {
     });
 
     it('worker stop waits for the running job to finish, then the workers are gone', async (t) => {
-      const s = await open(t);
+      const s = await CliSession.forTest(t, backend);
       const marker = s.path('marker');
       const gate = s.gate();
       await s.enqueue({ id: 'slow', command: `${gate.wait}; echo done > ${marker}` });
@@ -76,7 +70,7 @@ for (const backend of backends()) {
     });
 
     it('worker stop --timeout kills a long job and puts it back to pending, not counted', async (t) => {
-      const s = await open(t);
+      const s = await CliSession.forTest(t, backend);
       await s.enqueue({ id: 'long', command: `echo $$ > ${s.path('sh.pid')}; sleep 30 & echo $! > ${s.path('sleep.pid')}; wait` });
       const pids = await s.startWorkers(1);
       await s.waitForRunning('long');
@@ -95,7 +89,7 @@ for (const backend of backends()) {
     });
 
     it('jobs persist across worker restarts', async (t) => {
-      const s = await open(t);
+      const s = await CliSession.forTest(t, backend);
       const ran = s.path('ran.txt');
       for (const id of ['a1', 'a2']) await s.enqueue({ id, command: `echo ${id} >> ${ran}` });
       await s.startWorkers(2);
@@ -113,7 +107,7 @@ for (const backend of backends()) {
     });
 
     it('worker list shows a gone worker as gone, and leaves its registration alone', async (t) => {
-      const s = await open(t);
+      const s = await CliSession.forTest(t, backend);
       // Registrations made here, with no worker running (whose reaper would remove the gone one): one whose process
       // exited without deregistering (a kill -9), and one whose process runs.
       const exited = spawnSync('true').pid!;
@@ -137,7 +131,7 @@ for (const backend of backends()) {
     });
 
     it('worker start --foreground: one SIGINT finishes the job, then exits', async (t) => {
-      const s = await open(t);
+      const s = await CliSession.forTest(t, backend);
       const marker = s.path('marker');
       const gate = s.gate();
       const foreground = s.start(['worker', 'start', '--foreground']);
@@ -156,7 +150,7 @@ for (const backend of backends()) {
     });
 
     it('worker start --foreground: a second SIGINT kills the job and puts it back', async (t) => {
-      const s = await open(t);
+      const s = await CliSession.forTest(t, backend);
       const foreground = s.start(['worker', 'start', '--foreground', '--count', '2']);
       await s.waitFor('the foreground workers to register', async () => (await s.temp.store.listWorkers({ staleAfterMs: 60_000 })).length === 2);
       await s.enqueue({ id: 'fg', command: `echo $$ > ${s.path('sh.pid')}; sleep 30` });

@@ -2,28 +2,22 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Client } from 'pg';
 import { StoreUnavailableError, UsageError } from '../../src/core/errors';
-import type { NewJob } from '../../src/core/job-spec';
 import type { AttemptResult, NextState } from '../../src/core/transitions';
 import { PostgresStore } from '../../src/store/postgres/postgres-store';
-import type { ClaimedJob, Store } from '../../src/store/store';
+import type { Store } from '../../src/store/store';
 import { dropSchema, pgSkipReason, postgresAvailable, randomSchema, TEST_PG_URL, tempPostgresStore } from '../support/temp-postgres';
 import { waitFor } from '../support/wait-for';
-import { runStoreContract } from './contract';
-import { runLateResultContract } from './contract-late-results';
-import { runScheduleContract } from './contract-schedules';
+import { runStoreContract } from './contract/index';
+import { runLateResultContract } from './contract/late-results';
+import { newJob } from './contract/job-builders';
 
 const skip = pgSkipReason();
 
-runStoreContract('postgres', tempPostgresStore, { skip });
-runScheduleContract('postgres', tempPostgresStore, { skip });
-runLateResultContract('postgres', tempPostgresStore, { skip });
+runStoreContract('postgres', () => tempPostgresStore(), { skip });
+runLateResultContract('postgres', () => tempPostgresStore(), { skip });
 
 const ok: AttemptResult = { outcome: 'exit', exitCode: 0, signal: null, error: null };
 const completed: NextState = { state: 'completed', retryDelayMs: 0, countsAttempt: true };
-
-function newJob(id: string, fields: Partial<NewJob> = {}): NewJob {
-  return { id, command: 'true', maxRetries: null, priority: 0, runAt: null, delayMs: 0, timeout: null, cwd: null, env: null, dependsOn: [], ...fields };
-}
 
 describe('PostgresStore', { skip }, () => {
   let schema: string;
@@ -103,24 +97,6 @@ describe('PostgresStore', { skip }, () => {
   });
 
   describe('concurrency', () => {
-    it('8 claimers on separate connections claim each of 500 jobs exactly once', async () => {
-      const stores = await Promise.all(Array.from({ length: 8 }, () => open()));
-      const ids = Array.from({ length: 500 }, (_, i) => `job-${i}`);
-      await stores[0]!.enqueue({ jobs: ids.map((id) => newJob(id)), ifNotExists: false });
-      const drain = async (store: Store, workerId: string): Promise<string[]> => {
-        const claimed: string[] = [];
-        for (let c: ClaimedJob | null; (c = await store.claim({ workerId, host: 'h', leaseMs: 60_000 })); ) claimed.push(c.job.id);
-        return claimed;
-      };
-      const perStore = await Promise.all(stores.map((store, i) => drain(store, `w${i}`)));
-      const all = perStore.flat();
-      assert.equal(new Set(all).size, all.length, 'no job claimed twice');
-      assert.deepEqual(all.sort(), [...ids].sort(), 'every job claimed');
-      assert.ok(perStore.filter((claimed) => claimed.length > 0).length > 1, 'the claims interleaved between connections');
-      const [attempts] = await sql<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".attempts`);
-      assert.equal(attempts?.n, '500', 'one attempt row per claim');
-    });
-
     it('promotes a job whose two dependencies complete at the same moment on different connections', async () => {
       const [a, b] = [await open(), await open()];
       for (let round = 0; round < 10; round++) {

@@ -6,27 +6,22 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock';
 import { StoreUnavailableError } from '../../src/core/errors';
-import type { NewJob } from '../../src/core/job-spec';
 import type { AttemptResult } from '../../src/core/transitions';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations/index';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
-import type { ClaimedJob, Store } from '../../src/store/store';
+import type { Store } from '../../src/store/store';
 import { tempDir, tempSqliteStore } from '../support/temp-store';
 import { waitFor } from '../support/wait-for';
-import { runStoreContract } from './contract';
-import { runLateResultContract } from './contract-late-results';
-import { runScheduleContract } from './contract-schedules';
+import { runStoreContract } from './contract/index';
+import { runLateResultContract } from './contract/late-results';
+import { assertClaimedOnce } from './contract/claim';
+import { newJob } from './contract/job-builders';
 
-runStoreContract('sqlite', () => tempSqliteStore());
-runScheduleContract('sqlite', () => tempSqliteStore());
+runStoreContract('sqlite', (options) => tempSqliteStore(options), { manualClock: true });
 runLateResultContract('sqlite', () => tempSqliteStore());
 
 const SQLITE_STORE_MODULE = join(__dirname, '../../src/store/sqlite/sqlite-store.ts');
 const failure: AttemptResult = { outcome: 'exit', exitCode: 1, signal: null, error: 'exit code 1' };
-
-function newJob(id: string, fields: Partial<NewJob> = {}): NewJob {
-  return { id, command: 'true', maxRetries: null, priority: 0, runAt: null, delayMs: 0, timeout: null, cwd: null, env: null, dependsOn: [], ...fields };
-}
 
 describe('SqliteStore', () => {
   let dir: string;
@@ -162,21 +157,6 @@ describe('SqliteStore', () => {
   });
 
   describe('several connections on one file', () => {
-    it('four stores claiming at once never claim a job twice', async () => {
-      const path = join(dir, 'queue.db');
-      const stores = Array.from({ length: 4 }, () => open(path, { durability: 'normal' }));
-      const ids = Array.from({ length: 400 }, (_, i) => `job-${i}`);
-      await stores[0]!.enqueue({ jobs: ids.map((id) => newJob(id)), ifNotExists: false });
-      const drain = async (store: Store, workerId: string): Promise<string[]> => {
-        const claimed: string[] = [];
-        for (let c: ClaimedJob | null; (c = await store.claim({ workerId, host: 'h', leaseMs: 60_000 })); ) claimed.push(c.job.id);
-        return claimed;
-      };
-      const perStore = await Promise.all(stores.map((store, i) => drain(store, `w${i}`)));
-      assertClaimedOnce(perStore, ids);
-      assert.ok(perStore.filter((claimed) => claimed.length > 0).length > 1, 'the claims interleaved between connections');
-    });
-
     it('four processes claiming at once never claim a job twice', async () => {
       const path = join(dir, 'queue.db');
       const ids = Array.from({ length: 400 }, (_, i) => `job-${i}`);
@@ -206,12 +186,6 @@ describe('SqliteStore', () => {
     });
   });
 });
-
-function assertClaimedOnce(claimedBy: string[][], ids: string[]): void {
-  const all = claimedBy.flat();
-  assert.equal(new Set(all).size, all.length, 'no job claimed twice');
-  assert.deepEqual(all.sort(), [...ids].sort(), 'every job claimed');
-}
 
 /** A claim loop in a separate Node process on the same file: it opens the store, says ready, and drains on `go()`. */
 function startClaimProcess(path: string, workerId: string): { ready: Promise<void>; go: () => void; claimed: Promise<string[]> } {

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { PostgresStore } from '../../src/store/postgres/postgres-store';
+import type { Backend } from './backends';
 import type { TempStore } from './temp-store';
 
 /** The server the PostgreSQL tests use; each test gets its own schema in it. */
@@ -24,19 +25,27 @@ export async function dropSchema(schema: string): Promise<void> {
   }
 }
 
-/** A PostgresStore in a fresh schema of the test server; cleanup closes it and drops the schema. */
-export async function tempPostgresStore(): Promise<TempStore> {
+/**
+ * A PostgresStore in a fresh schema of the server at `url` (the shared test server by default); cleanup closes it and,
+ * on the shared server, drops the schema (a private server is thrown away whole).
+ */
+export async function tempPostgresStore(url = TEST_PG_URL): Promise<TempStore> {
   const schema = randomSchema();
-  const store = await PostgresStore.open(TEST_PG_URL, { schema });
+  const store = await PostgresStore.open(url, { schema });
   return {
     store,
-    location: TEST_PG_URL,
+    location: url,
     env: { QUEUECTL_SCHEMA: schema },
     cleanup: async () => {
       await store.close();
-      await dropSchema(schema);
+      if (url === TEST_PG_URL) await dropSchema(schema);
     },
   };
+}
+
+/** The PostgreSQL backend on the server at `url` (e.g. a private one), for suites that run on PostgreSQL alone. */
+export function postgresBackend(url = TEST_PG_URL): Backend {
+  return { name: 'postgres', make: () => tempPostgresStore(url), skip: url === TEST_PG_URL ? pgSkipReason() : false };
 }
 
 const PROBE_TIMEOUT_MS = 3_000;

@@ -3,18 +3,15 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock';
 import { resolveConfig, type Config } from '../../src/core/config';
 import type { NewJob } from '../../src/core/job-spec';
-import type { AttemptResult } from '../../src/core/transitions';
 import type { EndedJob, Store } from '../../src/store/store';
 import { ConfigRefresh } from '../../src/worker/services/config-refresh';
 import { FinishHookTaker } from '../../src/worker/services/finish-hooks';
 import { GoneWorkerCleaner } from '../../src/worker/services/gone-workers';
 import { LostJobReaper } from '../../src/worker/services/lost-jobs';
-import { RetentionSweeper } from '../../src/worker/services/retention';
 import { ServiceSchedule, type WorkerService } from '../../src/worker/services/service';
 import { tempSqliteStore, type TempStore } from '../support/temp-store';
 
 const newJob = (id: string): NewJob => ({ id, command: 'true', maxRetries: 2, priority: 0, runAt: null, delayMs: 0, timeout: null, cwd: null, env: null, dependsOn: [] });
-const ok: AttemptResult = { outcome: 'exit', exitCode: 0, signal: null, error: null };
 const never = () => 60_000;
 
 describe('ServiceSchedule', () => {
@@ -90,21 +87,6 @@ describe('worker services', () => {
     await taker.runOnce();
     await taker.runOnce();
     assert.deepEqual(ended, [{ jobId: 'a', state: 'cancelled', exitCode: null }]);
-  });
-
-  it('retention: deletes finished jobs older than the retention', async () => {
-    await store.enqueue({ jobs: [newJob('old')], ifNotExists: false });
-    const claimed = await store.claim({ workerId: 'w', host: 'h', leaseMs: 60_000 });
-    const next = { state: 'completed' as const, retryDelayMs: 0, countsAttempt: true };
-    assert.equal(await store.finishAttempt({ jobId: 'old', workerId: 'w', attempt: claimed!.attempt, result: ok, next }), true);
-    const log: string[] = [];
-    const sweeper = new RetentionSweeper({ store, retentionMs: () => 10_000, periodMs: never, log: (line) => log.push(line), clock });
-    await sweeper.runOnce();
-    assert.ok(await store.getJob({ id: 'old' }), 'not old enough yet');
-    clock.advance(10_001);
-    await sweeper.runOnce();
-    assert.equal(await store.getJob({ id: 'old' }), null);
-    assert.deepEqual(log, ['retention: deleted 1 finished job(s) older than 10s']);
   });
 
   it('config refresh: hands over the stored config, resolved', async () => {

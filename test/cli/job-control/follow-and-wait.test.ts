@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { it } from 'node:test';
 import { waitFor } from '../../support/wait-for';
-import { describePerBackend, exitCodeOf } from './queue-fixture';
+import { describePerBackend, exitCodeOf } from '../../support/cli-session';
 
 /** A command that prints "first", waits until `marker` exists, then prints "second". */
 const gated = (marker: string) => `echo first; while [ ! -e '${marker}' ]; do sleep 0.05; done; echo second`;
@@ -10,8 +10,8 @@ const gated = (marker: string) => `echo first; while [ ! -e '${marker}' ]; do sl
 describePerBackend('follow and wait', { workers: 1 }, (queue) => {
   it('logs --follow shows output while the job runs, and exits 0 once it finished', async () => {
     const marker = queue.path('release-follow');
-    await queue.ok(['enqueue', '--id', 'followed', '-c', gated(marker)]);
-    const follower = queue.spawn(['logs', 'followed', '--follow']);
+    await queue.say(['enqueue', '--id', 'followed', '-c', gated(marker)]);
+    const follower = queue.start(['logs', 'followed', '--follow']);
     try {
       await waitFor('"first" on the follower\'s stdout', () => follower.output().stdout.includes('first\n'));
       assert.equal((await queue.peek('followed'))?.state, 'processing', 'the line arrived while the job still ran');
@@ -28,7 +28,7 @@ describePerBackend('follow and wait', { workers: 1 }, (queue) => {
 
   it('enqueue --wait streams the output and exits with the command\'s exit code', async () => {
     const marker = queue.path('release-wait');
-    const waiter = queue.spawn(['enqueue', '--wait', '--id', 'waited', '-c', `${gated(marker)}; echo oops >&2`]);
+    const waiter = queue.start(['enqueue', '--wait', '--id', 'waited', '-c', `${gated(marker)}; echo oops >&2`]);
     try {
       await waitFor('"first" from enqueue --wait', () => waiter.output().stdout.includes('first\n'));
       assert.equal((await queue.peek('waited'))?.state, 'processing', 'output is streamed, not printed at the end');
@@ -41,7 +41,7 @@ describePerBackend('follow and wait', { workers: 1 }, (queue) => {
       waiter.child.kill('SIGKILL');
     }
 
-    const failed = await queue.cli(['enqueue', '--wait', '--id', 'exit-3', '--max-retries', '0', '-c', 'echo failing; exit 3']);
+    const failed = await queue.run(['enqueue', '--wait', '--id', 'exit-3', '--max-retries', '0', '-c', 'echo failing; exit 3']);
     assert.equal(failed.code, 3, failed.stderr);
     assert.equal(failed.stdout, 'failing\n');
     assert.equal((await queue.peek('exit-3'))?.state, 'dead');
@@ -53,32 +53,32 @@ describePerBackend('follow and wait', { workers: 1 }, (queue) => {
       { id: 'w-ok-2', command: 'exit 0' },
       { id: 'w-dead', command: 'exit 5', max_retries: 0 },
     ];
-    await queue.ok(['enqueue', '--file', '-'], { input: batch.map((job) => JSON.stringify(job)).join('\n') });
+    await queue.say(['enqueue', '--file', '-'], { input: batch.map((job) => JSON.stringify(job)).join('\n') });
 
-    const good = await queue.cli(['wait', 'w-ok-1', 'w-ok-2', '--timeout', '20']);
+    const good = await queue.run(['wait', 'w-ok-1', 'w-ok-2', '--timeout', '20']);
     assert.equal(good.code, 0, good.stderr);
     assert.equal(good.stdout, 'w-ok-1  completed\nw-ok-2  completed\n');
 
-    const mixed = await queue.cli(['wait', 'w-ok-1', 'w-dead', '--timeout', '20', '--json']);
+    const mixed = await queue.run(['wait', 'w-ok-1', 'w-dead', '--timeout', '20', '--json']);
     assert.equal(mixed.code, 1, mixed.stderr);
     const jobs = JSON.parse(mixed.stdout) as { id: string; state: string; exit_code: number | null }[];
     assert.deepEqual(jobs.map((j) => [j.id, j.state, j.exit_code]), [['w-ok-1', 'completed', 0], ['w-dead', 'dead', 5]]);
   });
 
   it('wait --timeout gives up with exit 124; bad input is exit 2, an unknown job exit 1', async () => {
-    await queue.ok(['enqueue', '--id', 'w-later', '--delay', '3600', '-c', 'true']);
-    const timedOut = await queue.cli(['wait', 'w-later', '--timeout', '0.3']);
+    await queue.say(['enqueue', '--id', 'w-later', '--delay', '3600', '-c', 'true']);
+    const timedOut = await queue.run(['wait', 'w-later', '--timeout', '0.3']);
     assert.equal(timedOut.code, 124, timedOut.stderr);
     assert.equal(timedOut.stdout, 'w-later  pending\n');
     assert.match(timedOut.stderr, /timed out after 0\.3s with 1 job\(s\) unfinished/);
 
-    const badTimeout = await queue.cli(['wait', 'w-later', '--timeout', 'soon']);
+    const badTimeout = await queue.run(['wait', 'w-later', '--timeout', 'soon']);
     assert.equal(badTimeout.code, 2);
     assert.match(badTimeout.stderr, /--timeout/);
 
-    const unknown = await queue.cli(['wait', 'w-later', 'no-such-job', '--timeout', '5']);
+    const unknown = await queue.run(['wait', 'w-later', 'no-such-job', '--timeout', '5']);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no job with id 'no-such-job'/);
-    await queue.ok(['cancel', 'w-later']);
+    await queue.say(['cancel', 'w-later']);
   });
 });

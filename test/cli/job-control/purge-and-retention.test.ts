@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import type { JobState } from '../../../src/core/job';
 import { waitFor } from '../../support/wait-for';
-import { describePerBackend, type QueueFixture } from './queue-fixture';
+import { describePerBackend, type CliSession } from '../../support/cli-session';
 
 /**
  * Enqueues, in one batch, two jobs that complete, one that ends dead, one cancelled because it depends on the dead one,
  * and one pending for an hour. Returns the state each of the four that finish ends in, by id.
  */
-async function enqueueBatch(queue: QueueFixture, prefix: string): Promise<Record<string, string>> {
+async function enqueueBatch(queue: CliSession, prefix: string): Promise<Record<string, JobState>> {
   const batch = [
     { id: `${prefix}-done-1`, command: 'true' },
     { id: `${prefix}-done-2`, command: 'true' },
@@ -15,19 +16,19 @@ async function enqueueBatch(queue: QueueFixture, prefix: string): Promise<Record
     { id: `${prefix}-cancelled`, command: 'true', depends_on: [`${prefix}-dead`] },
     { id: `${prefix}-pending`, command: 'true', delay: 3600 },
   ];
-  await queue.ok(['enqueue', '--file', '-'], { input: batch.map((job) => JSON.stringify(job)).join('\n') });
-  const ends = ['completed', 'completed', 'dead', 'cancelled'];
+  await queue.say(['enqueue', '--file', '-'], { input: batch.map((job) => JSON.stringify(job)).join('\n') });
+  const ends: JobState[] = ['completed', 'completed', 'dead', 'cancelled'];
   return Object.fromEntries(ends.map((state, i) => [batch[i]!.id, state]));
 }
 
-const ids = async (queue: QueueFixture) => (await queue.list()).map((job) => job.id).sort();
+const ids = async (queue: CliSession) => (await queue.list()).map((job) => job.id).sort();
 
 describePerBackend('purge', { workers: 1 }, (queue) => {
   it('rejects a bad duration or an unfinished state with exit 2', async () => {
-    const badDuration = await queue.cli(['purge', '--older-than', 'a while']);
+    const badDuration = await queue.run(['purge', '--older-than', 'a while']);
     assert.equal(badDuration.code, 2);
     assert.match(badDuration.stderr, /--older-than: 'a while' is not a duration/);
-    const badState = await queue.cli(['purge', '--older-than', '0s', '--state', 'pending']);
+    const badState = await queue.run(['purge', '--older-than', '0s', '--state', 'pending']);
     assert.equal(badState.code, 2);
     assert.match(badState.stderr, /'pending' is not a finished state/);
   });
@@ -36,16 +37,16 @@ describePerBackend('purge', { workers: 1 }, (queue) => {
     for (const [id, state] of Object.entries(await enqueueBatch(queue, 'p'))) await queue.waitForState(id, state);
     const all = ['p-cancelled', 'p-dead', 'p-done-1', 'p-done-2', 'p-pending'];
 
-    assert.deepEqual(JSON.parse(await queue.ok(['purge', '--older-than', '1h', '--json'])), { purged: 0, matched: 0, dry_run: false });
-    assert.deepEqual(JSON.parse(await queue.ok(['purge', '--older-than', '0s', '--dry-run', '--json'])), { purged: 0, matched: 4, dry_run: true });
-    assert.equal(await queue.ok(['purge', '--older-than', '0s', '--dry-run']), '4 job(s) would be purged');
+    assert.deepEqual(JSON.parse(await queue.say(['purge', '--older-than', '1h', '--json'])), { purged: 0, matched: 0, dry_run: false });
+    assert.deepEqual(JSON.parse(await queue.say(['purge', '--older-than', '0s', '--dry-run', '--json'])), { purged: 0, matched: 4, dry_run: true });
+    assert.equal(await queue.say(['purge', '--older-than', '0s', '--dry-run']), '4 job(s) would be purged');
     assert.deepEqual(await ids(queue), all, 'a dry run deletes nothing');
 
-    assert.equal(await queue.ok(['purge', '--older-than', '0s', '--state', 'dead']), 'purged 1 job(s)');
+    assert.equal(await queue.say(['purge', '--older-than', '0s', '--state', 'dead']), 'purged 1 job(s)');
     assert.deepEqual(await ids(queue), all.filter((id) => id !== 'p-dead'));
-    assert.equal(await queue.ok(['purge', '--older-than', '0s']), 'purged 3 job(s)');
+    assert.equal(await queue.say(['purge', '--older-than', '0s']), 'purged 3 job(s)');
     assert.deepEqual(await ids(queue), ['p-pending'], 'the pending job stays');
-    const gone = await queue.cli(['show', 'p-done-1']);
+    const gone = await queue.run(['show', 'p-done-1']);
     assert.equal(gone.code, 1, 'its history went with it');
   });
 });

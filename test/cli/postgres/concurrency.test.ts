@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { pgSkipReason } from '../../support/temp-postgres';
-import { PgSession, readLines } from './pg-session';
+import { pgSkipReason, postgresBackend } from '../../support/temp-postgres';
+import { CliSession, readLines } from '../../support/cli-session';
 
 const JOBS = 2_000;
 const WORKERS = 8;
 
 describe('PostgreSQL: many worker processes drain one queue', { skip: pgSkipReason() }, () => {
-  let session: PgSession;
+  let session: CliSession;
   before(async () => {
-    session = await PgSession.open();
+    session = await CliSession.open(postgresBackend());
   });
   after(async () => {
     await session?.close();

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { pgSkipReason } from '../../support/temp-postgres';
-import { PgSession } from './pg-session';
+import { pgSkipReason, postgresBackend } from '../../support/temp-postgres';
+import { CliSession } from '../../support/cli-session';
 
 const HOUR = 3_600_000;
 
@@ -21,10 +21,10 @@ globalThis.Date = SkewedDate;
 `;
 
 describe('PostgreSQL: scheduling follows the database clock, not the hosts\'', { skip: pgSkipReason() }, () => {
-  let session: PgSession;
+  let session: CliSession;
   let preload: string;
   before(async () => {
-    session = await PgSession.open();
+    session = await CliSession.open(postgresBackend());
     preload = session.path('skew-clock.cjs');
     writeFileSync(preload, SKEW_CLOCK);
   });

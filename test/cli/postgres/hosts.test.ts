@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { pgSkipReason } from '../../support/temp-postgres';
-import { PgSession, processRuns, readLines, signalQuietly } from './pg-session';
+import { pgSkipReason, postgresBackend } from '../../support/temp-postgres';
+import { CliSession, readLines } from '../../support/cli-session';
+import { processRuns, signalQuietly } from '../../support/processes';
 
 interface WorkerJson {
   id: string;
@@ -29,9 +30,9 @@ interface ShownJob {
 const hostsOf = (workers: WorkerJson[]) => workers.map((worker) => worker.host).sort();
 
 describe('PostgreSQL: workers on several hosts', { skip: pgSkipReason() }, () => {
-  let session: PgSession;
+  let session: CliSession;
   beforeEach(async () => {
-    session = await PgSession.open();
+    session = await CliSession.open(postgresBackend());
   });
   afterEach(async () => {
     await session?.close();

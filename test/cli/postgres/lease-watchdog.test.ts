@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Client } from 'pg';
-import { pgSkipReason, TEST_PG_URL } from '../../support/temp-postgres';
-import { PgSession, processRuns } from './pg-session';
+import { pgSkipReason, postgresBackend, TEST_PG_URL } from '../../support/temp-postgres';
+import { CliSession } from '../../support/cli-session';
+import { processRuns } from '../../support/processes';
 
 /**
  * The first attempt records its pid and sleeps (only a kill ends it); a later one records when it started, and whether
@@ -14,7 +15,7 @@ const job = (dir: string): string =>
   `date +%s%3N > ${dir}/second.start; p=$(cat ${dir}/first.pid); ` +
   `if [ -e /proc/$p ] && [ "$(awk '{print $3}' /proc/$p/stat)" != Z ]; then echo overlap; else echo clean; fi > ${dir}/second.txt; sleep 1`;
 
-const firstPid = (s: PgSession): number | null => {
+const firstPid = (s: CliSession): number | null => {
   try {
     return Number(readFileSync(s.path('first.pid'), 'utf8').trim()) || null;
   } catch {
@@ -23,9 +24,9 @@ const firstPid = (s: PgSession): number | null => {
 };
 
 describe('PostgreSQL: the lease watchdog', { skip: pgSkipReason() }, () => {
-  let s: PgSession;
+  let s: CliSession;
   beforeEach(async () => {
-    s = await PgSession.open();
+    s = await CliSession.open(postgresBackend());
   });
   afterEach(async () => {
     await s?.close();
@@ -45,7 +46,7 @@ describe('PostgreSQL: the lease watchdog', { skip: pgSkipReason() }, () => {
     await admin.connect();
     try {
       await admin.query('BEGIN');
-      await admin.query(`SELECT 1 FROM "${s.schema}".jobs WHERE id = 'held' FOR UPDATE`);
+      await admin.query(`SELECT 1 FROM "${s.temp.env.QUEUECTL_SCHEMA}".jobs WHERE id = 'held' FOR UPDATE`);
       const lockedAt = Date.now();
       await s.waitFor('the first attempt to be killed', () => !processRuns(pid), 10_000);
       const killedAfter = Date.now() - lockedAt;

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { PgSession, processRuns, readLines } from './pg-session';
+import { CliSession, readLines } from '../../support/cli-session';
+import { processRuns } from '../../support/processes';
+import { postgresBackend } from '../../support/temp-postgres';
 import { PrivateServer, privateServerSkipReason } from './private-server';
 
 const JOBS = 300;
@@ -36,10 +38,10 @@ function concurrentRuns(lines: string[]): string[] {
 // Its own server, so stopping it cannot break the other PostgreSQL tests, which may be running meanwhile.
 describe('PostgreSQL: the server restarts in the middle of a run', { skip: privateServerSkipReason() }, () => {
   let server: PrivateServer | undefined;
-  let session: PgSession | undefined;
+  let session: CliSession | undefined;
   before(async () => {
     server = await PrivateServer.create();
-    session = await PgSession.open(server.url);
+    session = await CliSession.open(postgresBackend(server.url));
   });
   after(async () => {
     try {

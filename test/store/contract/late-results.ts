@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { NewJob } from '../../src/core/job-spec';
-import type { AttemptResult } from '../../src/core/transitions';
-import type { Store } from '../../src/store/store';
-import type { TempStore } from '../support/temp-store';
+import type { NewJob } from '../../../src/core/job-spec';
+import type { AttemptResult } from '../../../src/core/transitions';
+import type { Store } from '../../../src/store/store';
+import type { TempStore } from '../../support/temp-store';
 
 /** The late-result part of the Store contract (recordLateResult), run against every adapter. */
 export function runLateResultContract(name: string, makeStore: () => Promise<TempStore>, options: { skip?: string | false } = {}): void {

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { describe } from 'node:test';
+import type { ClaimedJob, Store } from '../../../src/store/store';
+import { newJob, claimNext } from './job-builders';
+import type { ContractIt } from './store-under-test';
+
+/** Claiming: the order, the lease and attempt a claim records, and one job to one claimer however many claim at once. */
+export function claimContract(it: ContractIt): void {
+  describe('claim', () => {
+    it('takes the highest priority, then the earliest runAt, then the oldest', async ({ store }) => {
+      const now = await store.now();
+      await store.enqueue({
+        jobs: [
+          newJob('low', { priority: -1 }),
+          newJob('fifo-1', { priority: 1 }),
+          newJob('fifo-2', { priority: 1 }),
+          newJob('high', { priority: 9 }),
+          newJob('late', { priority: 5, runAt: now - 1_000 }),
+          newJob('early', { priority: 5, runAt: now - 2_000 }),
+          newJob('fifo-3', { priority: 1 }),
+        ],
+        ifNotExists: false,
+      });
+      await store.enqueue({ jobs: [newJob('fifo-4', { priority: 1 })], ifNotExists: false });
+      const order: string[] = [];
+      for (let claimed = await claimNext(store); claimed; claimed = await claimNext(store)) order.push(claimed.job.id);
+      assert.deepEqual(order, ['high', 'early', 'late', 'fifo-1', 'fifo-2', 'fifo-3', 'fifo-4', 'low']);
+    });
+
+    it('marks the job processing under the worker with a lease, and records the attempt', async ({ store }) => {
+      await store.enqueue({ jobs: [newJob('a')], ifNotExists: false });
+      const before = await store.now();
+      const claimed = await store.claim({ workerId: 'w1', host: 'host-1', leaseMs: 60_000 });
+      const after = await store.now();
+      assert.ok(claimed);
+      assert.equal(claimed.attempt, 1);
+      const { job } = claimed;
+      assert.deepEqual([job.id, job.state, job.workerId, job.attempts], ['a', 'processing', 'w1', 1]);
+      assert.ok(job.leaseExpiresAt !== null && job.leaseExpiresAt >= before + 60_000 && job.leaseExpiresAt <= after + 60_000);
+      assert.deepEqual(await store.getJob({ id: 'a' }), job);
+      const [attempt, ...more] = await store.listAttempts({ jobId: 'a' });
+      assert.equal(more.length, 0);
+      assert.ok(attempt);
+      assert.deepEqual(
+        [attempt.jobId, attempt.attempt, attempt.workerId, attempt.host, attempt.finishedAt, attempt.outcome, attempt.outputBytes, attempt.outputTruncated],
+        ['a', 1, 'w1', 'host-1', null, null, 0, false],
+      );
+      assert.ok(attempt.startedAt >= before && attempt.startedAt <= after);
+    });
+
+    it('returns null when nothing is claimable', async ({ store }) => {
+      assert.equal(await claimNext(store), null, 'empty store');
+      await store.enqueue({ jobs: [newJob('running'), newJob('blocked', { dependsOn: ['running'] })], ifNotExists: false });
+      assert.ok(await claimNext(store));
+      assert.equal(await claimNext(store), null, 'a processing job and a waiting one are not claimable');
+    });
+
+    it('never hands the same job to two concurrent claims', async ({ store }) => {
+      const ids = Array.from({ length: 20 }, (_, i) => `job-${i}`);
+      await store.enqueue({ jobs: ids.map((id) => newJob(id)), ifNotExists: false });
+      const claims = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => store.claim({ workerId: `w${i}`, host: 'h', leaseMs: 60_000 })),
+      );
+      const won = claims.filter((c): c is ClaimedJob => c !== null);
+      assert.equal(won.length, 20);
+      assert.deepEqual(won.map((c) => c.job.id).sort(), [...ids].sort());
+      for (const claim of won) assert.equal((await store.getJob({ id: claim.job.id }))?.workerId, claim.job.workerId);
+    });
+
+    it('8 claimers on separate connections claim each of 500 jobs exactly once', async ({ store, connect }) => {
+      const stores = [store, ...(await Promise.all(Array.from({ length: 7 }, () => connect())))];
+      const ids = Array.from({ length: 500 }, (_, i) => `job-${i}`);
+      await store.enqueue({ jobs: ids.map((id) => newJob(id)), ifNotExists: false });
+      const drain = async (claimer: Store, workerId: string): Promise<string[]> => {
+        const claimed: string[] = [];
+        for (let c: ClaimedJob | null; (c = await claimer.claim({ workerId, host: 'h', leaseMs: 60_000 })); ) claimed.push(c.job.id);
+        return claimed;
+      };
+      const perStore = await Promise.all(stores.map((claimer, i) => drain(claimer, `w${i}`)));
+      assertClaimedOnce(perStore, ids);
+      assert.ok(perStore.filter((claimed) => claimed.length > 0).length > 1, 'the claims interleaved between connections');
+      const attempts = await Promise.all(ids.map((jobId) => store.listAttempts({ jobId })));
+      assert.ok(attempts.every((list) => list.length === 1), 'one attempt row per claim');
+    });
+  });
+}
+
+/** Asserts that every one of `ids` was claimed, and none twice, across the claimers' lists. */
+export function assertClaimedOnce(claimedBy: string[][], ids: string[]): void {
+  const all = claimedBy.flat();
+  assert.equal(new Set(all).size, all.length, 'no job claimed twice');
+  assert.deepEqual(all.sort(), [...ids].sort(), 'every job claimed');
+}
