@@ -1,4 +1,4 @@
-import { CONFIG_KEY_NAMES, CONFIG_KEYS, normalizeConfigKey, resolveConfig, validateConfigValue, type Config, type ConfigKey } from './core/config';
+import { CONFIG_KEY_NAMES, CONFIG_KEYS, displayConfigValue, normalizeConfigKey, resolveConfig, validateConfigValue, type Config, type ConfigKey } from './core/config';
 import { NotFoundError, UsageError } from './core/errors';
 import { isJobState, isTerminal, JOB_STATES, type Attempt, type Job, type JobCounts, type JobState, type OutputChunk } from './core/job';
 import { parseJobSpec, type JobSpecInput, type ParsedJobSpec } from './core/job-spec';
@@ -135,10 +135,9 @@ export class Queue {
   /** Every key with its effective value and where it came from. */
   async configList(): Promise<{ key: ConfigKey; value: string; source: 'store' | 'default'; description: string }[]> {
     const stored = await this.store.getConfig();
-    const effective = resolveConfig(stored);
     return CONFIG_KEY_NAMES.map((key) => ({
       key,
-      value: (CONFIG_KEYS[key].format as (v: unknown) => string)(effective[key]),
+      value: displayConfigValue(key, stored[key]),
       source: stored[key] === undefined ? 'default' : 'store',
       description: CONFIG_KEYS[key].description,
     }));
@@ -146,8 +145,7 @@ export class Queue {
 
   async configGet(rawKey: string): Promise<string> {
     const key = normalizeConfigKey(rawKey);
-    const effective = await this.config();
-    return (CONFIG_KEYS[key].format as (v: unknown) => string)(effective[key]);
+    return displayConfigValue(key, (await this.store.getConfig())[key]);
   }
 
   async configSet(rawKey: string, value: string): Promise<{ key: ConfigKey; value: string }> {

@@ -76,9 +76,9 @@ function buildProgram(): Command {
     .option('--id <id>', 'job id (default: a short random id)')
     .option('--max-retries <n>', 're-runs after the first failure (default: config max-retries)')
     .option('--priority <n>', 'higher runs first (default 0)')
-    .option('--delay <seconds>', 'run no earlier than this many seconds from now')
-    .option('--run-at <iso>', 'run no earlier than this ISO 8601 time')
-    .option('--timeout <seconds>', 'kill the job after this many seconds (default: config job-timeout)')
+    .option('--delay <duration>', 'run no earlier than this from now (e.g. 90s, 10m, 1h; a bare number is seconds)')
+    .option('--run-at <iso>', 'run no earlier than this ISO 8601 time; without a zone it is local time, as `date` reads it')
+    .option('--timeout <duration>', 'kill the job after this long (e.g. 10m; default: config job-timeout)')
     .option('--cwd <dir>', 'working directory (default: the current directory)')
     .option('-e, --env <K=V>', 'extra environment variable (repeatable)', collect)
     .option('--after <id>', 'run only after this job completed (repeatable)', collect)
@@ -113,7 +113,7 @@ function buildProgram(): Command {
     .command('wait')
     .description('block until the jobs finish; exit 0 only if all completed')
     .argument('<ids...>')
-    .option('--timeout <seconds>', 'give up after this many seconds (exit 124)')
+    .option('--timeout <duration>', 'give up after this long (e.g. 30s, 1h; exit 124)')
     .option('--json', 'print the final jobs as JSON')
     .action(action('wait', program));
 
@@ -162,7 +162,7 @@ function buildProgram(): Command {
     .command('stop')
     .description('stop workers gracefully: each finishes its job and exits')
     .option('--no-wait', 'return at once')
-    .option('--timeout <seconds>', 'then kill the jobs still running and put them back to pending')
+    .option('--timeout <duration>', 'then kill the jobs still running and put them back to pending (e.g. 30s)')
     .option('--host <host>', 'only the workers of this host')
     .action(action('workerStop', program));
   worker.command('list').description('registered workers').option('--json', 'JSON output').action(action('workerList', program));
@@ -181,7 +181,7 @@ function buildProgram(): Command {
     .option('--command-file <file>', 'read the command from a file')
     .option('--max-retries <n>', 're-runs after the first failure (default: config max-retries)')
     .option('--priority <n>', 'higher runs first (default 0)')
-    .option('--timeout <seconds>', 'kill the job after this many seconds (default: config job-timeout)')
+    .option('--timeout <duration>', 'kill the job after this long (e.g. 10m; default: config job-timeout)')
     .option('--cwd <dir>', 'working directory (default: the current directory)')
     .option('-e, --env <K=V>', 'extra environment variable (repeatable)', collect)
     .option('--json', 'print the schedule as JSON')

@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
+import { parseDuration } from './duration';
 import { UsageError } from './errors';
 import {
   MAX_ARG_BYTES, MAX_DURATION_SECONDS, MAX_JOB_ARGS_BYTES, MAX_JOB_RETRIES, MAX_PRIORITY, maxRunAtMs, MIN_PRIORITY, MIN_RUN_AT_MS,
@@ -73,7 +74,9 @@ function integerField(value: unknown, field: string, min: number, max: number): 
   return value;
 }
 
+/** Seconds as a number (`90`, `2.5`), or a duration in the one grammar (`"10m"`, `"1h"`, see core/duration.ts). */
 function secondsField(value: unknown, field: string): number {
+  if (typeof value === 'string') return parseDuration(value, field) / 1000;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_DURATION_SECONDS) {
     throw new UsageError(`${field}: expected a number of seconds from 0 to ${MAX_DURATION_SECONDS} (10 years), got ${JSON.stringify(value)}`);
   }
@@ -91,13 +94,17 @@ function execString(text: string, field: string): string {
   return text;
 }
 
-/** Parses an ISO 8601 date-time; a date without a zone is read as UTC so every host agrees. */
+/**
+ * Parses an ISO 8601 date-time; one without a zone is in this host's local zone, as `date` reads it (a date alone is
+ * local midnight). It is parsed where it is enqueued, so the zone is the one of the person typing it.
+ */
 export function parseRunAt(value: unknown, field = 'run_at'): number {
   if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)) {
     throw new UsageError(`${field}: expected an ISO 8601 date-time such as 2030-01-31T09:00:00Z, got ${JSON.stringify(value)}`);
   }
   const hasZone = /(Z|[+-]\d{2}:?\d{2})$/.test(value) && value.length > 10;
-  const ms = Date.parse(hasZone || value.length === 10 ? value : `${value}Z`);
+  // Date.parse reads a date-time without an offset as local time, but a bare date as UTC: give the date a time.
+  const ms = Date.parse(hasZone ? value : value.length === 10 ? `${value}T00:00` : value.replace(' ', 'T'));
   // Date.parse rolls 2030-02-30 over to March; a date that does not survive the round trip is not a real one.
   const [year, month, day] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
   const calendar = new Date(Date.UTC(year, month - 1, day));
