@@ -83,7 +83,7 @@ function buildProgram(): Command {
     .option('-e, --env <K=V>', 'extra environment variable (repeatable)', collect)
     .option('--after <id>', 'run only after this job completed (repeatable)', collect)
     .option('--if-not-exists', 'a duplicate id is not an error: print the existing job')
-    .option('-f, --file <jsonl>', 'enqueue many jobs, one JSON object per line ("-" for stdin); all or nothing')
+    .option('-f, --file <jsonl>', 'enqueue many jobs, one JSON object per line ("-" for stdin); all or nothing; job flags given with it are defaults for every line')
     .option('--wait', 'wait for the job, stream its output, and exit with its exit code')
     .option('--json', 'print the job as JSON')
     .action(action('enqueue', program));

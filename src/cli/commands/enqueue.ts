@@ -79,15 +79,18 @@ export function specFromFlags(options: EnqueueOptions): JobSpecInput {
   return spec;
 }
 
-/** Every line of a JSONL file must be a valid job; otherwise nothing is enqueued and the bad lines are named. */
-function specsFromFile(path: string, cwd: string): ParsedJobSpec[] {
+/**
+ * Every line of a JSONL file must be a valid job; otherwise nothing is enqueued and the bad lines are named.
+ * `defaults` (the job flags given with --file) apply to every line; a line's own field wins.
+ */
+function specsFromFile(path: string, cwd: string, defaults: JobSpecInput): ParsedJobSpec[] {
   const specs: ParsedJobSpec[] = [];
   const errors: string[] = [];
   const checkDirectory = directoryChecker();
   readLines(path, '--file', (line, lineNumber) => {
     if (line.trim() === '') return;
     try {
-      const spec = parseJobJson(line, cwd);
+      const spec = Object.keys(defaults).length === 0 ? parseJobJson(line, cwd) : parseJobSpec(withDefaults(parseJson(line), defaults), cwd);
       checkDirectory(spec.job.cwd);
       specs.push(spec);
     } catch (err) {
@@ -110,6 +113,28 @@ function specsFromFile(path: string, cwd: string): ParsedJobSpec[] {
   return specs;
 }
 
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`invalid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** A line's own fields over the flags' (an env is merged, the line's variables winning). */
+function withDefaults(line: unknown, defaults: JobSpecInput): unknown {
+  if (typeof line !== 'object' || line === null || Array.isArray(line)) return line;
+  const merged: Record<string, unknown> = { ...defaults, ...line };
+  const lineEnv = (line as JobSpecInput).env;
+  if (defaults.env !== undefined && typeof lineEnv === 'object' && lineEnv !== null && !Array.isArray(lineEnv)) {
+    merged.env = { ...(defaults.env as object), ...lineEnv };
+  }
+  // A line's run_at replaces a --delay default, and the other way round: they exclude each other.
+  if ('run_at' in line && !('delay' in line)) delete merged.delay;
+  if ('delay' in line && !('run_at' in line)) delete merged.run_at;
+  return merged;
+}
+
 export async function run(ctx: CliContext, json: string | undefined, options: EnqueueOptions): Promise<number> {
   const cwd = process.cwd();
   let specs: ParsedJobSpec[];
@@ -117,7 +142,8 @@ export async function run(ctx: CliContext, json: string | undefined, options: En
     if (json !== undefined || options.command !== undefined || options.commandFile !== undefined) {
       throw new UsageError('--file enqueues the jobs in the file; do not also give a job on the command line');
     }
-    specs = specsFromFile(options.file, cwd);
+    if (options.id !== undefined) throw new UsageError('--id names one job; with --file, give each line its own "id"');
+    specs = specsFromFile(options.file, cwd, specFromFlags(options));
   } else if (json !== undefined) {
     const flagSpec = specFromFlags(options);
     if (Object.keys(flagSpec).length > 0) throw new UsageError('give the job as JSON or as flags, not both');
