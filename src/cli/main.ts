@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { isQueueError, UsageError } from '../core/errors';
 import { MAX_LIST_LIMIT } from '../core/limits';
 import { CliContext } from './context';
@@ -25,6 +25,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   workerStop: () => import('./commands/worker-stop'),
   workerList: () => import('./commands/worker-list'),
   workerRun: () => import('./commands/worker-run'),
+  init: () => import('./commands/init'),
   scheduleAdd: () => import('./commands/schedule-add'),
   scheduleList: () => import('./commands/schedule-list'),
   scheduleShow: () => import('./commands/schedule-show'),
@@ -64,8 +65,8 @@ function buildProgram(): Command {
     .version(require('../../package.json').version as string)
     .option('--db <location>', 'SQLite file path or postgres:// URL (env QUEUECTL_DB; default ~/.local/share/queuectl/queue.db)')
     .exitOverride()
-    // One line, like every other error: commander's message with the usage hint on the same line.
-    .configureOutput({ outputError: (text, write) => write(`${text.split('\n')[0]!} (run with --help for usage)\n`) });
+    // One line, like every other error: commander's message, its "did you mean" and the usage hint on the same line.
+    .configureOutput({ outputError: (text, write) => write(`${oneLineError(text)}\n`) });
 
   program
     .command('enqueue')
@@ -84,6 +85,7 @@ function buildProgram(): Command {
     .option('--after <id>', 'run only after this job completed (repeatable)', collect)
     .option('--if-not-exists', 'a duplicate id is not an error: print the existing job')
     .option('-f, --file <jsonl>', 'enqueue many jobs, one JSON object per line ("-" for stdin); all or nothing; job flags given with it are defaults for every line')
+    .addOption(new Option('--job-file <file>', 'one job as a JSON file (pretty-printed allowed)').hideHelp())
     .option('--wait', 'wait for the job, stream its output, and exit with its exit code')
     .option('--json', 'print the job as JSON')
     .action(action('enqueue', program));
@@ -155,7 +157,7 @@ function buildProgram(): Command {
   worker
     .command('start')
     .description('start workers in the background (or --foreground)')
-    .option('-n, --count <n>', 'how many workers', integerOption('--count'), 1)
+    .option('-n, --count <n>', 'how many workers (default: config worker-count, 1)', integerOption('--count'))
     .option('--foreground', 'stay attached: Ctrl+C stops gracefully, a second Ctrl+C forces')
     .action(action('workerStart', program));
   worker
@@ -194,7 +196,40 @@ function buildProgram(): Command {
   schedule.command('run').description('enqueue one job of the schedule now, outside its cadence').argument('<name>').option('--json', 'print the job as JSON').action(action('scheduleRun', program));
 
   worker.addCommand(new Command('run').description('run one worker in this process (used by worker start)').action(action('workerRun', program)), { hidden: true });
+  addHiddenAliases(program);
   return program;
+}
+
+/** Commander's error text on one line: its first line, a "(Did you mean …?)" it adds, then the usage hint. */
+function oneLineError(text: string): string {
+  const lines = text.split('\n').map((line) => line.trim());
+  const suggestion = lines.find((line) => line.startsWith('(Did you mean'));
+  return `${lines[0]!}${suggestion ? ` ${suggestion}` : ''} (run with --help for usage)`;
+}
+
+/**
+ * Command lines people already know from other queue tools: accepted, tested, never shown in --help.
+ * `init` creates the store and prints where it is; `worker-start`, `worker-run` and `worker-stop` are the worker
+ * subcommands (`worker-run --count N` runs N workers attached, as `worker start --foreground` does).
+ */
+function addHiddenAliases(program: Command): void {
+  const hidden = { hidden: true };
+  program.addCommand(new Command('init').description('create the store if absent and print where it is').action(action('init', program)), hidden);
+  program.addCommand(
+    new Command('worker-start').option('-n, --count <n>', 'how many workers', integerOption('--count')).option('--foreground').action(action('workerStart', program)),
+    hidden,
+  );
+  const workerRun = action('workerStart', program);
+  program.addCommand(
+    new Command('worker-run')
+      .option('-n, --count <n>', 'how many workers', integerOption('--count'))
+      .action((options: { count?: number }, command: Command) => workerRun({ count: options.count, foreground: true }, command)),
+    hidden,
+  );
+  program.addCommand(
+    new Command('worker-stop').option('--no-wait').option('--timeout <duration>').option('--host <host>').action(action('workerStop', program)),
+    hidden,
+  );
 }
 
 /** The one exit point: expected errors print one line on stderr; anything else is an internal error. */

@@ -65,6 +65,7 @@ export const CONFIG_KEYS = {
     parse: (text: string): number | null => (isOff(text) ? null : parseDuration(text, '', { bare: 'refuse' }) || null),
     format: (value: number | string | null) => (value === null ? 'off' : formatDuration(Number(value))),
   },
+  'worker-count': { default: 1, description: 'How many workers `worker start` starts without --count', parse: integer(1, 256), format: asString },
   'on-finish': {
     default: null as string | null,
     description: 'Shell command run after each job ends, with QUEUECTL_JOB_ID, QUEUECTL_STATE, QUEUECTL_EXIT_CODE',
@@ -82,9 +83,13 @@ export type Config = { [K in ConfigKey]: ReturnType<(typeof CONFIG_KEYS)[K]['par
 
 export const CONFIG_KEY_NAMES = Object.keys(CONFIG_KEYS) as ConfigKey[];
 
-/** Accepts `max_retries` and `max-retries` alike; rejects unknown keys with the list of known ones. */
+/** Names people know from other queue tools, accepted but not listed. */
+const KEY_ALIASES: Record<string, ConfigKey> = { 'default-max-retries': 'max-retries' };
+
+/** Accepts `max_retries` and `max-retries` alike, and the aliases above; rejects unknown keys with the list of known ones. */
 export function normalizeConfigKey(raw: string): ConfigKey {
-  const key = raw.trim().toLowerCase().replace(/_/g, '-');
+  const spelled = raw.trim().toLowerCase().replace(/_/g, '-');
+  const key = KEY_ALIASES[spelled] ?? spelled;
   if (!Object.hasOwn(CONFIG_KEYS, key)) {
     throw new UsageError(`unknown config key '${raw}'; known keys: ${CONFIG_KEY_NAMES.join(', ')}`);
   }

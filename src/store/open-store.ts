@@ -20,10 +20,11 @@ export function defaultDatabasePath(env: NodeJS.ProcessEnv = process.env): strin
 
 /**
  * Where the store is, decided in this one place for the CLI and the library: the location given (`--db`, or
- * `openQueue`'s argument), else `QUEUECTL_DB` when set and not empty, else the default SQLite file.
+ * `openQueue`'s argument), else `QUEUECTL_DB` (or `QUEUECTL_DB_PATH`) when set and not empty, else the default SQLite file.
  */
 export function resolveStoreLocation(given: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return given ?? (env.QUEUECTL_DB || defaultDatabasePath(env));
+  // QUEUECTL_DB_PATH: the name other queue tools taught people; QUEUECTL_DB wins when both are set.
+  return given ?? (env.QUEUECTL_DB || env.QUEUECTL_DB_PATH || defaultDatabasePath(env));
 }
 
 export function isPostgresUrl(location: string): boolean {

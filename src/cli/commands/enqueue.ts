@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { UsageError } from '../../core/errors';
 import { parseJobJson, parseJobSpec, type JobSpecInput, type ParsedJobSpec } from '../../core/job-spec';
-import { MAX_ARG_BYTES } from '../../core/limits';
+import { MAX_ARG_BYTES, MAX_FILE_LINE_BYTES } from '../../core/limits';
 import { jobToJson } from '../../core/serialize';
 import { readBoundedText, readLines } from '../bounded-read';
 import type { CliContext } from '../context';
@@ -21,6 +21,7 @@ export interface EnqueueOptions {
   after?: string[];
   ifNotExists?: boolean;
   file?: string;
+  jobFile?: string;
   wait?: boolean;
   json?: boolean;
 }
@@ -144,6 +145,10 @@ export async function run(ctx: CliContext, json: string | undefined, options: En
     }
     if (options.id !== undefined) throw new UsageError('--id names one job; with --file, give each line its own "id"');
     specs = specsFromFile(options.file, cwd, specFromFlags(options));
+  } else if (options.jobFile !== undefined) {
+    // One job as a JSON file, the way other queue tools take it; pretty-printed JSON is fine.
+    if (json !== undefined || Object.keys(specFromFlags(options)).length > 0) throw new UsageError('--job-file holds the whole job; do not also give it as JSON or flags');
+    specs = [parseJobJson(readBoundedText(options.jobFile, '--job-file', MAX_FILE_LINE_BYTES, 'the limit of one job'), cwd)];
   } else if (json !== undefined) {
     const flagSpec = specFromFlags(options);
     if (Object.keys(flagSpec).length > 0) throw new UsageError('give the job as JSON or as flags, not both');
@@ -156,7 +161,7 @@ export async function run(ctx: CliContext, json: string | undefined, options: En
   if (options.wait && specs.length !== 1) throw new UsageError('--wait takes a single job, not --file');
   if (options.file === undefined) directoryChecker()(specs[0]!.job.cwd);
 
-  const queue = await ctx.open();
+  const queue = await ctx.open({ create: true });
   const results = await queue.enqueue(specs, { ifNotExists: options.ifNotExists });
   if (options.wait) {
     const { followJob } = await import('../follow');
