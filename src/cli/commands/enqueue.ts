@@ -165,7 +165,14 @@ export async function run(ctx: CliContext, json: string | undefined, options: En
   const results = await queue.enqueue(specs, { ifNotExists: options.ifNotExists });
   if (options.wait) {
     const { followJob } = await import('../follow');
-    return followJob(queue, results[0]!.job.id, { exitWithJobCode: true });
+    const id = results[0]!.job.id;
+    process.stderr.write(`queuectl: job ${id} enqueued; waiting for it (Ctrl+C stops waiting, the job stays queued)\n`);
+    // Ctrl+C ends the wait, not the job: say where it is and how to cancel it.
+    process.once('SIGINT', () => {
+      process.stderr.write(`queuectl: stopped waiting; job ${id} stays queued (cancel it with: queuectl cancel ${id})\n`);
+      process.exit(130);
+    });
+    return followJob(queue, id, { exitWithJobCode: true });
   }
   if (options.json) printJson(results.length === 1 && options.file === undefined ? jobToJson(results[0]!.job) : results.map((r) => jobToJson(r.job)));
   else if (options.file !== undefined) {
