@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Clock } from '../core/clock';
 import { StoreUnavailableError } from '../core/errors';
+import { explainNativeModuleError } from './native-module-error';
 import type { Store } from './store';
 
 export interface OpenStoreOptions {
@@ -42,5 +43,9 @@ export async function openStore(location: string, options: OpenStoreOptions = {}
   }
   if (location.trim() === '') throw new StoreUnavailableError('the database path is empty; pass --db PATH or set QUEUECTL_DB');
   const { SqliteStore } = await import('./sqlite/sqlite-store');
-  return SqliteStore.open(resolve(location), options);
+  try {
+    return SqliteStore.open(resolve(location), options);
+  } catch (err) {
+    throw explainNativeModuleError(err);
+  }
 }
