@@ -108,6 +108,7 @@ function buildProgram(): Command {
     .argument('<id>')
     .option('-a, --attempt <n>', 'attempt number', integerOption('--attempt'))
     .option('-f, --follow', 'stream output while the job runs; end when it finishes')
+    .option('-t, --tail <n>', 'only the last N lines', integerOption('--tail'))
     .option('--json', 'JSON output')
     .action(action('logs', program));
 

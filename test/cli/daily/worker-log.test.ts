@@ -28,10 +28,17 @@ describe('worker log lines per job', () => {
     assert.equal((await runCli(target, ['wait', 'ok', 'bad', '--timeout', '20s'])).code, 1);
     const log = await waitFor('both jobs logged', () => {
       const text = readFileSync(logPath, 'utf8');
-      return text.includes('finished bad') && text;
+      return text.includes('finished bad') ? text : null;
     });
     assert.match(log, / started ok attempt 1\n/);
     assert.match(log, / finished ok completed exit=0 \d+\.\ds\n/);
     assert.match(log, / finished bad dead exit=3 \d+\.\ds\n/);
+  });
+
+  it('logs --tail N shows the last N lines', async () => {
+    await runCli(target, ['enqueue', '--id', 'lines', '-c', 'for i in 1 2 3 4 5; do echo line $i; done']);
+    assert.equal((await runCli(target, ['wait', 'lines', '--timeout', '20s'])).code, 0);
+    assert.equal((await runCli(target, ['logs', 'lines', '--tail', '2'])).stdout, 'line 4\nline 5\n');
+    assert.equal((await runCli(target, ['logs', 'lines'])).stdout.split('\n').length, 6);
   });
 });
