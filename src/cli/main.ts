@@ -26,6 +26,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   workerList: () => import('./commands/worker-list'),
   workerRun: () => import('./commands/worker-run'),
   init: () => import('./commands/init'),
+  completion: () => import('./commands/completion'),
   scheduleAdd: () => import('./commands/schedule-add'),
   scheduleList: () => import('./commands/schedule-list'),
   scheduleShow: () => import('./commands/schedule-show'),
@@ -196,6 +197,14 @@ function buildProgram(): Command {
   schedule.command('resume').description('fire again from the next tick').argument('<name>').action(action('scheduleResume', program));
   schedule.command('run').description('enqueue one job of the schedule now, outside its cadence').argument('<name>').option('--json', 'print the job as JSON').action(action('scheduleRun', program));
 
+  const completion = action('completion', program);
+  program
+    .command('completion')
+    .description('print a shell completion script: eval "$(queuectl completion bash)"')
+    .argument('[shell]', 'bash, zsh or fish')
+    .addOption(new Option('--ids', 'job ids, one a line (what the scripts complete ids from)').hideHelp())
+    // The generator walks the command tree, so it is given the program.
+    .action((shell: string | undefined, options: object, command: Command) => completion(shell, options, program, command));
   worker.addCommand(new Command('run').description('run one worker in this process (used by worker start)').action(action('workerRun', program)), { hidden: true });
   addHiddenAliases(program);
   return program;
