@@ -23,20 +23,33 @@ export interface NewJob {
   dependsOn: string[];
 }
 
-/** What `enqueue` accepts as JSON, and the flags map onto. */
+/** What `enqueue` accepts as JSON, and the flags map onto; `Queue.add` takes it. Times are seconds or durations. */
 export interface JobSpecInput {
-  id?: unknown;
-  command?: unknown;
-  max_retries?: unknown;
-  priority?: unknown;
-  run_at?: unknown;
-  delay?: unknown;
-  timeout?: unknown;
-  cwd?: unknown;
-  env?: unknown;
-  depends_on?: unknown;
-  if_not_exists?: unknown;
+  /** The shell command, run as `sh -c COMMAND`. */
+  command: string;
+  /** 1-128 letters, digits or `. _ : @ / + -` (default: a short random id). */
+  id?: string;
+  /** Re-runs after the first failure (default: the `max-retries` config). */
+  max_retries?: number;
+  /** Higher runs first (default 0). */
+  priority?: number;
+  /** ISO 8601 time to run no earlier than; without a zone, local time. */
+  run_at?: string;
+  /** Run no earlier than this from now: seconds, or a duration such as `"10m"`. */
+  delay?: number | string;
+  /** Kill the job after this long: seconds or a duration; 0 or null for none (default: the `job-timeout` config). */
+  timeout?: number | string | null;
+  /** Working directory (default: where it was enqueued). */
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Ids of jobs that must complete first. */
+  depends_on?: string[];
+  /** A duplicate id is not an error: the existing job is returned. */
+  if_not_exists?: boolean;
 }
+
+/** A spec as it arrives (JSON, flags): any field may hold anything until parseJobSpec has checked it. */
+export type UncheckedJobSpec = { [K in keyof JobSpecInput]?: unknown };
 
 const FIELDS = ['id', 'command', 'max_retries', 'priority', 'run_at', 'delay', 'timeout', 'cwd', 'env', 'depends_on', 'if_not_exists'];
 const FIELD_SET = new Set(FIELDS);
@@ -133,7 +146,7 @@ export function parseJobSpec(input: unknown, defaultCwd: string | null): ParsedJ
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new UsageError(`a job must be a JSON object such as {"command":"echo hi"}, got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`);
   }
-  const spec = input as JobSpecInput & Record<string, unknown>;
+  const spec = input as UncheckedJobSpec & Record<string, unknown>;
   for (const key in spec) {
     if (!FIELD_SET.has(key)) throw new UsageError(`unknown field '${key}'; allowed fields: ${FIELDS.join(', ')}`);
   }

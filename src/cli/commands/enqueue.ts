@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { UsageError } from '../../core/errors';
-import { parseJobJson, parseJobSpec, type JobSpecInput, type ParsedJobSpec } from '../../core/job-spec';
+import { parseJobJson, parseJobSpec, type UncheckedJobSpec, type ParsedJobSpec } from '../../core/job-spec';
 import { MAX_ARG_BYTES, MAX_FILE_LINE_BYTES } from '../../core/limits';
 import { jobToJson } from '../../core/serialize';
 import { readBoundedText, readLines } from '../bounded-read';
@@ -53,7 +53,7 @@ function directoryChecker(): (cwd: string | null) => void {
 }
 
 /** The job fields given as flags, as enqueue's JSON names them (also the job fields of `schedule add`). */
-export function specFromFlags(options: EnqueueOptions): JobSpecInput {
+export function specFromFlags(options: EnqueueOptions): UncheckedJobSpec {
   if (options.command !== undefined && options.commandFile !== undefined) throw new UsageError('give --command or --command-file, not both');
   const spec: Record<string, unknown> = {};
   if (options.commandFile !== undefined) {
@@ -84,7 +84,7 @@ export function specFromFlags(options: EnqueueOptions): JobSpecInput {
  * Every line of a JSONL file must be a valid job; otherwise nothing is enqueued and the bad lines are named.
  * `defaults` (the job flags given with --file) apply to every line; a line's own field wins.
  */
-function specsFromFile(path: string, cwd: string, defaults: JobSpecInput): ParsedJobSpec[] {
+function specsFromFile(path: string, cwd: string, defaults: UncheckedJobSpec): ParsedJobSpec[] {
   const specs: ParsedJobSpec[] = [];
   const errors: string[] = [];
   const checkDirectory = directoryChecker();
@@ -123,10 +123,10 @@ function parseJson(text: string): unknown {
 }
 
 /** A line's own fields over the flags' (an env is merged, the line's variables winning). */
-function withDefaults(line: unknown, defaults: JobSpecInput): unknown {
+function withDefaults(line: unknown, defaults: UncheckedJobSpec): unknown {
   if (typeof line !== 'object' || line === null || Array.isArray(line)) return line;
   const merged: Record<string, unknown> = { ...defaults, ...line };
-  const lineEnv = (line as JobSpecInput).env;
+  const lineEnv = (line as UncheckedJobSpec).env;
   if (defaults.env !== undefined && typeof lineEnv === 'object' && lineEnv !== null && !Array.isArray(lineEnv)) {
     merged.env = { ...(defaults.env as object), ...lineEnv };
   }
