@@ -13,8 +13,11 @@ export interface OpenStoreOptions {
   schema?: string;
 }
 
+/** Environment variables, typed without Node's own types so the published `.d.ts` needs no `@types/node`. */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
 /** `$XDG_DATA_HOME/queuectl/queue.db`, else `~/.local/share/queuectl/queue.db`. */
-export function defaultDatabasePath(env: NodeJS.ProcessEnv = process.env): string {
+export function defaultDatabasePath(env: Environment = process.env): string {
   const dataHome = env.XDG_DATA_HOME && env.XDG_DATA_HOME !== '' ? env.XDG_DATA_HOME : join(homedir(), '.local', 'share');
   return join(dataHome, 'queuectl', 'queue.db');
 }
@@ -23,7 +26,7 @@ export function defaultDatabasePath(env: NodeJS.ProcessEnv = process.env): strin
  * Where the store is, decided in this one place for the CLI and the library: the location given (`--db`, or
  * `openQueue`'s argument), else `QUEUECTL_DB` (or `QUEUECTL_DB_PATH`) when set and not empty, else the default SQLite file.
  */
-export function resolveStoreLocation(given: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+export function resolveStoreLocation(given: string | undefined, env: Environment = process.env): string {
   // QUEUECTL_DB_PATH: the name other queue tools taught people; QUEUECTL_DB wins when both are set.
   return given ?? (env.QUEUECTL_DB || env.QUEUECTL_DB_PATH || defaultDatabasePath(env));
 }
