@@ -68,6 +68,7 @@ export class Queue {
       busyWorkers: live.filter((worker) => worker.state === 'busy').length,
       workersByHost: byHost,
       oldestPendingAgeMs: summary.oldestPendingAt === null ? null : Math.max(0, summary.now - summary.oldestPendingAt),
+      nextRunInMs: summary.nextRunAt == null ? null : Math.max(0, summary.nextRunAt - summary.now),
       workers,
     };
   }
@@ -216,7 +217,10 @@ export interface QueueStatus {
   activeWorkers: number;
   busyWorkers: number;
   workersByHost: Record<string, number>;
+  /** How long a due pending job has waited (jobs not yet due do not count). */
   oldestPendingAgeMs: number | null;
+  /** How long until the next pending job not yet due becomes due. */
+  nextRunInMs: number | null;
   workers: ListedWorker[];
 }
 

@@ -719,6 +719,15 @@ export function runStoreContract(name: string, makeStore: () => Promise<TempStor
         assert.ok(summary.now >= p2!.job.createdAt);
       });
 
+      it('counts only due jobs as the oldest pending, and gives the next scheduled run apart', async () => {
+        const [later] = await store.enqueue({ jobs: [newJob('later', { delayMs: 3_600_000 })], ifNotExists: false });
+        const notDue = await store.countJobs();
+        assert.equal(notDue.oldestPendingAt, null, 'a job not yet due is not waiting');
+        assert.equal(notDue.nextRunAt, later!.job.runAt);
+        const [due] = await store.enqueue({ jobs: [newJob('due')], ifNotExists: false });
+        assert.equal((await store.countJobs()).oldestPendingAt, due!.job.runAt);
+      });
+
       it('sets, reads and unsets config values', async () => {
         assert.deepEqual(await store.getConfig(), {});
         await store.setConfig({ key: 'max-retries', value: '7' });

@@ -125,11 +125,11 @@ export class PostgresStore implements Store {
   async countJobs(): Promise<JobCountsSummary> {
     const [rows, oldest] = await Promise.all([
       this.db.query<{ state: JobState; n: number }>(this.Q.COUNT_JOBS),
-      this.db.query<{ at: number | null; now: number }>(this.Q.OLDEST_PENDING),
+      this.db.query<{ at: number | null; next: number | null; now: number }>(this.Q.OLDEST_PENDING),
     ]);
     const counts = emptyCounts();
     for (const row of rows) counts[row.state] = row.n;
-    return { counts, oldestPendingAt: oldest[0]!.at, now: oldest[0]!.now };
+    return { counts, oldestPendingAt: oldest[0]!.at, nextRunAt: oldest[0]!.next, now: oldest[0]!.now };
   }
 
   async listAttempts(params: { jobId: string }) {

@@ -95,7 +95,9 @@ const STATEMENTS = {
      ORDER BY j.created_at DESC, j.seq DESC LIMIT $2`,
 
   COUNT_JOBS: `SELECT state, count(*) AS n FROM @schema.jobs GROUP BY state`,
-  OLDEST_PENDING: `SELECT min(created_at) AS at, ${NOW_MS} AS now FROM @schema.jobs WHERE state = 'pending'`,
+  OLDEST_PENDING: `
+    SELECT min(run_at) FILTER (WHERE run_at <= n.now) AS at, min(run_at) FILTER (WHERE run_at > n.now) AS next, n.now
+      FROM (SELECT ${NOW_MS} AS now) n LEFT JOIN @schema.jobs ON state = 'pending' GROUP BY n.now`,
 
   LIST_ATTEMPTS: `SELECT * FROM @schema.attempts WHERE job_id = $1 ORDER BY attempt`,
   READ_OUTPUT: `

@@ -18,7 +18,9 @@ export const LIST_JOBS = `SELECT * FROM jobs ORDER BY created_at DESC, rowid DES
 export const LIST_JOBS_IN_STATE = `SELECT *, rowid AS seq FROM jobs WHERE state = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`;
 
 export const COUNT_JOBS = `SELECT state, count(*) AS n FROM jobs GROUP BY state`;
-export const OLDEST_PENDING = `SELECT min(created_at) AS at FROM jobs WHERE state = 'pending'`;
+export const OLDEST_PENDING = `
+  SELECT min(CASE WHEN run_at <= ? THEN run_at END) AS at, min(CASE WHEN run_at > ? THEN run_at END) AS next
+    FROM jobs WHERE state = 'pending'`;
 
 export const LIST_ATTEMPTS = `SELECT * FROM attempts WHERE job_id = ? ORDER BY attempt`;
 export const READ_OUTPUT = `SELECT seq, stream, data FROM job_output WHERE job_id = ? AND attempt = ? AND seq > ? ORDER BY seq`;

@@ -286,8 +286,9 @@ export class SqliteStore implements Store {
     return this.read(() => {
       const counts = emptyCounts();
       for (const row of this.stmt(Q.COUNT_JOBS).all() as { state: JobState; n: number }[]) counts[row.state] = row.n;
-      const oldest = this.stmt(Q.OLDEST_PENDING).get() as { at: number | null };
-      return { counts, oldestPendingAt: oldest.at, now: this.clock.now() };
+      const now = this.clock.now();
+      const oldest = this.stmt(Q.OLDEST_PENDING).get(now, now) as { at: number | null; next: number | null };
+      return { counts, oldestPendingAt: oldest.at, nextRunAt: oldest.next, now };
     });
   }
 

@@ -26,6 +26,13 @@ describe('durations and config values', () => {
     assert.equal((await runCli(target, ['config', 'set', 'job-timeout', 'off'])).code, 0);
   });
 
+  it('status: a job not yet due is not the oldest pending; the next scheduled run is shown apart', async () => {
+    const status = JSON.parse((await runCli(target, ['status', '--json'])).stdout) as { oldest_pending_age_seconds: number | null; next_run_in_seconds: number | null };
+    assert.equal(status.oldest_pending_age_seconds, null, 'the only pending job is due in an hour');
+    assert.ok(status.next_run_in_seconds !== null && status.next_run_in_seconds > 3000, String(status.next_run_in_seconds));
+    assert.match((await runCli(target, ['status'])).stdout, /Next scheduled run: in 59m\d\ds\n/);
+  });
+
   it('requires a unit for retention, reads 0 and off as off, and shows a value as it was entered', async () => {
     const bare = await runCli(target, ['config', 'set', 'retention', '7']);
     assert.equal(bare.code, 2);
