@@ -52,9 +52,9 @@ export class Queue {
     return job;
   }
 
-  async list(options: { state?: string; limit?: number } = {}): Promise<Job[]> {
+  async list(options: { state?: string; limit?: number; offset?: number; command?: string } = {}): Promise<Job[]> {
     const states = options.state === undefined ? undefined : [parseState(options.state)];
-    return this.store.listJobs({ states, limit: options.limit ?? 50 });
+    return this.store.listJobs({ states, limit: options.limit ?? 50, offset: options.offset, commandContains: options.command });
   }
 
   async status(): Promise<QueueStatus> {

@@ -98,6 +98,8 @@ function buildProgram(): Command {
     .description('list jobs, newest first')
     .option('-s, --state <state>', 'only jobs in this state')
     .option('-n, --limit <n>', 'at most this many (default 50)', integerOption('--limit', MAX_LIST_LIMIT))
+    .option('--offset <n>', 'skip this many first (for paging)', integerOption('--offset', MAX_LIST_LIMIT))
+    .option('--command <text>', 'only jobs whose command contains this text')
     .option('--json', 'JSON output')
     .action(action('list', program));
 

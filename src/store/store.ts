@@ -42,7 +42,8 @@ export interface Store {
   enqueue(params: { jobs: NewJob[]; ifNotExists: boolean }): Promise<EnqueueResult[]>;
   getJob(params: { id: string }): Promise<Job | null>;
   /** Newest first. */
-  listJobs(params: { states?: JobState[]; limit: number }): Promise<Job[]>;
+  /** Newest first; `offset` skips that many, `commandContains` keeps jobs whose command contains the text. */
+  listJobs(params: { states?: JobState[]; limit: number; offset?: number; commandContains?: string }): Promise<Job[]>;
   countJobs(): Promise<JobCountsSummary>;
   listAttempts(params: { jobId: string }): Promise<Attempt[]>;
   /** Output chunks of one attempt with `seq > afterSeq`, oldest first. */

@@ -719,6 +719,16 @@ export function runStoreContract(name: string, makeStore: () => Promise<TempStor
         assert.ok(summary.now >= p2!.job.createdAt);
       });
 
+      it('lists with an offset and a command search', async () => {
+        for (const id of ['a1', 'a2', 'a3']) await store.enqueue({ jobs: [newJob(id, { command: `backup ${id}` })], ifNotExists: false });
+        await store.enqueue({ jobs: [newJob('other', { command: 'echo 100%_x' })], ifNotExists: false });
+        const ids = (jobs: Job[]) => jobs.map((job) => job.id);
+        assert.deepEqual(ids(await store.listJobs({ limit: 2, offset: 1 })), ['a3', 'a2']);
+        assert.deepEqual(ids(await store.listJobs({ limit: 10, commandContains: 'backup' })), ['a3', 'a2', 'a1']);
+        assert.deepEqual(ids(await store.listJobs({ limit: 10, commandContains: '%_' })), ['other'], 'the text is literal');
+        assert.deepEqual(ids(await store.listJobs({ states: ['pending'], limit: 1, offset: 1, commandContains: 'backup' })), ['a2']);
+      });
+
       it('counts only due jobs as the oldest pending, and gives the next scheduled run apart', async () => {
         const [later] = await store.enqueue({ jobs: [newJob('later', { delayMs: 3_600_000 })], ifNotExists: false });
         const notDue = await store.countJobs();

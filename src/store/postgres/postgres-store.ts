@@ -117,9 +117,10 @@ export class PostgresStore implements Store {
     return row ? toJob(row) : null;
   }
 
-  async listJobs(params: { states?: JobState[]; limit: number }): Promise<Job[]> {
+  async listJobs(params: { states?: JobState[]; limit: number; offset?: number; commandContains?: string }): Promise<Job[]> {
     const states = !params.states || params.states.length === 0 ? JOB_STATES : params.states;
-    return (await this.db.query<JobRow>(this.Q.LIST_JOBS_IN_STATES, [states, params.limit])).map(toJob);
+    const values = [states, params.limit, params.commandContains ?? null, params.offset ?? 0];
+    return (await this.db.query<JobRow>(this.Q.LIST_JOBS_IN_STATES, values)).map(toJob);
   }
 
   async countJobs(): Promise<JobCountsSummary> {

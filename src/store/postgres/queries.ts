@@ -91,8 +91,10 @@ const STATEMENTS = {
    */
   LIST_JOBS_IN_STATES: `
     SELECT j.* FROM unnest($1::text[]) AS wanted(state)
-      CROSS JOIN LATERAL (SELECT * FROM @schema.jobs WHERE state = wanted.state ORDER BY created_at DESC, seq DESC LIMIT $2) j
-     ORDER BY j.created_at DESC, j.seq DESC LIMIT $2`,
+      CROSS JOIN LATERAL (
+        SELECT * FROM @schema.jobs WHERE state = wanted.state AND ($3::text IS NULL OR strpos(command, $3) > 0)
+         ORDER BY created_at DESC, seq DESC LIMIT $2::bigint + $4::bigint) j
+     ORDER BY j.created_at DESC, j.seq DESC LIMIT $2 OFFSET $4`,
 
   COUNT_JOBS: `SELECT state, count(*) AS n FROM @schema.jobs GROUP BY state`,
   OLDEST_PENDING: `

@@ -14,8 +14,10 @@ export const INSERT_DEP = `INSERT OR IGNORE INTO job_deps (job_id, depends_on) V
 export const GET_JOB = `SELECT * FROM jobs WHERE id = ?`;
 export const GET_JOB_STATE = `SELECT state FROM jobs WHERE id = ?`;
 
-export const LIST_JOBS = `SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?`;
-export const LIST_JOBS_IN_STATE = `SELECT *, rowid AS seq FROM jobs WHERE state = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`;
+export const LIST_JOBS = `
+  SELECT * FROM jobs WHERE (? IS NULL OR instr(command, ?) > 0) ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`;
+export const LIST_JOBS_IN_STATE = `
+  SELECT *, rowid AS seq FROM jobs WHERE state = ? AND (? IS NULL OR instr(command, ?) > 0) ORDER BY created_at DESC, rowid DESC LIMIT ?`;
 
 export const COUNT_JOBS = `SELECT state, count(*) AS n FROM jobs GROUP BY state`;
 export const OLDEST_PENDING = `

@@ -271,14 +271,16 @@ export class SqliteStore implements Store {
     return row ? toJob(row) : null;
   }
 
-  async listJobs(params: { states?: JobState[]; limit: number }): Promise<Job[]> {
+  async listJobs(params: { states?: JobState[]; limit: number; offset?: number; commandContains?: string }): Promise<Job[]> {
+    const offset = params.offset ?? 0;
+    const command = params.commandContains ?? null;
     return this.read(() => {
       if (!params.states || params.states.length === 0) {
-        return (this.stmt(Q.LIST_JOBS).all(params.limit) as JobRow[]).map(toJob);
+        return (this.stmt(Q.LIST_JOBS).all(command, command, params.limit, offset) as JobRow[]).map(toJob);
       }
-      const rows = params.states.flatMap((state) => this.stmt(Q.LIST_JOBS_IN_STATE).all(state, params.limit) as (JobRow & { seq: number })[]);
+      const rows = params.states.flatMap((state) => this.stmt(Q.LIST_JOBS_IN_STATE).all(state, command, command, params.limit + offset) as (JobRow & { seq: number })[]);
       rows.sort((a, b) => b.created_at - a.created_at || b.seq - a.seq);
-      return rows.slice(0, params.limit).map(toJob);
+      return rows.slice(offset, offset + params.limit).map(toJob);
     });
   }
 

@@ -36,6 +36,14 @@ describe('enqueue --file with job flags', () => {
     assert.deepEqual([own.priority, own.max_retries, own.timeout, own.env, own.depends_on], [1, 0, 5, { A: 'flag', B: 'line' }, []]);
   });
 
+  it('list --limit N --offset M pages, and --command searches', async () => {
+    const ids = async (args: string[]) => ((JSON.parse((await runCli(target, ['list', '--json', ...args])).stdout)) as ListedJob[]).map((job) => job.id);
+    const all = await ids([]);
+    assert.deepEqual(await ids(['--limit', '1', '--offset', '1']), [all[1]]);
+    assert.deepEqual(await ids(['--command', 'tr']), all, 'every job runs true');
+    assert.deepEqual(await ids(['--command', 'no such command']), []);
+  });
+
   it('refuses --id with --file in one line, enqueueing nothing', async () => {
     const file = join(dir.dir, 'one.jsonl');
     writeFileSync(file, JSON.stringify({ command: 'true' }));
