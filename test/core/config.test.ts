@@ -56,7 +56,7 @@ describe('resolveConfig', () => {
   it('gives every default for an empty store', () => {
     assert.deepEqual(resolveConfig({}), {
       'max-retries': 3, 'backoff-base': 2, 'backoff-max': 3600, 'backoff-jitter': 0, 'job-timeout': 0, 'lease-timeout': 30,
-      'output-limit': 1_048_576, retention: null, 'on-finish': null,
+      'output-limit': 1_048_576, retention: null, 'worker-count': 1, 'on-finish': null,
     });
   });
 
