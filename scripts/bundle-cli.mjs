@@ -62,7 +62,7 @@ rmSync(`${program}.cache`, { force: true });
 const scratch = mkdtempSync(join(tmpdir(), 'queuectl-build-'));
 try {
   const env = { ...process.env, QUEUECTL_BUILD_CODE_CACHE: '1', QUEUECTL_DB: join(scratch, 'queue.db'), XDG_DATA_HOME: scratch };
-  for (const args of [['status'], ['enqueue', '{"command":"true"}'], ['list'], ['show', '--help']]) {
+  for (const args of [['enqueue', '{"command":"true"}'], ['status'], ['list'], ['show', '--help']]) {
     const run = spawnSync(process.execPath, [join(dist, 'bin.js'), ...args], { env, encoding: 'utf8' });
     if (run.status !== 0) throw new Error(`warming the code cache: queuectl ${args.join(' ')} failed: ${run.stderr.trim()}`);
   }

@@ -22,6 +22,7 @@ export { jobToJson, attemptToJson, workerToJson, type JobJson } from './core/ser
 export { Worker, type WorkerOptions } from './worker/worker';
 export { openStore, defaultDatabasePath, resolveStoreLocation, type OpenStoreOptions } from './store/open-store';
 export type { Store } from './store/store';
+export { wait, follow, type FollowedChunk } from './follow';
 
 /** Opens a queue on a SQLite file path or a `postgres://` URL (default: `QUEUECTL_DB`, else the default file). */
 export async function openQueue(location?: string, options: OpenStoreOptions = {}): Promise<Queue> {

@@ -1,4 +1,4 @@
-import { CONFIG_KEY_NAMES, CONFIG_KEYS, normalizeConfigKey, resolveConfig, validateConfigValue, type Config, type ConfigKey } from './core/config';
+import { CONFIG_KEY_NAMES, CONFIG_KEYS, displayConfigValue, normalizeConfigKey, resolveConfig, validateConfigValue, type Config, type ConfigKey } from './core/config';
 import { NotFoundError, UsageError } from './core/errors';
 import { isJobState, isTerminal, JOB_STATES, type Attempt, type Job, type JobCounts, type JobState, type OutputChunk } from './core/job';
 import { parseJobSpec, type JobSpecInput, type ParsedJobSpec } from './core/job-spec';
@@ -52,10 +52,10 @@ export class Queue {
     return job;
   }
 
-  async list(options: { state?: string; limit?: number } = {}): Promise<Job[]> {
+  async list(options: { state?: string; limit?: number; offset?: number; command?: string } = {}): Promise<Job[]> {
     // Every state named: each is read newest first through its index, where "no filter" would sort the whole table.
     const states = options.state === undefined ? [...JOB_STATES] : [parseState(options.state)];
-    return this.store.listJobs({ states, limit: options.limit ?? 50 });
+    return this.store.listJobs({ states, limit: options.limit ?? 50, offset: options.offset, commandContains: options.command });
   }
 
   async status(): Promise<QueueStatus> {
@@ -70,6 +70,7 @@ export class Queue {
       busyWorkers: live.filter((worker) => worker.state === 'busy').length,
       workersByHost: byHost,
       oldestPendingAgeMs: summary.oldestPendingAt === null ? null : Math.max(0, summary.now - summary.oldestPendingAt),
+      nextRunInMs: summary.nextRunAt == null ? null : Math.max(0, summary.nextRunAt - summary.now),
       workers,
     };
   }
@@ -137,10 +138,9 @@ export class Queue {
   /** Every key with its effective value and where it came from. */
   async configList(): Promise<{ key: ConfigKey; value: string; source: 'store' | 'default'; description: string }[]> {
     const stored = await this.store.getConfig();
-    const effective = resolveConfig(stored);
     return CONFIG_KEY_NAMES.map((key) => ({
       key,
-      value: (CONFIG_KEYS[key].format as (v: unknown) => string)(effective[key]),
+      value: displayConfigValue(key, stored[key]),
       source: stored[key] === undefined ? 'default' : 'store',
       description: CONFIG_KEYS[key].description,
     }));
@@ -148,8 +148,7 @@ export class Queue {
 
   async configGet(rawKey: string): Promise<string> {
     const key = normalizeConfigKey(rawKey);
-    const effective = await this.config();
-    return (CONFIG_KEYS[key].format as (v: unknown) => string)(effective[key]);
+    return displayConfigValue(key, (await this.store.getConfig())[key]);
   }
 
   async configSet(rawKey: string, value: string): Promise<{ key: ConfigKey; value: string }> {
@@ -309,7 +308,10 @@ export interface QueueStatus {
   activeWorkers: number;
   busyWorkers: number;
   workersByHost: Record<string, number>;
+  /** How long a due pending job has waited (jobs not yet due do not count). */
   oldestPendingAgeMs: number | null;
+  /** How long until the next pending job not yet due becomes due. */
+  nextRunInMs: number | null;
   workers: ListedWorker[];
 }
 

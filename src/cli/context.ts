@@ -1,5 +1,8 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { NotFoundError } from '../core/errors';
 import { Queue } from '../queue';
-import { openStore, resolveStoreLocation, type OpenStoreOptions } from '../store/open-store';
+import { isPostgresUrl, openStore, resolveStoreLocation, type OpenStoreOptions } from '../store/open-store';
 
 /** What a command needs from its surroundings: where the store is, opened on first use. */
 export class CliContext {
@@ -11,8 +14,15 @@ export class CliContext {
     this.location = resolveStoreLocation(dbOption, env);
   }
 
-  /** Opens the store (once). Commands validate their input before calling this, so bad input never touches it. */
-  async open(options: OpenStoreOptions = {}): Promise<Queue> {
+  /**
+   * Opens the store (once). Commands validate their input before calling this, so bad input never touches it.
+   * Only commands that write pass `create`: a read on a mistyped path must not leave a directory and an empty queue.
+   */
+  async open(options: OpenStoreOptions & { create?: boolean } = {}): Promise<Queue> {
+    if (this.queue === null && options.create !== true && !isPostgresUrl(this.location) && this.location.trim() !== '') {
+      const path = resolve(this.location);
+      if (!existsSync(path)) throw new NotFoundError(`no queue at ${path}; 'queuectl init' or 'queuectl enqueue' creates one`);
+    }
     this.queue ??= new Queue(await openStore(this.location, options));
     return this.queue;
   }

@@ -1,5 +1,6 @@
 import { isTerminal, type Job } from '../core/job';
 import type { Queue } from '../queue';
+import { WorkerNotice } from './worker-notice';
 
 /** How often a follower looks for new output; it reads only chunks it has not seen. */
 const POLL_MS = 100;
@@ -13,6 +14,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export async function followJob(queue: Queue, id: string, options: { attempt?: number; exitWithJobCode?: boolean } = {}): Promise<number> {
   let attempt = options.attempt ?? null;
   let lastSeq = 0;
+  const notice = new WorkerNotice(queue);
   for (;;) {
     const { job, attempts } = await queue.show(id);
     const latest = attempts[attempts.length - 1]?.attempt ?? null;
@@ -32,6 +34,7 @@ export async function followJob(queue: Queue, id: string, options: { attempt?: n
       if (attempt !== null) await printNewOutput(queue, id, attempt, lastSeq);
       return exitCodeOf(job);
     }
+    await notice.check();
     await sleep(POLL_MS);
   }
 }
@@ -54,10 +57,12 @@ export function exitCodeOf(job: Job): number {
 /** Polls until every job is finished or the deadline passes; returns the jobs as last seen. */
 export async function waitForJobs(queue: Queue, ids: string[], timeoutMs: number | null): Promise<{ jobs: Job[]; timedOut: boolean }> {
   const deadline = timeoutMs === null ? Infinity : Date.now() + timeoutMs;
+  const notice = new WorkerNotice(queue);
   for (;;) {
     const jobs = await Promise.all(ids.map((id) => queue.getJob(id)));
     if (jobs.every((job) => isTerminal(job.state))) return { jobs, timedOut: false };
     if (Date.now() >= deadline) return { jobs, timedOut: true };
+    await notice.check();
     await sleep(Math.min(POLL_MS, Math.max(1, deadline - Date.now())));
   }
 }

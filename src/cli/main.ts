@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { isQueueError, UsageError } from '../core/errors';
 import { MAX_LIST_LIMIT } from '../core/limits';
 import { CliContext } from './context';
@@ -25,6 +25,8 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   workerStop: () => import('./commands/worker-stop'),
   workerList: () => import('./commands/worker-list'),
   workerRun: () => import('./commands/worker-run'),
+  init: () => import('./commands/init'),
+  completion: () => import('./commands/completion'),
   scheduleAdd: () => import('./commands/schedule-add'),
   scheduleList: () => import('./commands/schedule-list'),
   scheduleShow: () => import('./commands/schedule-show'),
@@ -67,8 +69,8 @@ function buildProgram(): Command {
     .version(require('../../package.json').version as string)
     .option('--db <location>', 'SQLite file path or postgres:// URL (env QUEUECTL_DB; default ~/.local/share/queuectl/queue.db)')
     .exitOverride()
-    // One line, like every other error: commander's message with the usage hint on the same line.
-    .configureOutput({ outputError: (text, write) => write(`${text.split('\n')[0]!} (run with --help for usage)\n`) });
+    // One line, like every other error: commander's message, its "did you mean" and the usage hint on the same line.
+    .configureOutput({ outputError: (text, write) => write(`${oneLineError(text)}\n`) });
 
   program
     .command('enqueue')
@@ -79,14 +81,15 @@ function buildProgram(): Command {
     .option('--id <id>', 'job id (default: a short random id)')
     .option('--max-retries <n>', 're-runs after the first failure (default: config max-retries)')
     .option('--priority <n>', 'higher runs first (default 0)')
-    .option('--delay <seconds>', 'run no earlier than this many seconds from now')
-    .option('--run-at <iso>', 'run no earlier than this ISO 8601 time')
-    .option('--timeout <seconds>', 'kill the job after this many seconds (default: config job-timeout)')
+    .option('--delay <duration>', 'run no earlier than this from now (e.g. 90s, 10m, 1h; a bare number is seconds)')
+    .option('--run-at <iso>', 'run no earlier than this ISO 8601 time; without a zone it is local time, as `date` reads it')
+    .option('--timeout <duration>', 'kill the job after this long (e.g. 10m; default: config job-timeout)')
     .option('--cwd <dir>', 'working directory (default: the current directory)')
     .option('-e, --env <K=V>', 'extra environment variable (repeatable)', collect)
     .option('--after <id>', 'run only after this job completed (repeatable)', collect)
     .option('--if-not-exists', 'a duplicate id is not an error: print the existing job')
-    .option('-f, --file <jsonl>', 'enqueue many jobs, one JSON object per line ("-" for stdin); all or nothing')
+    .option('-f, --file <jsonl>', 'enqueue many jobs, one JSON object per line ("-" for stdin); all or nothing; job flags given with it are defaults for every line')
+    .addOption(new Option('--job-file <file>', 'one job as a JSON file (pretty-printed allowed)').hideHelp())
     .option('--wait', 'wait for the job, stream its output, and exit with its exit code')
     .option('--json', 'print the job as JSON')
     .action(action('enqueue', program));
@@ -98,6 +101,8 @@ function buildProgram(): Command {
     .description('list jobs, newest first')
     .option('-s, --state <state>', 'only jobs in this state')
     .option('-n, --limit <n>', 'at most this many (default 50)', integerOption('--limit', MAX_LIST_LIMIT))
+    .option('--offset <n>', 'skip this many first (for paging)', integerOption('--offset', MAX_LIST_LIMIT))
+    .option('--command <text>', 'only jobs whose command contains this text')
     .option('--json', 'JSON output')
     .action(action('list', program));
 
@@ -109,6 +114,7 @@ function buildProgram(): Command {
     .argument('<id>')
     .option('-a, --attempt <n>', 'attempt number', integerOption('--attempt'))
     .option('-f, --follow', 'stream output while the job runs; end when it finishes')
+    .option('-t, --tail <n>', 'only the last N lines', integerOption('--tail'))
     .option('--json', 'JSON output')
     .action(action('logs', program));
 
@@ -116,7 +122,7 @@ function buildProgram(): Command {
     .command('wait')
     .description('block until the jobs finish; exit 0 only if all completed')
     .argument('<ids...>')
-    .option('--timeout <seconds>', 'give up after this many seconds (exit 124)')
+    .option('--timeout <duration>', 'give up after this long (e.g. 30s, 1h; exit 124)')
     .option('--json', 'print the final jobs as JSON')
     .action(action('wait', program));
 
@@ -158,14 +164,14 @@ function buildProgram(): Command {
   worker
     .command('start')
     .description('start workers in the background (or --foreground)')
-    .option('-n, --count <n>', 'how many workers', integerOption('--count'), 1)
+    .option('-n, --count <n>', 'how many workers (default: config worker-count, 1)', integerOption('--count'))
     .option('--foreground', 'stay attached: Ctrl+C stops gracefully, a second Ctrl+C forces')
     .action(action('workerStart', program));
   worker
     .command('stop')
     .description('stop workers gracefully: each finishes its job and exits')
     .option('--no-wait', 'return at once')
-    .option('--timeout <seconds>', 'then kill the jobs still running and put them back to pending')
+    .option('--timeout <duration>', 'then kill the jobs still running and put them back to pending (e.g. 30s)')
     .option('--host <host>', 'only the workers of this host')
     .action(action('workerStop', program));
   worker.command('list').description('registered workers').option('--json', 'JSON output').action(action('workerList', program));
@@ -184,7 +190,7 @@ function buildProgram(): Command {
     .option('--command-file <file>', 'read the command from a file')
     .option('--max-retries <n>', 're-runs after the first failure (default: config max-retries)')
     .option('--priority <n>', 'higher runs first (default 0)')
-    .option('--timeout <seconds>', 'kill the job after this many seconds (default: config job-timeout)')
+    .option('--timeout <duration>', 'kill the job after this long (e.g. 10m; default: config job-timeout)')
     .option('--cwd <dir>', 'working directory (default: the current directory)')
     .option('-e, --env <K=V>', 'extra environment variable (repeatable)', collect)
     .option('--json', 'print the schedule as JSON')
@@ -212,8 +218,49 @@ function buildProgram(): Command {
     .option('--open', 'open it in a browser')
     .action(action('dashboard', program));
 
+  const completion = action('completion', program);
+  program
+    .command('completion')
+    .description('print a shell completion script: eval "$(queuectl completion bash)"')
+    .argument('[shell]', 'bash, zsh or fish')
+    .addOption(new Option('--ids', 'job ids, one a line (what the scripts complete ids from)').hideHelp())
+    // The generator walks the command tree, so it is given the program.
+    .action((shell: string | undefined, options: object, command: Command) => completion(shell, options, program, command));
   worker.addCommand(new Command('run').description('run one worker in this process (used by worker start)').action(action('workerRun', program)), { hidden: true });
+  addHiddenAliases(program);
   return program;
+}
+
+/** Commander's error text on one line: its first line, a "(Did you mean …?)" it adds, then the usage hint. */
+function oneLineError(text: string): string {
+  const lines = text.split('\n').map((line) => line.trim());
+  const suggestion = lines.find((line) => line.startsWith('(Did you mean'));
+  return `${lines[0]!}${suggestion ? ` ${suggestion}` : ''} (run with --help for usage)`;
+}
+
+/**
+ * Command lines people already know from other queue tools: accepted, tested, never shown in --help.
+ * `init` creates the store and prints where it is; `worker-start`, `worker-run` and `worker-stop` are the worker
+ * subcommands (`worker-run --count N` runs N workers attached, as `worker start --foreground` does).
+ */
+function addHiddenAliases(program: Command): void {
+  const hidden = { hidden: true };
+  program.addCommand(new Command('init').description('create the store if absent and print where it is').action(action('init', program)), hidden);
+  program.addCommand(
+    new Command('worker-start').option('-n, --count <n>', 'how many workers', integerOption('--count')).option('--foreground').action(action('workerStart', program)),
+    hidden,
+  );
+  const workerRun = action('workerStart', program);
+  program.addCommand(
+    new Command('worker-run')
+      .option('-n, --count <n>', 'how many workers', integerOption('--count'))
+      .action((options: { count?: number }, command: Command) => workerRun({ count: options.count, foreground: true }, command)),
+    hidden,
+  );
+  program.addCommand(
+    new Command('worker-stop').option('--no-wait').option('--timeout <duration>').option('--host <host>').action(action('workerStop', program)),
+    hidden,
+  );
 }
 
 /** The one exit point: expected errors print one line on stderr; anything else is an internal error. */

@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
+import { parseDuration } from './duration';
 import { UsageError } from './errors';
 import {
   MAX_ARG_BYTES, MAX_DURATION_SECONDS, MAX_JOB_ARGS_BYTES, MAX_JOB_RETRIES, MAX_PRIORITY, maxRunAtMs, MIN_PRIORITY, MIN_RUN_AT_MS,
@@ -22,20 +23,33 @@ export interface NewJob {
   dependsOn: string[];
 }
 
-/** What `enqueue` accepts as JSON, and the flags map onto. */
+/** What `enqueue` accepts as JSON, and the flags map onto; `Queue.add` takes it. Times are seconds or durations. */
 export interface JobSpecInput {
-  id?: unknown;
-  command?: unknown;
-  max_retries?: unknown;
-  priority?: unknown;
-  run_at?: unknown;
-  delay?: unknown;
-  timeout?: unknown;
-  cwd?: unknown;
-  env?: unknown;
-  depends_on?: unknown;
-  if_not_exists?: unknown;
+  /** The shell command, run as `sh -c COMMAND`. */
+  command: string;
+  /** 1-128 letters, digits or `. _ : @ / + -` (default: a short random id). */
+  id?: string;
+  /** Re-runs after the first failure (default: the `max-retries` config). */
+  max_retries?: number;
+  /** Higher runs first (default 0). */
+  priority?: number;
+  /** ISO 8601 time to run no earlier than; without a zone, local time. */
+  run_at?: string;
+  /** Run no earlier than this from now: seconds, or a duration such as `"10m"`. */
+  delay?: number | string;
+  /** Kill the job after this long: seconds or a duration; 0 or null for none (default: the `job-timeout` config). */
+  timeout?: number | string | null;
+  /** Working directory (default: where it was enqueued). */
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Ids of jobs that must complete first. */
+  depends_on?: string[];
+  /** A duplicate id is not an error: the existing job is returned. */
+  if_not_exists?: boolean;
 }
+
+/** A spec as it arrives (JSON, flags): any field may hold anything until parseJobSpec has checked it. */
+export type UncheckedJobSpec = { [K in keyof JobSpecInput]?: unknown };
 
 const FIELDS = ['id', 'command', 'max_retries', 'priority', 'run_at', 'delay', 'timeout', 'cwd', 'env', 'depends_on', 'if_not_exists'];
 const FIELD_SET = new Set(FIELDS);
@@ -73,7 +87,9 @@ function integerField(value: unknown, field: string, min: number, max: number): 
   return value;
 }
 
+/** Seconds as a number (`90`, `2.5`), or a duration in the one grammar (`"10m"`, `"1h"`, see core/duration.ts). */
 function secondsField(value: unknown, field: string): number {
+  if (typeof value === 'string') return parseDuration(value, field) / 1000;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_DURATION_SECONDS) {
     throw new UsageError(`${field}: expected a number of seconds from 0 to ${MAX_DURATION_SECONDS} (10 years), got ${JSON.stringify(value)}`);
   }
@@ -91,13 +107,17 @@ function execString(text: string, field: string): string {
   return text;
 }
 
-/** Parses an ISO 8601 date-time; a date without a zone is read as UTC so every host agrees. */
+/**
+ * Parses an ISO 8601 date-time; one without a zone is in this host's local zone, as `date` reads it (a date alone is
+ * local midnight). It is parsed where it is enqueued, so the zone is the one of the person typing it.
+ */
 export function parseRunAt(value: unknown, field = 'run_at'): number {
   if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)) {
     throw new UsageError(`${field}: expected an ISO 8601 date-time such as 2030-01-31T09:00:00Z, got ${JSON.stringify(value)}`);
   }
   const hasZone = /(Z|[+-]\d{2}:?\d{2})$/.test(value) && value.length > 10;
-  const ms = Date.parse(hasZone || value.length === 10 ? value : `${value}Z`);
+  // Date.parse reads a date-time without an offset as local time, but a bare date as UTC: give the date a time.
+  const ms = Date.parse(hasZone ? value : value.length === 10 ? `${value}T00:00` : value.replace(' ', 'T'));
   // Date.parse rolls 2030-02-30 over to March; a date that does not survive the round trip is not a real one.
   const [year, month, day] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
   const calendar = new Date(Date.UTC(year, month - 1, day));
@@ -126,7 +146,7 @@ export function parseJobSpec(input: unknown, defaultCwd: string | null): ParsedJ
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new UsageError(`a job must be a JSON object such as {"command":"echo hi"}, got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`);
   }
-  const spec = input as JobSpecInput & Record<string, unknown>;
+  const spec = input as UncheckedJobSpec & Record<string, unknown>;
   for (const key in spec) {
     if (!FIELD_SET.has(key)) throw new UsageError(`unknown field '${key}'; allowed fields: ${FIELDS.join(', ')}`);
   }

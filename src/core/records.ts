@@ -20,8 +20,10 @@ export interface EnqueueResult {
 
 export interface JobCountsSummary {
   counts: JobCounts;
-  /** `created_at` of the oldest job in pending, or null. */
+  /** When the longest-waiting due pending job became due (its `run_at`), or null; jobs not yet due do not count. */
   oldestPendingAt: number | null;
+  /** The earliest `run_at` of a pending job not yet due, or null. */
+  nextRunAt?: number | null;
   now: number;
 }
 

@@ -61,7 +61,7 @@ export async function handleApi(queue: Queue, req: ApiRequest): Promise<unknown>
       return { jobs: page.jobs.map(jobToJson), next: page.next };
     }
     case 'POST jobs': {
-      const [job] = await queue.add(req.body as JobSpecInput);
+      const [job] = await queue.add(req.body as unknown as JobSpecInput);
       return { job: jobToJson(job!) };
     }
     case 'GET jobs/:id': {

@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Clock } from '../core/clock';
 import { StoreUnavailableError } from '../core/errors';
+import { explainNativeModuleError } from './native-module-error';
 import type { Store } from './store';
 
 export interface OpenStoreOptions {
@@ -12,18 +13,22 @@ export interface OpenStoreOptions {
   schema?: string;
 }
 
+/** Environment variables, typed without Node's own types so the published `.d.ts` needs no `@types/node`. */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
 /** `$XDG_DATA_HOME/queuectl/queue.db`, else `~/.local/share/queuectl/queue.db`. */
-export function defaultDatabasePath(env: NodeJS.ProcessEnv = process.env): string {
+export function defaultDatabasePath(env: Environment = process.env): string {
   const dataHome = env.XDG_DATA_HOME && env.XDG_DATA_HOME !== '' ? env.XDG_DATA_HOME : join(homedir(), '.local', 'share');
   return join(dataHome, 'queuectl', 'queue.db');
 }
 
 /**
  * Where the store is, decided in this one place for the CLI and the library: the location given (`--db`, or
- * `openQueue`'s argument), else `QUEUECTL_DB` when set and not empty, else the default SQLite file.
+ * `openQueue`'s argument), else `QUEUECTL_DB` (or `QUEUECTL_DB_PATH`) when set and not empty, else the default SQLite file.
  */
-export function resolveStoreLocation(given: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return given ?? (env.QUEUECTL_DB || defaultDatabasePath(env));
+export function resolveStoreLocation(given: string | undefined, env: Environment = process.env): string {
+  // QUEUECTL_DB_PATH: the name other queue tools taught people; QUEUECTL_DB wins when both are set.
+  return given ?? (env.QUEUECTL_DB || env.QUEUECTL_DB_PATH || defaultDatabasePath(env));
 }
 
 export function isPostgresUrl(location: string): boolean {
@@ -41,5 +46,9 @@ export async function openStore(location: string, options: OpenStoreOptions = {}
   }
   if (location.trim() === '') throw new StoreUnavailableError('the database path is empty; pass --db PATH or set QUEUECTL_DB');
   const { SqliteStore } = await import('./sqlite/sqlite-store');
-  return SqliteStore.open(resolve(location), options);
+  try {
+    return SqliteStore.open(resolve(location), options);
+  } catch (err) {
+    throw explainNativeModuleError(err);
+  }
 }

@@ -18,7 +18,10 @@ export interface CappedJobCounts {
   counts: Record<JobState, number>;
   /** States whose count reached the cap: the real count is at least that. */
   capped: JobState[];
+  /** When the longest-waiting due pending job became due (its `run_at`); jobs not yet due do not count. */
   oldestPendingAt: number | null;
+  /** The earliest `run_at` of a pending job not yet due. */
+  nextRunAt: number | null;
   now: number;
 }
 
@@ -87,6 +90,10 @@ export interface ListJobsParams {
   /** Only jobs in these states; all when absent or empty. */
   states?: JobState[];
   limit: number;
+  /** Skips this many of the newest first. */
+  offset?: number;
+  /** Only jobs whose command contains this text. */
+  commandContains?: string;
 }
 
 export interface ListAttemptsParams {

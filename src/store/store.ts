@@ -42,6 +42,7 @@ export interface Store {
   enqueue(params: EnqueueParams): Promise<EnqueueResult[]>;
   getJob(params: GetJobParams): Promise<Job | null>;
   /** Newest first. */
+  /** Newest first; `offset` skips that many, `commandContains` keeps jobs whose command contains the text. */
   listJobs(params: ListJobsParams): Promise<Job[]>;
   countJobs(): Promise<JobCountsSummary>;
   listAttempts(params: ListAttemptsParams): Promise<Attempt[]>;

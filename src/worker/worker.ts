@@ -259,6 +259,8 @@ export class Worker {
       output,
     });
     current.running = running;
+    const startedAt = this.clock.now();
+    this.log(`started ${job.id} attempt ${attempt}`);
     // The claim's reply may come after a pause longer than the lease: then another worker may run the job already.
     current.watchdog.check();
     if (this.stopMode === 'kill') running.kill('SIGTERM', 'stopped');
@@ -289,6 +291,9 @@ export class Worker {
       if (result.outcome !== 'worker_lost') await this.guard('late result', () => this.store.recordLateResult(finish));
       return null;
     }
+    // One line per job, beside `started`: what `tail -f` on the worker log shows.
+    const seconds = ((this.clock.now() - startedAt) / 1000).toFixed(1);
+    this.log(`finished ${job.id} ${next.state} exit=${result.exitCode ?? result.signal ?? '-'} ${seconds}s`);
     this.jobEnded(job.id, next.state, result.exitCode);
     // A retried report's claim was sent later than `sentAt`: the lease, counted from the first try, only looks shorter.
     return reported.next && { claimed: reported.next, sentAt, leaseMs: claimParams.leaseMs };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { backoffPolicy, CONFIG_KEY_NAMES, CONFIG_KEYS, normalizeConfigKey, resolveConfig, validateConfigValue, type ConfigKey } from '../../src/core/config';
+import { backoffPolicy, CONFIG_KEY_NAMES, displayConfigValue, CONFIG_KEYS, normalizeConfigKey, resolveConfig, validateConfigValue, type ConfigKey } from '../../src/core/config';
 import { UsageError } from '../../src/core/errors';
 
 describe('normalizeConfigKey', () => {
@@ -25,14 +25,15 @@ describe('validateConfigValue', () => {
   const accepted: [ConfigKey, string][] = [
     ['max-retries', '0'], ['max-retries', '1000'], ['backoff-base', '1'], ['backoff-base', '1.5'], ['backoff-max', '0'],
     ['backoff-jitter', '0'], ['backoff-jitter', '1'], ['backoff-jitter', '0.25'], ['job-timeout', '0'], ['lease-timeout', '1'],
-    ['lease-timeout', '86400'], ['output-limit', '0'], ['retention', '7d'], ['retention', 'off'], ['retention', ''],
+    ['lease-timeout', '86400'], ['output-limit', '0'], ['retention', '7d'], ['retention', 'off'], ['retention', ''], ['retention', '0'],
+    ['job-timeout', '1h'], ['job-timeout', 'off'], ['backoff-max', '10m'], ['lease-timeout', '45s'],
     ['on-finish', 'notify-send "$QUEUECTL_JOB_ID"'], ['on-finish', ''],
   ];
   const rejected: [ConfigKey, string][] = [
     ['max-retries', '-1'], ['max-retries', '1.5'], ['max-retries', 'three'], ['max-retries', ''], ['max-retries', '1001'],
     ['backoff-base', '0.5'], ['backoff-base', '1001'], ['backoff-base', 'NaN'], ['backoff-max', '-1'], ['backoff-jitter', '1.1'],
-    ['backoff-jitter', '-0.1'], ['job-timeout', '5s'], ['lease-timeout', '0'], ['lease-timeout', '86401'], ['output-limit', '1MB'],
-    ['retention', 'forever'], ['retention', '-1d'],
+    ['backoff-jitter', '-0.1'], ['job-timeout', '1.5s'], ['lease-timeout', '0'], ['lease-timeout', '86401'], ['output-limit', '1MB'],
+    ['retention', 'forever'], ['retention', '-1d'], ['retention', '7'], ['lease-timeout', '2d'],
   ];
 
   it('accepts valid values, returning them trimmed', () => {
@@ -55,7 +56,7 @@ describe('resolveConfig', () => {
   it('gives every default for an empty store', () => {
     assert.deepEqual(resolveConfig({}), {
       'max-retries': 3, 'backoff-base': 2, 'backoff-max': 3600, 'backoff-jitter': 0, 'job-timeout': 0, 'lease-timeout': 30,
-      'output-limit': 1_048_576, retention: null, 'on-finish': null,
+      'output-limit': 1_048_576, retention: null, 'worker-count': 1, 'on-finish': null,
     });
   });
 
@@ -86,6 +87,18 @@ describe('CONFIG_KEYS', () => {
       assert.ok(def.description.length > 10, key);
       assert.equal(def.parse(def.format(def.default)), def.default, key);
     }
-    assert.equal(CONFIG_KEYS.retention.format(604_800_000), '604800s');
+    assert.equal(CONFIG_KEYS.retention.format(604_800_000), '7d0h');
+  });
+
+  it('reads 0 and off as off, durations with units, and shows a value as it was entered', () => {
+    const config = resolveConfig({ retention: '0', 'job-timeout': '1h', 'backoff-max': '10m', 'lease-timeout': '45s' });
+    assert.equal(config.retention, null, 'retention 0 keeps jobs forever');
+    assert.equal(config['job-timeout'], 3600);
+    assert.equal(config['backoff-max'], 600);
+    assert.equal(config['lease-timeout'], 45);
+    assert.equal(resolveConfig({ 'job-timeout': 'off' })['job-timeout'], 0);
+    assert.equal(displayConfigValue('retention', '7d'), '7d');
+    assert.equal(displayConfigValue('retention', undefined), 'off');
+    assert.equal(displayConfigValue('lease-timeout', 'soon'), '30');
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatDuration, parseDuration } from '../../src/core/duration';
+import { formatDuration, parseDuration, parseSecondsMs } from '../../src/core/duration';
 import { UsageError } from '../../src/core/errors';
 
 describe('parseDuration', () => {
@@ -20,6 +20,19 @@ describe('parseDuration', () => {
         JSON.stringify(text),
       );
     }
+  });
+});
+
+describe('one duration grammar', () => {
+  it('refuses a bare number where a unit is required, except 0', () => {
+    assert.throws(() => parseDuration('7', 'retention', { bare: 'refuse' }), /retention: '7' needs a unit: 7s, 7m, 7h or 7d/);
+    assert.equal(parseDuration('7d', 'retention', { bare: 'refuse' }), 604_800_000);
+    assert.equal(parseDuration('0', 'retention', { bare: 'refuse' }), 0);
+  });
+
+  it('is what every seconds flag reads: --timeout 10m, --timeout 2.5', () => {
+    assert.equal(parseSecondsMs('10m', '--timeout'), 600_000);
+    assert.equal(parseSecondsMs('2.5', '--timeout'), 2_500);
   });
 });
 

@@ -45,6 +45,15 @@ describe('parseJobSpec', () => {
     assert.equal(parseJobSpec({ command: 'x', run_at: '2030-01-31T09:00:00Z' }, null).job.runAt, Date.UTC(2030, 0, 31, 9));
   });
 
+  it('reads delay and timeout in the one duration grammar, and run_at without a zone in local time', () => {
+    const { job } = parseJobSpec({ command: 'x', delay: '1h', timeout: '10m' }, null);
+    assert.equal(job.delayMs, 3_600_000);
+    assert.equal(job.timeout, 600);
+    assert.equal(parseJobSpec({ command: 'x', run_at: '2030-01-31T09:00' }, null).job.runAt, new Date(2030, 0, 31, 9).getTime());
+    assert.equal(parseJobSpec({ command: 'x', run_at: '2030-01-31' }, null).job.runAt, new Date(2030, 0, 31).getTime());
+    assert.throws(() => parseJobSpec({ command: 'x', delay: 'soon' }, null), /delay: 'soon' is not a duration/);
+  });
+
   it('treats a timeout of 0 or null as none', () => {
     assert.equal(parseJobSpec({ command: 'x', timeout: 0 }, null).job.timeout, null);
     assert.equal(parseJobSpec({ command: 'x', timeout: null }, null).job.timeout, null);
@@ -72,8 +81,8 @@ describe('parseJobSpec', () => {
   it('rejects numbers of the wrong type or range, naming the field', () => {
     for (const value of [-1, 1.5, '3', null, 2 ** 60]) rejects({ command: 'x', max_retries: value }, /^max_retries: expected a whole number from 0 to 1000000/);
     for (const value of ['high', 0.5, true]) rejects({ command: 'x', priority: value }, /^priority: expected a whole number/);
-    for (const value of [-1, '5', Infinity, null]) rejects({ command: 'x', delay: value }, /^delay: expected a number of seconds from 0 to 315360000/);
-    for (const value of [-0.5, '10', false]) rejects({ command: 'x', timeout: value }, /^timeout: expected a number of seconds from 0/);
+    for (const value of [-1, Infinity, null]) rejects({ command: 'x', delay: value }, /^delay: expected a number of seconds from 0 to 315360000/);
+    for (const value of [-0.5, false]) rejects({ command: 'x', timeout: value }, /^timeout: expected a number of seconds from 0/);
   });
 
   it('rejects a bad run_at, and run_at together with delay', () => {
@@ -122,14 +131,14 @@ describe('parseJobJson', () => {
 });
 
 describe('parseRunAt', () => {
-  it('reads ISO 8601 with a zone, and without one as UTC', () => {
+  it('reads ISO 8601 with a zone, and without one in local time', () => {
     const cases: [string, number][] = [
       ['2030-01-31T09:00:00Z', Date.UTC(2030, 0, 31, 9)],
       ['2030-01-31T09:00:00+02:00', Date.UTC(2030, 0, 31, 7)],
       ['2030-01-31T09:00:00-0530', Date.UTC(2030, 0, 31, 14, 30)],
-      ['2030-01-31T09:00', Date.UTC(2030, 0, 31, 9)],
-      ['2030-01-31 09:00:00.250', Date.UTC(2030, 0, 31, 9, 0, 0, 250)],
-      ['2030-01-31', Date.UTC(2030, 0, 31)],
+      ['2030-01-31T09:00', new Date(2030, 0, 31, 9).getTime()],
+      ['2030-01-31 09:00:00.250', new Date(2030, 0, 31, 9, 0, 0, 250).getTime()],
+      ['2030-01-31', new Date(2030, 0, 31).getTime()],
     ];
     for (const [text, ms] of cases) assert.equal(parseRunAt(text), ms, text);
   });

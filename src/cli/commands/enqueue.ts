@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { UsageError } from '../../core/errors';
-import { parseJobJson, parseJobSpec, type JobSpecInput, type ParsedJobSpec } from '../../core/job-spec';
-import { MAX_ARG_BYTES } from '../../core/limits';
+import { parseJobJson, parseJobSpec, type UncheckedJobSpec, type ParsedJobSpec } from '../../core/job-spec';
+import { MAX_ARG_BYTES, MAX_FILE_LINE_BYTES } from '../../core/limits';
 import { jobToJson } from '../../core/serialize';
 import { readBoundedText, readLines } from '../bounded-read';
 import type { CliContext } from '../context';
@@ -21,6 +21,7 @@ export interface EnqueueOptions {
   after?: string[];
   ifNotExists?: boolean;
   file?: string;
+  jobFile?: string;
   wait?: boolean;
   json?: boolean;
 }
@@ -52,7 +53,7 @@ function directoryChecker(): (cwd: string | null) => void {
 }
 
 /** The job fields given as flags, as enqueue's JSON names them (also the job fields of `schedule add`). */
-export function specFromFlags(options: EnqueueOptions): JobSpecInput {
+export function specFromFlags(options: EnqueueOptions): UncheckedJobSpec {
   if (options.command !== undefined && options.commandFile !== undefined) throw new UsageError('give --command or --command-file, not both');
   const spec: Record<string, unknown> = {};
   if (options.commandFile !== undefined) {
@@ -79,15 +80,18 @@ export function specFromFlags(options: EnqueueOptions): JobSpecInput {
   return spec;
 }
 
-/** Every line of a JSONL file must be a valid job; otherwise nothing is enqueued and the bad lines are named. */
-function specsFromFile(path: string, cwd: string): ParsedJobSpec[] {
+/**
+ * Every line of a JSONL file must be a valid job; otherwise nothing is enqueued and the bad lines are named.
+ * `defaults` (the job flags given with --file) apply to every line; a line's own field wins.
+ */
+function specsFromFile(path: string, cwd: string, defaults: UncheckedJobSpec): ParsedJobSpec[] {
   const specs: ParsedJobSpec[] = [];
   const errors: string[] = [];
   const checkDirectory = directoryChecker();
   readLines(path, '--file', (line, lineNumber) => {
     if (line.trim() === '') return;
     try {
-      const spec = parseJobJson(line, cwd);
+      const spec = Object.keys(defaults).length === 0 ? parseJobJson(line, cwd) : parseJobSpec(withDefaults(parseJson(line), defaults), cwd);
       checkDirectory(spec.job.cwd);
       specs.push(spec);
     } catch (err) {
@@ -110,6 +114,28 @@ function specsFromFile(path: string, cwd: string): ParsedJobSpec[] {
   return specs;
 }
 
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`invalid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** A line's own fields over the flags' (an env is merged, the line's variables winning). */
+function withDefaults(line: unknown, defaults: UncheckedJobSpec): unknown {
+  if (typeof line !== 'object' || line === null || Array.isArray(line)) return line;
+  const merged: Record<string, unknown> = { ...defaults, ...line };
+  const lineEnv = (line as UncheckedJobSpec).env;
+  if (defaults.env !== undefined && typeof lineEnv === 'object' && lineEnv !== null && !Array.isArray(lineEnv)) {
+    merged.env = { ...(defaults.env as object), ...lineEnv };
+  }
+  // A line's run_at replaces a --delay default, and the other way round: they exclude each other.
+  if ('run_at' in line && !('delay' in line)) delete merged.delay;
+  if ('delay' in line && !('run_at' in line)) delete merged.run_at;
+  return merged;
+}
+
 export async function run(ctx: CliContext, json: string | undefined, options: EnqueueOptions): Promise<number> {
   const cwd = process.cwd();
   let specs: ParsedJobSpec[];
@@ -117,7 +143,12 @@ export async function run(ctx: CliContext, json: string | undefined, options: En
     if (json !== undefined || options.command !== undefined || options.commandFile !== undefined) {
       throw new UsageError('--file enqueues the jobs in the file; do not also give a job on the command line');
     }
-    specs = specsFromFile(options.file, cwd);
+    if (options.id !== undefined) throw new UsageError('--id names one job; with --file, give each line its own "id"');
+    specs = specsFromFile(options.file, cwd, specFromFlags(options));
+  } else if (options.jobFile !== undefined) {
+    // One job as a JSON file, the way other queue tools take it; pretty-printed JSON is fine.
+    if (json !== undefined || Object.keys(specFromFlags(options)).length > 0) throw new UsageError('--job-file holds the whole job; do not also give it as JSON or flags');
+    specs = [parseJobJson(readBoundedText(options.jobFile, '--job-file', MAX_FILE_LINE_BYTES, 'the limit of one job'), cwd)];
   } else if (json !== undefined) {
     const flagSpec = specFromFlags(options);
     if (Object.keys(flagSpec).length > 0) throw new UsageError('give the job as JSON or as flags, not both');
@@ -130,11 +161,18 @@ export async function run(ctx: CliContext, json: string | undefined, options: En
   if (options.wait && specs.length !== 1) throw new UsageError('--wait takes a single job, not --file');
   if (options.file === undefined) directoryChecker()(specs[0]!.job.cwd);
 
-  const queue = await ctx.open();
+  const queue = await ctx.open({ create: true });
   const results = await queue.enqueue(specs, { ifNotExists: options.ifNotExists });
   if (options.wait) {
     const { followJob } = await import('../follow');
-    return followJob(queue, results[0]!.job.id, { exitWithJobCode: true });
+    const id = results[0]!.job.id;
+    process.stderr.write(`queuectl: job ${id} enqueued; waiting for it (Ctrl+C stops waiting, the job stays queued)\n`);
+    // Ctrl+C ends the wait, not the job: say where it is and how to cancel it.
+    process.once('SIGINT', () => {
+      process.stderr.write(`queuectl: stopped waiting; job ${id} stays queued (cancel it with: queuectl cancel ${id})\n`);
+      process.exit(130);
+    });
+    return followJob(queue, id, { exitWithJobCode: true });
   }
   if (options.json) printJson(results.length === 1 && options.file === undefined ? jobToJson(results[0]!.job) : results.map((r) => jobToJson(r.job)));
   else if (options.file !== undefined) {

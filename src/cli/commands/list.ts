@@ -4,11 +4,12 @@ import { UsageError } from '../../core/errors';
 import type { CliContext } from '../context';
 import { colorState, printJson, printTable, relativeTime } from '../output';
 
-export async function run(ctx: CliContext, options: { state?: string; limit?: number; json?: boolean }): Promise<void> {
+export async function run(ctx: CliContext, options: { state?: string; limit?: number; offset?: number; command?: string; json?: boolean }): Promise<void> {
+  if (options.offset !== undefined && options.offset < 0) throw new UsageError(`--offset: expected a whole number >= 0, got ${options.offset}`);
   if (options.state !== undefined) parseState(options.state);
   if (options.limit !== undefined && options.limit < 1) throw new UsageError(`--limit: expected a whole number >= 1, got ${options.limit}`);
   const queue = await ctx.open();
-  const jobs = await queue.list({ state: options.state, limit: options.limit });
+  const jobs = await queue.list({ state: options.state, limit: options.limit, offset: options.offset, command: options.command });
   if (options.json) return printJson(jobs.map(jobToJson));
   const now = await queue.now();
   printTable(

@@ -44,7 +44,7 @@ export async function run(ctx: CliContext, nameOrJson: string, options: Schedule
   const input = nameOrJson.trimStart().startsWith('{') ? specFromJson(nameOrJson, options) : specFromOptions(nameOrJson, options);
   // Validated before the store opens: a bad expression, zone or duration leaves it untouched.
   const schedule = parseScheduleSpec(input, { now: Date.now(), defaultCwd: process.cwd() });
-  const queue = await ctx.open();
+  const queue = await ctx.open({ create: true });
   const stored = await queue.scheduleAdd(schedule, { replace: options.replace });
   if (options.json) return printJson(scheduleToJson(stored));
   printLine(`schedule ${stored.name}: ${describeCadence(stored.cadence)} (${stored.timeZone}), next run ${new Date(stored.nextRunAt).toISOString().replace('.000Z', 'Z')}`);

@@ -25,6 +25,5 @@ export async function run(ctx: CliContext, options: { json?: boolean }): Promise
       lastJobCell(schedule),
       schedule.paused ? 'yes' : 'no',
     ]),
-    80,
   );
 }

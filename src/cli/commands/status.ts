@@ -12,6 +12,7 @@ export async function run(ctx: CliContext, options: { json?: boolean }): Promise
       jobs_capped: status.cappedStates,
       workers: { active: status.activeWorkers, busy: status.busyWorkers, by_host: status.workersByHost },
       oldest_pending_age_seconds: status.oldestPendingAgeMs === null ? null : Math.round(status.oldestPendingAgeMs / 1000),
+      next_run_in_seconds: status.nextRunInMs === null ? null : Math.round(status.nextRunInMs / 1000),
       store: queue.location,
     });
     return;
@@ -22,6 +23,7 @@ export async function run(ctx: CliContext, options: { json?: boolean }): Promise
   for (const state of JOB_STATES) printLine(`  ${colorState(state)}${' '.repeat(width - state.length)}  ${count(state)}`);
   const hosts = Object.entries(status.workersByHost).map(([host, n]) => `${host}: ${n}`).join(', ');
   printLine(`Workers: ${status.activeWorkers} active, ${status.busyWorkers} busy${hosts ? ` (${hosts})` : ''}`);
-  printLine(`Oldest pending: ${status.oldestPendingAgeMs === null ? '-' : formatDuration(status.oldestPendingAgeMs)}`);
+  printLine(`Oldest pending: ${status.oldestPendingAgeMs === null ? '-' : formatDuration(status.oldestPendingAgeMs)} (due jobs only)`);
+  printLine(`Next scheduled run: ${status.nextRunInMs === null ? '-' : `in ${formatDuration(status.nextRunInMs)}`}`);
   printLine(`Store: ${queue.location}`);
 }

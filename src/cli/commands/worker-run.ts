@@ -11,7 +11,7 @@ import type { CliContext } from '../context';
 export async function run(ctx: CliContext): Promise<void> {
   WorkerLog.guardStandardStreams();
   const log = new WorkerLog();
-  const queue = await ctx.open({ durability: 'normal' });
+  const queue = await ctx.open({ durability: 'normal', create: true });
   const worker: Worker = new Worker({ store: queue.store, log: (line) => log.write(`${worker.id} ${line}`) });
   const forget = recordLocalWorker(queue.store.location);
   let signals = 0;

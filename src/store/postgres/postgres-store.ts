@@ -128,17 +128,18 @@ export class PostgresStore implements Store {
 
   async listJobs(params: ListJobsParams): Promise<Job[]> {
     const states = !params.states || params.states.length === 0 ? JOB_STATES : params.states;
-    return (await this.db.query<JobRow>(this.Q.LIST_JOBS_IN_STATES, [states, params.limit])).map(toJob);
+    const values = [states, params.limit, params.commandContains ?? null, params.offset ?? 0];
+    return (await this.db.query<JobRow>(this.Q.LIST_JOBS_IN_STATES, values)).map(toJob);
   }
 
   async countJobs(): Promise<JobCountsSummary> {
     const [rows, oldest] = await Promise.all([
       this.db.query<{ state: JobState; n: number }>(this.Q.COUNT_JOBS),
-      this.db.query<{ at: number | null; now: number }>(this.Q.OLDEST_PENDING),
+      this.db.query<{ at: number | null; next: number | null; now: number }>(this.Q.OLDEST_PENDING),
     ]);
     const counts = emptyCounts();
     for (const row of rows) counts[row.state] = row.n;
-    return { counts, oldestPendingAt: oldest[0]!.at, now: oldest[0]!.now };
+    return { counts, oldestPendingAt: oldest[0]!.at, nextRunAt: oldest[0]!.next, now: oldest[0]!.now };
   }
 
   async listAttempts(params: ListAttemptsParams) {

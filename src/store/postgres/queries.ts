@@ -91,11 +91,16 @@ const STATEMENTS = {
    */
   LIST_JOBS_IN_STATES: `
     SELECT j.* FROM unnest($1::text[]) AS wanted(state)
-      CROSS JOIN LATERAL (SELECT * FROM @schema.jobs WHERE state = wanted.state ORDER BY created_at DESC, seq DESC LIMIT $2) j
-     ORDER BY j.created_at DESC, j.seq DESC LIMIT $2`,
+      CROSS JOIN LATERAL (
+        SELECT * FROM @schema.jobs WHERE state = wanted.state AND ($3::text IS NULL OR strpos(command, $3) > 0)
+         ORDER BY created_at DESC, seq DESC LIMIT $2::bigint + $4::bigint) j
+     ORDER BY j.created_at DESC, j.seq DESC LIMIT $2 OFFSET $4`,
 
   COUNT_JOBS: `SELECT state, count(*) AS n FROM @schema.jobs GROUP BY state`,
-  OLDEST_PENDING: `SELECT min(created_at) AS at, ${NOW_MS} AS now FROM @schema.jobs WHERE state = 'pending'`,
+  OLDEST_PENDING: `
+    SELECT (SELECT min(run_at) FROM @schema.jobs WHERE state = 'pending' AND run_at <= n.now) AS at,
+           (SELECT min(run_at) FROM @schema.jobs WHERE state = 'pending' AND run_at > n.now) AS next, n.now
+      FROM (SELECT ${NOW_MS} AS now) n`,
 
   LIST_ATTEMPTS: `SELECT * FROM @schema.attempts WHERE job_id = $1 ORDER BY attempt`,
   READ_OUTPUT: `

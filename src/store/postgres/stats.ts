@@ -17,8 +17,9 @@ const NOW_MS = `floor(extract(epoch FROM now()) * 1000)::bigint`;
 /** $1 states, $2 cap; one round trip with the oldest pending job and the clock (evaluated once). */
 const COUNT_CAPPED = `
   SELECT wanted.state, c.n,
-         (SELECT min(created_at) FROM @schema.jobs WHERE state = 'pending') AS oldest, ${NOW_MS} AS now
-    FROM unnest($1::text[]) AS wanted(state)
+         (SELECT min(run_at) FROM @schema.jobs WHERE state = 'pending' AND run_at <= n.now) AS oldest,
+         (SELECT min(run_at) FROM @schema.jobs WHERE state = 'pending' AND run_at > n.now) AS next, n.now
+    FROM (SELECT ${NOW_MS} AS now) n CROSS JOIN unnest($1::text[]) AS wanted(state)
    CROSS JOIN LATERAL (SELECT count(*)::int AS n FROM (SELECT 1 FROM @schema.jobs WHERE state = wanted.state LIMIT $2) s) c`;
 /** $1 states, $2 created_at, $3 seq, $4 search (null: all), $5 limit. */
 const PAGE = `
@@ -81,11 +82,11 @@ export class PostgresStats {
   }
 
   async countCapped(params: CountJobsCappedParams): Promise<CappedJobCounts> {
-    const rows = await this.access.db.query<{ state: JobState; n: number; oldest: number | null; now: number }>(this.sql(COUNT_CAPPED), [statesOrAll(undefined), params.cap]);
+    const rows = await this.access.db.query<{ state: JobState; n: number; oldest: number | null; next: number | null; now: number }>(this.sql(COUNT_CAPPED), [statesOrAll(undefined), params.cap]);
     const counts = emptyCounts();
     for (const row of rows) counts[row.state] = row.n;
     const capped = rows.filter((row) => row.n >= params.cap).map((row) => row.state);
-    return { counts, capped, oldestPendingAt: rows[0]!.oldest, now: rows[0]!.now };
+    return { counts, capped, oldestPendingAt: rows[0]!.oldest, nextRunAt: rows[0]!.next, now: rows[0]!.now };
   }
 
   async page(params: PageJobsParams): Promise<JobPage> {

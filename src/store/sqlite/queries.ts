@@ -14,11 +14,15 @@ export const INSERT_DEP = `INSERT OR IGNORE INTO job_deps (job_id, depends_on) V
 export const GET_JOB = `SELECT * FROM jobs WHERE id = ?`;
 export const GET_JOB_STATE = `SELECT state FROM jobs WHERE id = ?`;
 
-export const LIST_JOBS = `SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?`;
-export const LIST_JOBS_IN_STATE = `SELECT *, rowid AS seq FROM jobs WHERE state = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`;
+export const LIST_JOBS = `
+  SELECT * FROM jobs WHERE (? IS NULL OR instr(command, ?) > 0) ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`;
+export const LIST_JOBS_IN_STATE = `
+  SELECT *, rowid AS seq FROM jobs WHERE state = ? AND (? IS NULL OR instr(command, ?) > 0) ORDER BY created_at DESC, rowid DESC LIMIT ?`;
 
 export const COUNT_JOBS = `SELECT state, count(*) AS n FROM jobs GROUP BY state`;
-export const OLDEST_PENDING = `SELECT min(created_at) AS at FROM jobs WHERE state = 'pending'`;
+export const OLDEST_PENDING = `
+  SELECT (SELECT min(run_at) FROM jobs WHERE state = 'pending' AND run_at <= @now) AS at,
+         (SELECT min(run_at) FROM jobs WHERE state = 'pending' AND run_at > @now) AS next`;
 
 export const LIST_ATTEMPTS = `SELECT * FROM attempts WHERE job_id = ? ORDER BY attempt`;
 export const READ_OUTPUT = `SELECT seq, stream, data FROM job_output WHERE job_id = ? AND attempt = ? AND seq > ? ORDER BY seq`;

@@ -103,13 +103,15 @@ export class SqliteStore implements Store {
   }
 
   async listJobs(params: ListJobsParams): Promise<Job[]> {
+    const offset = params.offset ?? 0;
+    const command = params.commandContains ?? null;
     return this.db.read(() => {
       if (!params.states || params.states.length === 0) {
-        return (this.db.stmt(Q.LIST_JOBS).all(params.limit) as JobRow[]).map(toJob);
+        return (this.db.stmt(Q.LIST_JOBS).all(command, command, params.limit, offset) as JobRow[]).map(toJob);
       }
-      const rows = params.states.flatMap((state) => this.db.stmt(Q.LIST_JOBS_IN_STATE).all(state, params.limit) as (JobRow & { seq: number })[]);
+      const rows = params.states.flatMap((state) => this.db.stmt(Q.LIST_JOBS_IN_STATE).all(state, command, command, params.limit + offset) as (JobRow & { seq: number })[]);
       rows.sort((a, b) => b.created_at - a.created_at || b.seq - a.seq);
-      return rows.slice(0, params.limit).map(toJob);
+      return rows.slice(offset, offset + params.limit).map(toJob);
     });
   }
 
@@ -117,8 +119,9 @@ export class SqliteStore implements Store {
     return this.db.read(() => {
       const counts = emptyCounts();
       for (const row of this.db.stmt(Q.COUNT_JOBS).all() as { state: JobState; n: number }[]) counts[row.state] = row.n;
-      const oldest = this.db.stmt(Q.OLDEST_PENDING).get() as { at: number | null };
-      return { counts, oldestPendingAt: oldest.at, now: this.clock.now() };
+      const now = this.clock.now();
+      const oldest = this.db.stmt(Q.OLDEST_PENDING).get({ now }) as { at: number | null; next: number | null };
+      return { counts, oldestPendingAt: oldest.at, nextRunAt: oldest.next, now };
     });
   }
 

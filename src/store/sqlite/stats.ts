@@ -54,8 +54,9 @@ export class SqliteStats {
         counts[state] = (stmt(COUNT_STATE_CAPPED).get(state, params.cap) as { n: number }).n;
         if (counts[state] >= params.cap) capped.push(state);
       }
-      const oldest = stmt(OLDEST_PENDING).get() as { at: number | null };
-      return { counts, capped, oldestPendingAt: oldest.at, now: this.access.now() };
+      const now = this.access.now();
+      const oldest = stmt(OLDEST_PENDING).get({ now }) as { at: number | null; next: number | null };
+      return { counts, capped, oldestPendingAt: oldest.at, nextRunAt: oldest.next, now };
     });
   }
 

@@ -91,6 +91,7 @@ CREATE UNIQUE INDEX job_deps_pkey ON @schema.job_deps USING btree (job_id, depen
 CREATE INDEX job_deps_reverse ON @schema.job_deps USING btree (depends_on, job_id)
 CREATE UNIQUE INDEX job_output_pkey ON @schema.job_output USING btree (job_id, attempt, seq)
 CREATE INDEX jobs_finished ON @schema.jobs USING btree (state, finished_at) WHERE (finished_at IS NOT NULL)
+CREATE INDEX jobs_pending_run_at ON @schema.jobs USING btree (run_at) WHERE (state = 'pending'::text)
 CREATE UNIQUE INDEX jobs_pkey ON @schema.jobs USING btree (id)
 CREATE INDEX jobs_runnable ON @schema.jobs USING btree (priority DESC, run_at, created_at, seq) WHERE (state = ANY (ARRAY['pending'::text, 'failed'::text]))
 CREATE INDEX jobs_state ON @schema.jobs USING btree (state, created_at, seq)

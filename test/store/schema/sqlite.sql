@@ -9,6 +9,9 @@ CREATE INDEX job_deps_reverse ON job_deps (depends_on, job_id)
 index jobs_finished
 CREATE INDEX jobs_finished ON jobs (state, finished_at) WHERE finished_at IS NOT NULL
 
+index jobs_pending_run_at
+CREATE INDEX jobs_pending_run_at ON jobs (run_at) WHERE state = 'pending'
+
 index jobs_runnable
 CREATE INDEX jobs_runnable ON jobs (priority DESC, run_at, created_at) WHERE state IN ('pending', 'failed')
 
