@@ -146,7 +146,7 @@ describe('a full disk', () => {
         rmSync(filler);
       }
       await session.enqueue({ id: 'c', command: 'true' });
-      await waitFor('the worker to report lost lines', () => /\d+ log line\(s\) lost: could not write the log \(disk full\)\n.*retention: deleted 1/.test(log()))
+      await waitFor('the worker to report lost lines', () => /\d+ log line\(s\) lost: could not write the log \(disk full\)\n[\s\S]*retention: deleted 1/.test(log()))
         .catch((err: Error) => assert.fail(`${err.message}; the log:\n${log()}`));
       worker.kill('SIGTERM');
       assert.equal(await exited, 0, 'a graceful stop, not a crash');

@@ -37,9 +37,9 @@ describe('store paths and hidden aliases', () => {
   });
 
   it('keeps commander\'s "did you mean" on the one error line', async () => {
-    const result = await runCli(target, ['stauts']);
+    const result = await runCli(target, ['enqeue']);
     assert.equal(result.code, 2);
-    assert.equal(result.stderr, "error: unknown command 'stauts' (Did you mean status?) (run with --help for usage)\n");
+    assert.equal(result.stderr, "error: unknown command 'enqeue' (Did you mean enqueue?) (run with --help for usage)\n");
   });
 
   it('enqueue --job-file takes one pretty-printed job; config takes default_max_retries and worker-count', async () => {
