@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from '../core/clock';
 import { backoffPolicy, resolveConfig, type Config } from '../core/config';
-import { isQueueError, StoreCorruptError, StoreFullError, StoreUnavailableError } from '../core/errors';
+import { isQueueError, StoreCorruptError } from '../core/errors';
 import { isTerminal, type JobState } from '../core/job';
 import { workerStaleAfterMs } from '../core/worker-liveness';
 import { planAfterAttempt, type AttemptResult } from '../core/transitions';
@@ -22,11 +22,13 @@ import { RetentionSweeper } from './services/retention';
 import { ScheduleService } from './services/schedules';
 import { ServiceSchedule } from './services/service';
 import { describeSpawnEngine } from './spawn';
+import { retryThroughOutages } from './report';
+import { later, repeat } from './timers';
 import { Wakeup } from './wakeup';
 
 /** An idle worker looks at the store at least this often even without a wake-up (a lost notify costs this much). */
 const FALLBACK_POLL_MS = 5000;
-/** A command still running after this long gets its process group written to the store (see recordProcessLater). */
+/** A command still running after this long gets its process group written to the store (see runJob). */
 const PROCESS_RECORD_DELAY_MS = 100;
 /** Errors the worker does not ride out: one of these ends it (its job is killed and left to its lease). */
 const FATAL_ERRORS: (abstract new (...args: never[]) => Error)[] = [StoreCorruptError];
@@ -264,7 +266,12 @@ export class Worker {
     // The claim's reply may come after a pause longer than the lease: then another worker may run the job already.
     current.watchdog.check();
     if (this.stopMode === 'kill') running.kill('SIGTERM', 'stopped');
-    const recording = running.pid === null ? null : this.recordProcessLater(job.id, attempt, running.pid);
+    const pid = running.pid;
+    // Most jobs of a busy queue end before the delay and never pay for the write (nor for the /proc read); until it is
+    // written, a reaper recovering the job finds the group by the attempt marker in its processes' environment.
+    const recording = pid === null ? null : later(PROCESS_RECORD_DELAY_MS, () =>
+      this.guard('record pid', () => this.store.recordAttemptProcess({ jobId: job.id, attempt, workerId: this.id, pid, pidStart: processStartTime(pid) })),
+    );
     const result: AttemptResult = await running.result;
     current.exited = true;
     current.watchdog.stop();
@@ -274,14 +281,18 @@ export class Worker {
     const finish = { jobId: job.id, workerId: this.id, attempt, result, next };
     const sentAt = this.clock.now();
     const claimParams = this.claimParams();
-    const reported = await this.reportWithRetry(job.id, async () =>
-      this.stopMode === null
-        ? this.store.finishAndClaim({ finish, claim: claimParams })
-        : { finished: await this.store.finishAttempt(finish), next: null },
-    );
+    const reported = await retryThroughOutages({
+      clock: this.clock,
+      forMs: this.leaseMs,
+      onGiveUp: (err) => this.failed(`report of job ${job.id}`, err),
+      write: async () =>
+        this.stopMode === null
+          ? this.store.finishAndClaim({ finish, claim: claimParams })
+          : { finished: await this.store.finishAttempt(finish), next: null },
+    });
     this.current = null;
     if (reported === null) {
-      // Kept, and written once the store answers again (see LateReports).
+      this.log(`job ${job.id}: its result is not written yet; it is kept and written once the store answers again`);
       this.lateReports.add(finish);
       return null;
     }
@@ -316,27 +327,6 @@ export class Worker {
   }
 
   /**
-   * Writes the attempt's process group to the store once the command has run for PROCESS_RECORD_DELAY_MS. Most jobs
-   * of a busy queue end sooner and never pay for that write (nor for reading the start time from /proc); until it is
-   * written, a reaper recovering the job finds the group by the attempt marker in its processes' environment.
-   * `settle()` cancels a write not yet started and waits for one under way, so it never lands after the finish.
-   */
-  private recordProcessLater(jobId: string, attempt: number, pid: number): { settle(): Promise<void> } {
-    let writing: Promise<unknown> | null = null;
-    const timer = setTimeout(() => {
-      writing = this.guard('record pid', () =>
-        this.store.recordAttemptProcess({ jobId, attempt, workerId: this.id, pid, pidStart: processStartTime(pid) }),
-      );
-    }, PROCESS_RECORD_DELAY_MS);
-    return {
-      settle: async () => {
-        clearTimeout(timer);
-        await writing;
-      },
-    };
-  }
-
-  /**
    * Runs the `on-finish` hook when a job reached its end (here or through the reaper). It marks the end of a job,
    * not of each attempt: a retry or a forced stop puts the job back, so the hook waits for its real end.
    */
@@ -346,28 +336,6 @@ export class Worker {
     const hook = runFinishHook({ command, jobId, state, exitCode, log: this.log });
     this.hooks.add(hook);
     void hook.finally(() => this.hooks.delete(hook));
-  }
-
-  /**
-   * A result is written once: retried through store outages (StoreUnavailableError) for as long as the lease could
-   * still be ours. Any other error is no outage and would fail again: it is logged once. A result not written leaves
-   * the job to its lease: once that runs out, a reaper (this worker's too) retries it.
-   */
-  private async reportWithRetry<T>(jobId: string, report: () => Promise<T>): Promise<T | null> {
-    const giveUpAt = this.clock.now() + this.leaseMs;
-    for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
-      try {
-        return await report();
-      } catch (err) {
-        const outage = err instanceof StoreUnavailableError || err instanceof StoreFullError;
-        if (!outage || this.clock.now() > giveUpAt) {
-          this.failed(`report of job ${jobId}`, err);
-          this.log(`job ${jobId}: its result is not written yet; it is kept and written once the store answers again`);
-          return null;
-        }
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
   }
 
   /** The heartbeat, never two at once; what its reply asks for (a stop, a cancel, a lost lease) is done here. */
@@ -420,22 +388,4 @@ export class Worker {
     const expected = isQueueError(err);
     this.log(`${what} failed: ${expected ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   }
-}
-
-/** Calls `fn` every `periodMs()` after the last call ended, until the returned function is called. */
-function repeat(periodMs: () => number, fn: () => Promise<void>): () => void {
-  let timer: NodeJS.Timeout | null = null;
-  let stopped = false;
-  const next = (): void => {
-    timer = setTimeout(() => {
-      void fn().finally(() => {
-        if (!stopped) next();
-      });
-    }, periodMs());
-  };
-  next();
-  return () => {
-    stopped = true;
-    if (timer) clearTimeout(timer);
-  };
 }
