@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { parseDuration } from './duration';
 import { UsageError } from './errors';
+import { DEFAULT_QUEUE, validateQueueName } from './queue-settings';
 import {
   MAX_ARG_BYTES, MAX_DURATION_SECONDS, MAX_JOB_ARGS_BYTES, MAX_JOB_RETRIES, MAX_PRIORITY, maxRunAtMs, MIN_PRIORITY, MIN_RUN_AT_MS,
 } from './limits';
@@ -12,6 +13,8 @@ import {
 export interface NewJob {
   id: string;
   command: string;
+  /** The named queue (core/queue-settings.ts); `default` unless given. */
+  queue: string;
   /** null: the `max-retries` config at enqueue time. */
   maxRetries: number | null;
   priority: number;
@@ -29,6 +32,8 @@ export interface JobSpecInput {
   command: string;
   /** 1-128 letters, digits or `. _ : @ / + -` (default: a short random id). */
   id?: string;
+  /** The named queue: 1-64 letters, digits or `. _ : -` (default `default`). */
+  queue?: string;
   /** Re-runs after the first failure (default: the `max-retries` config). */
   max_retries?: number;
   /** Higher runs first (default 0). */
@@ -51,7 +56,7 @@ export interface JobSpecInput {
 /** A spec as it arrives (JSON, flags): any field may hold anything until parseJobSpec has checked it. */
 export type UncheckedJobSpec = { [K in keyof JobSpecInput]?: unknown };
 
-const FIELDS = ['id', 'command', 'max_retries', 'priority', 'run_at', 'delay', 'timeout', 'cwd', 'env', 'depends_on', 'if_not_exists'];
+const FIELDS = ['id', 'command', 'queue', 'max_retries', 'priority', 'run_at', 'delay', 'timeout', 'cwd', 'env', 'depends_on', 'if_not_exists'];
 const FIELD_SET = new Set(FIELDS);
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}$/;
 const ID_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
@@ -156,6 +161,7 @@ export function parseJobSpec(input: unknown, defaultCwd: string | null): ParsedJ
   execString(spec.command, 'command');
 
   const id = spec.id === undefined ? generateJobId() : validateJobId(spec.id);
+  const queue = spec.queue === undefined ? DEFAULT_QUEUE : validateQueueName(spec.queue);
   const maxRetries = spec.max_retries === undefined ? null : integerField(spec.max_retries, 'max_retries', 0, MAX_JOB_RETRIES);
   const priority = spec.priority === undefined ? 0 : integerField(spec.priority, 'priority', MIN_PRIORITY, MAX_PRIORITY);
   if (spec.run_at !== undefined && spec.delay !== undefined) throw new UsageError('run_at and delay: give one or the other, not both');
@@ -208,7 +214,7 @@ export function parseJobSpec(input: unknown, defaultCwd: string | null): ParsedJ
     ifNotExists = spec.if_not_exists;
   }
 
-  return { job: { id, command: spec.command, maxRetries, priority, runAt, delayMs, timeout, cwd, env, dependsOn }, ifNotExists, idGiven: spec.id !== undefined };
+  return { job: { id, command: spec.command, queue, maxRetries, priority, runAt, delayMs, timeout, cwd, env, dependsOn }, ifNotExists, idGiven: spec.id !== undefined };
 }
 
 /** Parses the text of one JSON job; the message names what was wrong. */

@@ -52,6 +52,8 @@ export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 export interface Job {
   id: string;
   command: string;
+  /** The named queue it belongs to (`default` unless given). */
+  queue: string;
   state: JobState;
   /** Attempts started so far (a forced stop does not count). */
   attempts: number;

@@ -42,7 +42,12 @@ export interface WorkerRecord extends WorkerIdentity {
   state: WorkerState;
   startedAt: number;
   lastHeartbeat: number;
-  currentJob: string | null;
+  /** The jobs it runs now (at most `concurrency`), oldest claim first. */
+  runningJobs: string[];
+  /** How many jobs it runs at once at most (its slots). */
+  concurrency: number;
+  /** The queues it serves; null: every queue. */
+  queues: string[] | null;
   stopRequest: StopMode | null;
   /** True when the last heartbeat is older than the `staleAfterMs` the store was asked with (by the store's clock). */
   heartbeatExpired: boolean;

@@ -2,6 +2,7 @@
 import type { Job, JobState, OutputStream } from '../core/job';
 import type { NewJob } from '../core/job-spec';
 import type { StopMode, WorkerIdentity, WorkerState } from '../core/records';
+import type { RateLimit } from '../core/queue-settings';
 import type { NewSchedule, Schedule } from '../core/schedule';
 import type { AttemptResult, NextState } from '../core/transitions';
 
@@ -94,6 +95,8 @@ export interface ListJobsParams {
   offset?: number;
   /** Only jobs whose command contains this text. */
   commandContains?: string;
+  /** Only jobs of this queue. */
+  queue?: string;
 }
 
 export interface ListAttemptsParams {
@@ -122,18 +125,23 @@ export interface FinishAndClaimParams {
 
 export interface FinishAndClaimResult {
   finished: boolean;
-  next: ClaimedJob | null;
+  /** What the claim took (empty when the finish did not apply). */
+  next: ClaimedJob[];
 }
 
 export interface RegisterWorkerParams {
   worker: WorkerIdentity;
+  /** Its slots: how many jobs it runs at once at most. */
+  concurrency: number;
+  /** The queues it serves; null: every queue. */
+  queues: string[] | null;
 }
 
 export interface HeartbeatParams {
   workerId: string;
   state: WorkerState;
-  /** The job whose lease to renew, if the worker holds one. */
-  jobId: string | null;
+  /** The jobs whose leases to renew (all in one statement): every job the worker runs now. */
+  jobIds: string[];
   leaseMs: number;
 }
 
@@ -155,8 +163,14 @@ export interface TakeFinishHooksParams {
   limit: number;
 }
 
+export interface GetJobsParams {
+  ids: string[];
+}
+
 export interface RetryJobsParams {
   ids?: string[];
+  /** Completed jobs may be re-run too (`queuectl retry`); otherwise only dead or cancelled ones. */
+  includeCompleted?: boolean;
   /** Every dead job instead of `ids`. */
   allDead?: boolean;
 }
@@ -173,6 +187,8 @@ export interface PurgeParams {
   /** Count, delete nothing. */
   dryRun: boolean;
   limit?: number;
+  /** Only jobs of this queue. */
+  queue?: string;
 }
 
 export interface SetConfigParams {
@@ -206,6 +222,24 @@ export interface ClaimParams {
   workerId: string;
   host: string;
   leaseMs: number;
+  /** At most this many jobs (the worker's free slots), at least 1. */
+  limit: number;
+  /** Only jobs of these queues; every queue when null. */
+  queues: string[] | null;
+}
+
+export interface NextRunAtParams {
+  /** Only jobs of these queues; every queue when null. */
+  queues: string[] | null;
+}
+
+export interface SetQueueParams {
+  name: string;
+  /** Fields left out stay as they are. `null` lifts the limit. */
+  concurrency?: number | null;
+  /** `null` lifts the rate. */
+  rate?: RateLimit | null;
+  paused?: boolean;
 }
 
 export interface AppendOutputParams {
@@ -239,8 +273,10 @@ export interface ClaimedJob {
 
 export interface HeartbeatReply {
   stopRequest: StopMode | null;
-  leaseHeld: boolean;
-  cancelSignal: string | null;
+  /** Of the `jobIds` asked, those whose lease was not renewed: taken away, to be killed and their results discarded. */
+  lost: string[];
+  /** Of the jobs still held, those a `cancel` flagged, with the signal to send. */
+  cancels: { jobId: string; signal: string }[];
   /** False when no worker row was found to mark alive. */
   registered: boolean;
 }

@@ -11,6 +11,7 @@ import type { NewJob } from '../core/job-spec';
 export interface JobRow {
   id: string;
   command: string;
+  queue: string;
   state: string;
   attempts: number;
   runs: number;
@@ -35,6 +36,7 @@ export function toJob(row: JobRow): Job {
   return {
     id: row.id,
     command: row.command,
+    queue: row.queue,
     state: row.state as JobState,
     attempts: row.attempts,
     maxRetries: row.max_retries,
@@ -70,6 +72,7 @@ export function newJobRecord(job: NewJob, start: JobStart): Job {
   return {
     id: job.id,
     command: job.command,
+    queue: job.queue,
     state,
     attempts: 0,
     maxRetries: job.maxRetries ?? start.defaultMaxRetries,
@@ -154,7 +157,11 @@ export interface WorkerRow {
   state: string;
   started_at: number;
   last_heartbeat: number;
-  current_job: string | null;
+  /** The ids of the jobs it runs, oldest claim first: JSON text (SQLite) or an array (PostgreSQL json); null for none. */
+  running_jobs: string | string[] | null;
+  concurrency: number;
+  /** JSON text of the queue names it serves, or null for every queue. */
+  queues: string | null;
   stop_request: string | null;
   heartbeat_expired: number | boolean;
 }
@@ -168,7 +175,9 @@ export function toWorker(row: WorkerRow): WorkerRecord {
     state: row.state as WorkerState,
     startedAt: row.started_at,
     lastHeartbeat: row.last_heartbeat,
-    currentJob: row.current_job,
+    runningJobs: row.running_jobs === null ? [] : typeof row.running_jobs === 'string' ? (JSON.parse(row.running_jobs) as string[]) : row.running_jobs,
+    concurrency: row.concurrency,
+    queues: row.queues === null ? null : (JSON.parse(row.queues) as string[]),
     stopRequest: row.stop_request as StopMode | null,
     heartbeatExpired: Boolean(row.heartbeat_expired),
   };

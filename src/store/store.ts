@@ -1,7 +1,8 @@
 import type { Attempt, Job, OutputChunk } from '../core/job';
 import type { CancelResult, EndedJob, EnqueueResult, JobCountsSummary, WorkerRecord } from '../core/records';
+import type { QueueRecord } from '../core/queue-settings';
 import type { Schedule } from '../core/schedule';
-import type { AddScheduleParams, AppendOutputParams, AttemptTotals, AttemptTotalsParams, CallDeadlineParams, CancelParams, CappedJobCounts, ClaimParams, ClaimedJob, CountJobsCappedParams, DeleteDeadJobsParams, DueSchedulesParams, DueSchedulesResult, EnqueueParams, FinishAndClaimParams, FinishAndClaimResult, FinishParams, FinishedStats, FinishedStatsParams, FireScheduleParams, FireScheduleResult, GetJobParams, GetScheduleParams, HeartbeatParams, HeartbeatReply, JobPage, LateResultParams, LeaseRecord, ListAttemptsParams, ListJobsParams, ListWorkersParams, PageJobsParams, PurgeParams, ReadOutputParams, RecordAttemptProcessParams, RegisterWorkerParams, RemoveScheduleParams, RemoveWorkerParams, RequestStopParams, RetryJobsParams, RunScheduleParams, SetConfigParams, SetSchedulePausedParams, TakeFinishHooksParams, UnsetConfigParams } from './params';
+import type { AddScheduleParams, AppendOutputParams, AttemptTotals, AttemptTotalsParams, CallDeadlineParams, CancelParams, CappedJobCounts, ClaimParams, ClaimedJob, CountJobsCappedParams, DeleteDeadJobsParams, DueSchedulesParams, DueSchedulesResult, EnqueueParams, FinishAndClaimParams, FinishAndClaimResult, FinishParams, FinishedStats, FinishedStatsParams, FireScheduleParams, FireScheduleResult, GetJobParams, GetJobsParams, GetScheduleParams, HeartbeatParams, HeartbeatReply, NextRunAtParams, SetQueueParams, JobPage, LateResultParams, LeaseRecord, ListAttemptsParams, ListJobsParams, ListWorkersParams, PageJobsParams, PurgeParams, ReadOutputParams, RecordAttemptProcessParams, RegisterWorkerParams, RemoveScheduleParams, RemoveWorkerParams, RequestStopParams, RetryJobsParams, RunScheduleParams, SetConfigParams, SetSchedulePausedParams, TakeFinishHooksParams, UnsetConfigParams } from './params';
 
 // The records the store returns live in core (core/records.ts); re-exported so adapters and the worker name them here.
 export type { CancelResult, EndedJob, EnqueueResult, JobCountsSummary, StopMode, WorkerIdentity, WorkerRecord, WorkerState } from '../core/records';
@@ -41,7 +42,8 @@ export interface Store {
    */
   enqueue(params: EnqueueParams): Promise<EnqueueResult[]>;
   getJob(params: GetJobParams): Promise<Job | null>;
-  /** Newest first. */
+  /** The jobs of `ids` that exist, in no particular order: one query however many (`wait` on many jobs). */
+  getJobs(params: GetJobsParams): Promise<Job[]>;
   /** Newest first; `offset` skips that many, `commandContains` keeps jobs whose command contains the text. */
   listJobs(params: ListJobsParams): Promise<Job[]>;
   countJobs(): Promise<JobCountsSummary>;
@@ -52,10 +54,13 @@ export interface Store {
   // --- Worker side: claim, lease, report ------------------------------------------------------------------------------
 
   /**
-   * Atomically picks the runnable job (pending or failed, `run_at` due) with the highest priority, earliest run_at,
-   * oldest, marks it processing under `workerId` with a lease of `leaseMs`, counts the attempt and records it.
+   * Atomically picks up to `limit` runnable jobs (pending or failed, `run_at` due, of `queues`) by highest priority,
+   * earliest run_at, oldest; marks each processing under `workerId` with a lease of `leaseMs`, counts the attempt and
+   * records it. All in one transaction, which also honours each queue's settings under any race between claimers: a
+   * paused queue gives nothing, one with a concurrency limit never has more than that many processing, and one with a
+   * rate starts at most one job per `periodMs / count` (by the store's clock). Empty when nothing may start.
    */
-  claim(params: ClaimParams): Promise<ClaimedJob | null>;
+  claim(params: ClaimParams): Promise<ClaimedJob[]>;
   /** Records the spawned process group so a reaper on the same host can kill it if the worker dies. */
   recordAttemptProcess(params: RecordAttemptProcessParams): Promise<void>;
   /**
@@ -82,22 +87,26 @@ export interface Store {
    * and takes its next job with one write instead of two.
    */
   finishAndClaim(params: FinishAndClaimParams): Promise<FinishAndClaimResult>;
-  /** Earliest `run_at` among jobs runnable later, so an idle worker knows when to look again. */
-  nextRunAt(): Promise<number | null>;
+  /**
+   * When an idle worker serving `queues` should look again: the earliest `run_at` among jobs runnable later, or the
+   * next start a rate-limited queue with due jobs allows. Paused queues and queues at their concurrency limit are left
+   * out: resuming wakes workers, and so does the end of a job of a queue with a limit.
+   */
+  nextRunAt(params: NextRunAtParams): Promise<number | null>;
 
   // --- Workers --------------------------------------------------------------------------------------------------------
 
   registerWorker(params: RegisterWorkerParams): Promise<void>;
   /**
-   * The worker's heartbeat: marks it alive, renews its job's lease (when it holds one) and returns what it has been
-   * asked to do. `leaseHeld: false` means the job was taken away: kill it and discard its result. `registered: false`
+   * The worker's heartbeat: marks it alive, renews the leases of all the jobs it runs in one statement, and returns
+   * what it has been asked to do. A job in `lost` was taken away: kill it and discard its result. `registered: false`
    * means the worker has no row (peers removed it while it was paused or cut off): it must register again.
    */
   heartbeat(params: HeartbeatParams): Promise<HeartbeatReply>;
   /** All registered workers; `heartbeatExpired` when the last heartbeat is older than `staleAfterMs`. */
   listWorkers(params: ListWorkersParams): Promise<WorkerRecord[]>;
   removeWorker(params: RemoveWorkerParams): Promise<void>;
-  /** Marks workers stopping (`graceful`: finish the job; `kill`: kill it and put it back). Returns the ids asked. */
+  /** Marks workers stopping (`graceful`: finish their jobs; `kill`: kill them and put them back). Returns the ids asked. */
   requestStop(params: RequestStopParams): Promise<string[]>;
   /** Jobs in processing, with what a reaper needs to decide whether their worker is gone. */
   listLeases(): Promise<LeaseRecord[]>;
@@ -110,7 +119,8 @@ export interface Store {
   // --- Operator actions ---------------------------------------------------------------------------------------------
 
   /**
-   * Moves dead (or cancelled) jobs back to pending with attempts reset, keeping their history. All or nothing: an
+   * Moves dead or cancelled jobs (and completed ones with `includeCompleted`) back to pending with attempts reset,
+   * keeping their history. All or nothing: an
    * unknown id (NotFoundError) or a job in another state (ConflictError) changes nothing.
    */
   retryJobs(params: RetryJobsParams): Promise<string[]>;
@@ -121,8 +131,18 @@ export interface Store {
    * worker signals them with `signal`. Unknown ids throw NotFoundError before anything changes.
    */
   cancel(params: CancelParams): Promise<CancelResult[]>;
-  /** Deletes jobs in `states` whose `finished_at` is older than `olderThanMs` ago; at most `limit` when given. */
+  /** Deletes jobs in `states` (of `queue`, when given) whose `finished_at` is older than `olderThanMs` ago; at most `limit` when given. */
   purge(params: PurgeParams): Promise<number>;
+
+  // --- Queues ---------------------------------------------------------------------------------------------------------
+
+  /** Every queue that has jobs or settings, by name, with its jobs per state and its settings. */
+  listQueues(): Promise<QueueRecord[]>;
+  /**
+   * Changes a queue's settings (creating its settings row; the queue need not have jobs yet) and returns it. Lifting a
+   * limit, resuming or changing the rate wakes idle workers.
+   */
+  setQueue(params: SetQueueParams): Promise<QueueRecord>;
 
   // --- Config -------------------------------------------------------------------------------------------------------
 
