@@ -266,8 +266,8 @@ AS $function$
           WITH started AS (
             UPDATE "@schema".queues
                SET rate_slot = rate_slot + 1, updated_at = now_ms,
-                   rate_next_at = ceil(greatest(rate_next_at::float8, v_clock - rate_period_ms::float8 / rate_count / 2)
-                                       + rate_period_ms::float8 / rate_count)::bigint
+                   rate_next_at = round(greatest(rate_next_at::float8, v_clock - rate_period_ms::float8 / rate_count / 2)
+                                        + rate_period_ms::float8 / rate_count)::bigint
              WHERE name = ANY(v_started) AND rate_count IS NOT NULL
             RETURNING name, ((rate_slot - 1) % rate_count)::integer AS slot
           )
