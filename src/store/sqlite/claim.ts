@@ -28,11 +28,13 @@ export function claimIn(db: Connection, params: ClaimParams, now: number): Claim
 }
 
 function claimFast(db: Connection, params: ClaimParams, now: number): ClaimedRow[] {
-  const values = { workerId: params.workerId, leaseMs: params.leaseMs, now, limit: params.limit };
-  const rows = (params.queues === null
-    ? db.stmt(Q.CLAIM_JOBS).all(values)
-    : db.stmt(Q.CLAIM_JOBS_OF_QUEUES).all({ ...values, queues: JSON.stringify(params.queues) })) as ClaimedRow[];
-  return rows.length > 1 ? rows.sort(byClaimOrder) : rows;
+  const values = { workerId: params.workerId, leaseMs: params.leaseMs, now, limit: params.limit, queues: params.queues === null ? null : JSON.stringify(params.queues) };
+  if (params.limit === 1) {
+    const row = db.stmt(params.queues === null ? Q.CLAIM_ONE_JOB : Q.CLAIM_ONE_JOB_OF_QUEUES).get(values) as ClaimedRow | undefined;
+    return row ? [row] : [];
+  }
+  const rows = db.stmt(params.queues === null ? Q.CLAIM_JOBS : Q.CLAIM_JOBS_OF_QUEUES).all(values) as ClaimedRow[];
+  return rows.sort(byClaimOrder);
 }
 
 /**
