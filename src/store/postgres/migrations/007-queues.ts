@@ -10,8 +10,8 @@ export const migration: Migration = {
       ALTER TABLE @schema.jobs ADD COLUMN queue text NOT NULL DEFAULT 'default';
       -- A queue's jobs per state (queue list) and its running jobs (the concurrency count of a claim).
       CREATE INDEX jobs_queue_state ON @schema.jobs (queue, state);
-      -- A restricted queue's runnable jobs in claim order: a claim takes its share through this, however many
-      -- runnable jobs of other queues come first in jobs_runnable.
+      -- Each queue's runnable jobs in claim order: a claim with a queue held (paused, limited) or named takes each
+      -- queue's share through this, however many runnable jobs of a held queue come first in jobs_runnable.
       CREATE INDEX jobs_queue_runnable ON @schema.jobs (queue, priority DESC, run_at, created_at, seq)
         WHERE state IN ('pending', 'failed');
 
@@ -46,8 +46,8 @@ export const migration: Migration = {
       DROP FUNCTION @schema.finish_job(text, integer, bigint, text, integer, text, text, integer, text, text);
 
       -- The guarded report of an attempt (nothing when the worker no longer holds the job), then its dependents.
-      -- promoted: how many dependents became pending; job_queue: the job's; queue_limited: that queue has a concurrency limit,
-      -- so idle workers must hear of the freed slot.
+      -- promoted: how many dependents became pending; job_queue: the job's queue; queue_limited: that queue has a
+      -- concurrency limit, so idle workers must hear of the freed slot.
       CREATE FUNCTION @schema.finish_job(
         p_state text, p_uncounted integer, p_delay bigint, p_error text, p_exit_code integer, p_job_id text,
         p_worker_id text, p_attempt integer, p_outcome text, p_signal text
@@ -96,7 +96,7 @@ export const migration: Migration = {
       END
       $fn$;
 
-      -- Claims up to p_limit due jobs of p_queues (null: every queue) by highest priority, earliest run_at, oldest,
+      -- Claims up to p_limit due jobs of p_queues (null: every queue) by highest priority, earliest run_at, oldest
       -- (other claimers' locked rows skipped), and records their attempts. The job rows as a json array in claim
       -- order, or null when nothing may start.
       --
