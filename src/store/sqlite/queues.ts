@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { emptyCounts, type JobCounts, type JobState } from '../../core/job';
-import { validateQueueName, type QueueRecord } from '../../core/queue-settings';
+import { UsageError } from '../../core/errors';
+import { MAX_QUEUE_CONCURRENCY, MAX_RATE_COUNT, validateQueueName, type QueueRecord } from '../../core/queue-settings';
 import type { SetQueueParams } from '../store';
 
 /*
@@ -43,6 +44,18 @@ function toQueue(name: string, counts: JobCounts, settings: SettingsRow | undefi
   return { name, counts, running: counts.processing, concurrency: settings?.concurrency ?? null, rate, paused: settings?.paused === 1 };
 }
 
+const isWhole = (n: number, min: number, max: number) => Number.isSafeInteger(n) && n >= min && n <= max;
+
+/** The settings a caller of the library may pass beyond what the CLI parses: a limit of 0 would be a silent pause. */
+function checkSettings(params: SetQueueParams): void {
+  if (params.concurrency != null && !isWhole(params.concurrency, 1, MAX_QUEUE_CONCURRENCY)) {
+    throw new UsageError(`concurrency: expected a whole number from 1 to ${MAX_QUEUE_CONCURRENCY} (null lifts the limit), got ${params.concurrency}`);
+  }
+  if (params.rate != null && !(isWhole(params.rate.count, 1, MAX_RATE_COUNT) && isWhole(params.rate.periodMs, 1, Number.MAX_SAFE_INTEGER))) {
+    throw new UsageError(`rate: expected 1 to ${MAX_RATE_COUNT} jobs per a whole number of milliseconds, got ${params.rate.count} per ${params.rate.periodMs} ms`);
+  }
+}
+
 export class SqliteQueues {
   constructor(private readonly db: SqliteQueueAccess) {}
 
@@ -64,6 +77,7 @@ export class SqliteQueues {
   /** Upserts the settings given (absent fields stay, null lifts), then wakes workers: a limit may have gone. */
   async set(params: SetQueueParams): Promise<QueueRecord> {
     const name = validateQueueName(params.name);
+    checkSettings(params);
     const record = await this.db.write(() => {
       const old = this.db.stmt(GET_SETTINGS).get(name) as SettingsRow | undefined;
       const concurrency = params.concurrency === undefined ? (old?.concurrency ?? null) : params.concurrency;
