@@ -3,7 +3,7 @@ import { describe } from 'node:test';
 import type { QueueRecord } from '../../../src/core/queue-settings';
 import type { ClaimedJob, Store } from '../../../src/store/store';
 import { waitFor } from '../../support/wait-for';
-import { ok, next, newJob, zeroCounts, claimIds, runAttempt } from './job-builders';
+import { ok, exit, next, newJob, zeroCounts, claimIds, runAttempt } from './job-builders';
 import type { ContractIt, StoreUnderTest } from './store-under-test';
 
 /** Finishes a claimed job as completed; true when the finish applied. */
@@ -47,13 +47,15 @@ export function queuesContract(it: ContractIt): void {
       assert.deepEqual((await store.getJob({ id: 'e1' }))?.queue, 'email');
       assert.equal((await store.getJob({ id: 'd1' }))?.queue, 'default');
       await runAttempt(store, 'e1', ok, next('completed'));
+      await store.enqueue({ jobs: [newJob('e3', { queue: 'email', priority: 1 }), newJob('e4', { queue: 'email' }), newJob('d2', { dependsOn: ['d1'] })], ifNotExists: false });
+      await runAttempt(store, 'e3', exit(1), next('failed', 3_600_000));
       const [running] = await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 1, queues: ['email'] });
       assert.equal(running?.job.id, 'e2');
       await store.setQueue({ name: 'video', concurrency: 2 });
 
       assert.deepEqual(await store.listQueues(), [
-        { name: 'default', counts: { ...zeroCounts(), pending: 1 }, running: 0, concurrency: null, rate: null, paused: false },
-        { name: 'email', counts: { ...zeroCounts(), completed: 1, processing: 1 }, running: 1, concurrency: null, rate: null, paused: false },
+        { name: 'default', counts: { ...zeroCounts(), pending: 1, waiting: 1 }, running: 0, concurrency: null, rate: null, paused: false },
+        { name: 'email', counts: { ...zeroCounts(), completed: 1, processing: 1, failed: 1, pending: 1 }, running: 1, concurrency: null, rate: null, paused: false },
         { name: 'video', counts: zeroCounts(), running: 0, concurrency: 2, rate: null, paused: false },
       ]);
     });

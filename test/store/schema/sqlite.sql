@@ -16,7 +16,7 @@ index jobs_queue_runnable
 CREATE INDEX jobs_queue_runnable ON jobs (queue, priority DESC, run_at, created_at) WHERE state IN ('pending', 'failed')
 
 index jobs_queue_state
-CREATE INDEX jobs_queue_state ON jobs (queue, state)
+CREATE INDEX jobs_queue_state ON jobs (queue, state) WHERE state <> 'pending'
 
 index jobs_runnable
 CREATE INDEX jobs_runnable ON jobs (priority DESC, run_at, created_at) WHERE state IN ('pending', 'failed')
