@@ -186,6 +186,24 @@ describe('PostgresStore queues under concurrent claimers', { skip }, () => {
     }
   });
 
+  it('wakes idle workers when a claim of several queues leaves rows it locked untaken, which they then claim', async () => {
+    const [watcher, worker] = [await open(), await open()];
+    await worker.enqueue({ jobs: [newJob('a1', { queue: 'a', priority: 2 }), newJob('b1', { queue: 'b', priority: 1 })], ifNotExists: false });
+    let wakes = 0;
+    const unsubscribe = await watcher.subscribe(() => wakes++);
+    try {
+      // Each named queue's best job is locked as its share is walked; b1 does not make the best one and stays
+      // locked until the claim commits, so a claimer meanwhile would have skipped it.
+      const claimed = await worker.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 1, queues: ['a', 'b'] });
+      assert.deepEqual(claimed.map((job) => job.job.id), ['a1']);
+      await waitFor('a wake-up for the row left locked', () => wakes > 0);
+      const taken = await watcher.claim({ workerId: 'w2', host: 'h', leaseMs: 60_000, limit: 1, queues: ['a', 'b'] });
+      assert.deepEqual(taken.map((job) => job.job.id), ['b1']);
+    } finally {
+      await unsubscribe();
+    }
+  });
+
   it('holds 2 connections for a store with a pool of 1 and a subscriber, however many calls run at once', async () => {
     const ours = async (): Promise<number> =>
       (await sql<{ n: number }>(

@@ -111,9 +111,12 @@ const STATEMENTS = {
 
   /**
    * Claims up to $4 due jobs of the queues $5 (null: all) for worker $1 with a lease of $2 ms, on host $3 (function
-   * of migration 7): a json array in claim order, or null.
+   * of migration 7): a json array in claim order, or null; and wakes idle workers on the channel $6 when the claim
+   * left rows it locked untaken.
    */
-  CLAIM_JOBS: `SELECT @schema.claim_jobs($1, $2, $3, $4, $5::text[]) AS jobs`,
+  CLAIM_JOBS: `
+    SELECT claimed_jobs AS jobs, CASE WHEN leftover THEN pg_notify($6, '') END AS notified
+      FROM @schema.claim_jobs($1, $2, $3, $4, $5::text[])`,
 
   /**
    * A worker's report of its job and the claim of its next ones, in one call (function of migration 7), and in the

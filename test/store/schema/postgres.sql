@@ -143,7 +143,7 @@ AS $function$
       $function$
 
 CREATE OR REPLACE FUNCTION @schema.claim_jobs(p_worker_id text, p_lease bigint, p_host text, p_limit integer, p_queues text[])
- RETURNS json
+ RETURNS TABLE(claimed_jobs json, leftover boolean)
  LANGUAGE plpgsql
  SET enable_sort TO 'off'
  SET jit TO 'off'
@@ -159,6 +159,7 @@ AS $function$
         v_started text[];
         v_room_q  integer;
         v_jobs    json;
+        v_left    boolean;
         v_q       record;
       BEGIN
         SELECT array_agg(name) INTO v_held FROM "@schema".queues
@@ -182,7 +183,8 @@ AS $function$
             SELECT id, runs, p_worker_id, p_host, now_ms FROM claimed
           )
           SELECT json_agg(row_to_json(c) ORDER BY c.priority DESC, c.run_at, c.created_at, c.seq) INTO v_jobs FROM claimed c;
-          RETURN v_jobs;
+          RETURN QUERY SELECT v_jobs, false;
+          RETURN;
         END IF;
 
         IF v_held IS NOT NULL THEN
@@ -240,11 +242,11 @@ AS $function$
           INTO v_open, v_room
           FROM unnest(v_names) AS name WHERE v_held IS NULL OR name <> ALL(v_held);
         IF cardinality(v_open) = 0 THEN
-          RETURN NULL;
+          RETURN QUERY SELECT NULL::json, false;
+          RETURN;
         END IF;
 
-        -- Each queue's best share, then the best p_limit of them. Rows locked here and not taken stay locked to
-        -- commit: other claimers skip them for that long.
+        -- Each queue's best share, then the best p_limit of them.
         WITH shares AS (
           SELECT j.id, j.priority, j.run_at, j.created_at, j.seq
             FROM unnest(v_open, v_room) AS o(name, room)
@@ -267,8 +269,9 @@ AS $function$
           SELECT id, runs, p_worker_id, p_host, now_ms FROM claimed
         )
         SELECT json_agg(row_to_json(c) ORDER BY c.priority DESC, c.run_at, c.created_at, c.seq),
-               array_agg(DISTINCT c.queue) FILTER (WHERE c.queue = ANY(v_lock))
-          INTO v_jobs, v_started
+               array_agg(DISTINCT c.queue) FILTER (WHERE c.queue = ANY(v_lock)),
+               (SELECT count(*) FROM shares) > count(*)
+          INTO v_jobs, v_started, v_left
           FROM claimed c;
 
         -- Each rate-limited queue that started a job (one at most) records it: the ring slot, and the next start
@@ -286,7 +289,7 @@ AS $function$
           SELECT name, slot, v_clock FROM started
           ON CONFLICT (queue, slot) DO UPDATE SET started_at = excluded.started_at;
         END IF;
-        RETURN v_jobs;
+        RETURN QUERY SELECT v_jobs, v_left;
       END
       $function$
 
@@ -296,7 +299,7 @@ CREATE OR REPLACE FUNCTION @schema.finish_and_claim(p_state text, p_uncounted in
 AS $function$
       DECLARE
         v_finish record;
-        v_jobs   json;
+        v_claim  record;
       BEGIN
         SELECT * INTO v_finish
           FROM "@schema".finish_job(p_state, p_uncounted, p_delay, p_error, p_exit_code, p_job_id, p_worker_id, p_attempt, p_outcome, p_signal);
@@ -304,11 +307,12 @@ AS $function$
           RETURN QUERY SELECT false, 0, false, NULL::json;
           RETURN;
         END IF;
-        v_jobs := "@schema".claim_jobs(p_worker_id, p_lease, p_host, p_limit, p_queues);
+        SELECT * INTO v_claim FROM "@schema".claim_jobs(p_worker_id, p_lease, p_host, p_limit, p_queues);
         RETURN QUERY SELECT true, v_finish.promoted,
-          v_finish.queue_limited AND NOT EXISTS (SELECT 1 FROM json_array_elements(coalesce(v_jobs, '[]'::json)) e
-                                            WHERE e->>'queue' = v_finish.job_queue),
-          v_jobs;
+          v_claim.leftover
+            OR (v_finish.queue_limited AND NOT EXISTS (SELECT 1 FROM json_array_elements(coalesce(v_claim.claimed_jobs, '[]'::json)) e
+                                                        WHERE e->>'queue' = v_finish.job_queue)),
+          v_claim.claimed_jobs;
       END
       $function$
 
