@@ -126,6 +126,28 @@ describe('SqliteStore', () => {
   });
 
   describe('with a manual clock', () => {
+    it('a rate of 20/s starts 200 jobs in 9.5 to 10.5 s, never 21 in a second, however late the claimers wake', async () => {
+      const clock = new ManualClock();
+      const store = open(join(dir, 'queue.db'), { clock });
+      await store.setQueue({ name: 'api', rate: { count: 20, periodMs: 1_000 } });
+      await store.enqueue({ jobs: Array.from({ length: 200 }, (_, i) => newJob(`j${i}`, { queue: 'api' })), ifNotExists: false });
+      const starts: number[] = [];
+      // Claimers that wake up to 30 ms after the time nextRunAt names, in a fixed pseudo-random pattern.
+      for (let late = 7; starts.length < 200; late = (late * 13 + 5) % 31) {
+        const claimed = await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 4, queues: null });
+        if (claimed.length > 0) {
+          starts.push(...claimed.map(() => clock.now()));
+          continue;
+        }
+        const at = await store.nextRunAt({ queues: null });
+        assert.ok(at !== null && at > clock.now());
+        clock.advance(at - clock.now() + late);
+      }
+      const span = starts[199]! - starts[0]!;
+      assert.ok(span >= 9_500 && span <= 10_500, `200 starts took ${span} ms`);
+      for (let i = 20; i < starts.length; i++) assert.ok(starts[i]! - starts[i - 20]! >= 1_000, `at most 20 starts in any second (start ${i})`);
+    });
+
     it('schedules delays, retries and leases exactly', async () => {
       const clock = new ManualClock();
       const store = open(join(dir, 'queue.db'), { clock });
