@@ -372,3 +372,4 @@ AS $function$
 5 schedules (recurring jobs)
 6 stats indexes
 7 named queues, their limits and multi-job claims
+8 a claim that leaves rows locked wakes idle workers

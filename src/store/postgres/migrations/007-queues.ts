@@ -97,9 +97,8 @@ export const migration: Migration = {
       $fn$;
 
       -- Claims up to p_limit due jobs of p_queues (null: every queue) by highest priority, earliest run_at, oldest
-      -- (other claimers' locked rows skipped), and records their attempts. claimed_jobs: the job rows as a json array
-      -- in claim order, or null when nothing may start; leftover: rows were locked and not taken (see below), so the
-      -- caller wakes idle workers.
+      -- (other claimers' locked rows skipped), and records their attempts. The job rows as a json array in claim
+      -- order, or null when nothing may start.
       --
       -- A queue is held when paused or restricted (a concurrency limit or a rate). With no held queue in play a claim
       -- of every queue is one statement walking jobs_runnable, and locks no queue. Otherwise:
@@ -109,9 +108,7 @@ export const migration: Migration = {
       -- - every other queue the claim may take from (p_queues, or each queue with runnable jobs: one index seek
       --   each), unless held, may give up to p_limit;
       -- and one statement takes each queue's best share through jobs_queue_runnable, keeping the best p_limit: a
-      -- paused or full queue's backlog ahead in claim order is never walked over. Shares are locked as they are
-      -- walked (SKIP LOCKED must pass over rows other claimers are taking), so rows of a share that did not make the
-      -- best p_limit stay locked to commit; another claimer may have skipped them and found nothing, hence leftover.
+      -- paused or full queue's backlog ahead in claim order is never walked over.
       -- Job rows are only ever taken with SKIP LOCKED, so a claim holding queue locks never waits: no lock cycle.
       --
       -- enable_sort = off: the claim must walk jobs_runnable (or jobs_queue_runnable) in order and stop at the limit.
@@ -120,7 +117,7 @@ export const migration: Migration = {
       -- merge of the shares below) still happen, at a cost so high it would call in JIT compilation (measured: 0.9 s
       -- per claim): jit = off, which a claim never gains from anyway.
       CREATE FUNCTION @schema.claim_jobs(p_worker_id text, p_lease bigint, p_host text, p_limit integer, p_queues text[])
-        RETURNS TABLE (claimed_jobs json, leftover boolean) LANGUAGE plpgsql VOLATILE SET enable_sort = off SET jit = off AS $fn$
+        RETURNS json LANGUAGE plpgsql VOLATILE SET enable_sort = off SET jit = off AS $fn$
       DECLARE
         now_ms    bigint := floor(extract(epoch FROM now()) * 1000)::bigint;
         v_clock   bigint;
@@ -132,7 +129,6 @@ export const migration: Migration = {
         v_started text[];
         v_room_q  integer;
         v_jobs    json;
-        v_left    boolean;
         v_q       record;
       BEGIN
         SELECT array_agg(name) INTO v_held FROM @schema.queues
@@ -156,8 +152,7 @@ export const migration: Migration = {
             SELECT id, runs, p_worker_id, p_host, now_ms FROM claimed
           )
           SELECT json_agg(row_to_json(c) ORDER BY c.priority DESC, c.run_at, c.created_at, c.seq) INTO v_jobs FROM claimed c;
-          RETURN QUERY SELECT v_jobs, false;
-          RETURN;
+          RETURN v_jobs;
         END IF;
 
         IF v_held IS NOT NULL THEN
@@ -215,11 +210,11 @@ export const migration: Migration = {
           INTO v_open, v_room
           FROM unnest(v_names) AS name WHERE v_held IS NULL OR name <> ALL(v_held);
         IF cardinality(v_open) = 0 THEN
-          RETURN QUERY SELECT NULL::json, false;
-          RETURN;
+          RETURN NULL;
         END IF;
 
-        -- Each queue's best share, then the best p_limit of them.
+        -- Each queue's best share, then the best p_limit of them. Rows locked here and not taken stay locked to
+        -- commit: other claimers skip them for that long.
         WITH shares AS (
           SELECT j.id, j.priority, j.run_at, j.created_at, j.seq
             FROM unnest(v_open, v_room) AS o(name, room)
@@ -242,9 +237,8 @@ export const migration: Migration = {
           SELECT id, runs, p_worker_id, p_host, now_ms FROM claimed
         )
         SELECT json_agg(row_to_json(c) ORDER BY c.priority DESC, c.run_at, c.created_at, c.seq),
-               array_agg(DISTINCT c.queue) FILTER (WHERE c.queue = ANY(v_lock)),
-               (SELECT count(*) FROM shares) > count(*)
-          INTO v_jobs, v_started, v_left
+               array_agg(DISTINCT c.queue) FILTER (WHERE c.queue = ANY(v_lock))
+          INTO v_jobs, v_started
           FROM claimed c;
 
         -- Each rate-limited queue that started a job (one at most) records it: the ring slot, and the next start
@@ -262,13 +256,13 @@ export const migration: Migration = {
           SELECT name, slot, v_clock FROM started
           ON CONFLICT (queue, slot) DO UPDATE SET started_at = excluded.started_at;
         END IF;
-        RETURN QUERY SELECT v_jobs, v_left;
+        RETURN v_jobs;
       END
       $fn$;
 
       -- A worker's report and the claim of its next jobs, in one call: the claim only when the report applied.
-      -- wake: the finished job freed a slot of a queue with a concurrency limit that this claim did not refill, or the
-      -- claim left rows locked (see claim_jobs): idle workers should look (the caller notifies in the same statement).
+      -- wake: the finished job freed a slot of a queue with a concurrency limit that this claim did not refill, so
+      -- idle workers should look (the caller notifies in the same statement).
       CREATE FUNCTION @schema.finish_and_claim(
         p_state text, p_uncounted integer, p_delay bigint, p_error text, p_exit_code integer, p_job_id text,
         p_worker_id text, p_attempt integer, p_outcome text, p_signal text, p_lease bigint, p_host text,
@@ -276,7 +270,7 @@ export const migration: Migration = {
       ) RETURNS TABLE (applied boolean, promoted integer, wake boolean, jobs json) LANGUAGE plpgsql VOLATILE AS $fn$
       DECLARE
         v_finish record;
-        v_claim  record;
+        v_jobs   json;
       BEGIN
         SELECT * INTO v_finish
           FROM @schema.finish_job(p_state, p_uncounted, p_delay, p_error, p_exit_code, p_job_id, p_worker_id, p_attempt, p_outcome, p_signal);
@@ -284,12 +278,11 @@ export const migration: Migration = {
           RETURN QUERY SELECT false, 0, false, NULL::json;
           RETURN;
         END IF;
-        SELECT * INTO v_claim FROM @schema.claim_jobs(p_worker_id, p_lease, p_host, p_limit, p_queues);
+        v_jobs := @schema.claim_jobs(p_worker_id, p_lease, p_host, p_limit, p_queues);
         RETURN QUERY SELECT true, v_finish.promoted,
-          v_claim.leftover
-            OR (v_finish.queue_limited AND NOT EXISTS (SELECT 1 FROM json_array_elements(coalesce(v_claim.claimed_jobs, '[]'::json)) e
-                                                        WHERE e->>'queue' = v_finish.job_queue)),
-          v_claim.claimed_jobs;
+          v_finish.queue_limited AND NOT EXISTS (SELECT 1 FROM json_array_elements(coalesce(v_jobs, '[]'::json)) e
+                                            WHERE e->>'queue' = v_finish.job_queue),
+          v_jobs;
       END
       $fn$;
     `,
