@@ -5,7 +5,7 @@ import { isQueueError, StoreCorruptError } from '../core/errors';
 import { isTerminal, type JobState } from '../core/job';
 import { workerStaleAfterMs } from '../core/worker-liveness';
 import { validateWorkerConcurrency, validateWorkerQueues } from '../core/worker-slots';
-import type { ClaimParams, FinishAndClaimResult, FinishParams, StopMode, Store, WorkerState } from '../store/store';
+import type { ClaimedJob, ClaimParams, FinishAndClaimResult, FinishParams, StopMode, Store, WorkerState } from '../store/store';
 import { runFinishHook } from './finish-hook';
 import { JobRun, type Claim, type JobRunContext } from './job-run';
 import { callDeadlineMs, Heartbeat, type WorkerRegistration } from './lease';
@@ -226,16 +226,19 @@ export class Worker {
     const sentAt = this.clock.now();
     const params = this.claimParams(limit);
     this.reserved += limit;
+    let claimed: ClaimedJob[] | null = null;
     try {
-      const claimed = await this.store.claim(params);
-      return claimed.map((job) => ({ claimed: job, sentAt, leaseMs: params.leaseMs }));
+      claimed = await this.store.claim(params);
     } catch (err) {
       this.failed('claim', err);
-      await this.wakeup.wait(500);
-      return [];
     } finally {
       this.reserved -= limit;
     }
+    if (claimed === null) {
+      await this.wakeup.wait(500);
+      return [];
+    }
+    return claimed.map((job) => ({ claimed: job, sentAt, leaseMs: params.leaseMs }));
   }
 
   /** Puts a claimed job in a slot; when its end is reported, the slot goes to what that report claimed along. */
