@@ -98,7 +98,7 @@ function walkAll(db: Connection, limit: number, budgets: Map<string, number>, no
 function bestOfEachQueue(db: Connection, queues: readonly string[], limit: number, budgets: Map<string, number>, now: number): Candidate[] {
   const candidates: Candidate[] = [];
   const ofQueue = db.stmt(Q.RUNNABLE_OF_QUEUE);
-  for (const queue of queues) {
+  for (const queue of new Set(queues)) {
     const take = Math.min(limit, budgets.get(queue) ?? limit);
     if (take > 0) candidates.push(...(ofQueue.all({ queue, now, limit: take }) as Candidate[]));
   }

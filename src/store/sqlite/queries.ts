@@ -184,19 +184,19 @@ export const RENEW_LEASES = `
 
 /**
  * A worker's jobs and busy/idle state are read from the jobs it holds, not kept on its row: a claim and a finish then
- * write one row less, and the answer is never stale. Its jobs come oldest claim first (their attempts' start).
+ * write one row less, and the answer is never stale. The jobs come from RUNNING_JOBS, read once for every worker
+ * (one pass over the processing jobs, not one per worker); a worker with any is busy unless stopping.
  */
 export const LIST_WORKERS = `
-  SELECT w.id, w.host, w.pid, w.pid_start, w.started_at, w.last_heartbeat, w.stop_request, w.concurrency, w.queues,
-         w.running_jobs,
-         CASE WHEN w.state = 'stopping' OR w.stop_request IS NOT NULL THEN 'stopping'
-              WHEN w.running_jobs <> '[]' THEN 'busy' ELSE 'idle' END AS state,
-         w.last_heartbeat < @now - @staleAfterMs AS heartbeat_expired
-    FROM (SELECT w.*, (SELECT json_group_array(id)
-                         FROM (SELECT j.id FROM jobs j JOIN attempts a ON a.job_id = j.id AND a.attempt = j.runs
-                                WHERE j.state = 'processing' AND j.worker_id = w.id ORDER BY a.started_at, j.rowid)) AS running_jobs
-            FROM workers w) w
-   ORDER BY w.host, w.started_at, w.id`;
+  SELECT id, host, pid, pid_start, started_at, last_heartbeat, stop_request, concurrency, queues, NULL AS running_jobs,
+         CASE WHEN state = 'stopping' OR stop_request IS NOT NULL THEN 'stopping' ELSE 'idle' END AS state,
+         last_heartbeat < @now - @staleAfterMs AS heartbeat_expired
+    FROM workers
+   ORDER BY host, started_at, id`;
+/** Every processing job and its worker, oldest claim (its attempt's start) first. */
+export const RUNNING_JOBS = `
+  SELECT j.worker_id, j.id FROM jobs j JOIN attempts a ON a.job_id = j.id AND a.attempt = j.runs
+   WHERE j.state = 'processing' ORDER BY a.started_at, j.rowid`;
 export const DELETE_WORKER = `DELETE FROM workers WHERE id = ?`;
 
 export const REQUEST_STOP = `

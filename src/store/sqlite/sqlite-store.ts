@@ -219,7 +219,19 @@ export class SqliteStore implements Store {
   }
 
   async listWorkers(params: ListWorkersParams): Promise<WorkerRecord[]> {
-    return this.db.read(() => (this.db.stmt(Q.LIST_WORKERS).all({ now: this.clock.now(), staleAfterMs: params.staleAfterMs }) as WorkerRow[]).map(toWorker));
+    return this.db.read(() => {
+      const running = new Map<string, string[]>();
+      for (const row of this.db.stmt(Q.RUNNING_JOBS).all() as { worker_id: string; id: string }[]) {
+        const jobs = running.get(row.worker_id);
+        if (jobs) jobs.push(row.id);
+        else running.set(row.worker_id, [row.id]);
+      }
+      const rows = this.db.stmt(Q.LIST_WORKERS).all({ now: this.clock.now(), staleAfterMs: params.staleAfterMs }) as WorkerRow[];
+      return rows.map((row) => {
+        const jobs = running.get(row.id) ?? null;
+        return toWorker({ ...row, running_jobs: jobs, state: jobs && row.state === 'idle' ? 'busy' : row.state });
+      });
+    });
   }
 
   async removeWorker(params: RemoveWorkerParams): Promise<void> {
