@@ -117,6 +117,16 @@ export class Queue {
     return this.store.retryJobs({ ids: options.ids, allDead: options.all === true });
   }
 
+  /**
+   * Re-runs finished jobs, completed ones too (pueue's `restart`): each goes back to pending with its attempts reset
+   * and its history kept. All or nothing: an unknown id (NotFoundError) or a job not finished yet (ConflictError)
+   * changes nothing.
+   */
+  async retry(ids: string[]): Promise<string[]> {
+    if (ids.length === 0) throw new UsageError('retry: give at least one job id');
+    return this.store.retryJobs({ ids, includeCompleted: true });
+  }
+
   async dlqClear(): Promise<number> {
     return this.store.clearDead();
   }
