@@ -52,6 +52,19 @@ export class Queue {
     return job;
   }
 
+  /** The jobs of `ids` that exist (in no particular order), in one query however many ids. */
+  async getJobs(ids: string[]): Promise<Job[]> {
+    return ids.length === 0 ? [] : this.store.getJobs({ ids });
+  }
+
+  /**
+   * Calls `onChange` when the store announces a change (new work, a retry, a stop, …; on SQLite through a file beside
+   * the database, on PostgreSQL by LISTEN). Returns the function that unsubscribes.
+   */
+  async subscribe(onChange: () => void): Promise<() => Promise<void>> {
+    return this.store.subscribe(onChange);
+  }
+
   async list(options: { state?: string; limit?: number; offset?: number; command?: string } = {}): Promise<Job[]> {
     // Every state named: each is read newest first through its index, where "no filter" would sort the whole table.
     const states = options.state === undefined ? [...JOB_STATES] : [parseState(options.state)];

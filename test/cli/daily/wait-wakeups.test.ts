@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { wait } from '../../../src/follow';
+import { Queue } from '../../../src/queue';
+import { backends } from '../../support/backends';
+import { CliSession, exitCodeOf } from '../../support/cli-session';
+
+const MANY = 300;
+
+/**
+ * Issue 13: `wait` waits on the store's wake-ups with one query per wake-up for all the jobs still open, instead of
+ * one query per job every 100 ms. The jobs wait on one gated job, so they are all open when the wait begins and
+ * then end in a stream, run by real workers.
+ */
+for (const backend of backends()) {
+  describe(`wait on many jobs (${backend.name})`, { skip: backend.skip, concurrency: true }, () => {
+    async function gatedBatch(s: CliSession, prefix: string): Promise<{ ids: string[]; open: () => void }> {
+      const gate = s.gate(`${prefix}-gate`);
+      const ids = Array.from({ length: MANY }, (_, i) => `${prefix}-${i}`);
+      await s.enqueueMany([
+        { id: `${prefix}-first`, command: gate.wait },
+        ...ids.map((id) => ({ id, command: 'true', depends_on: [`${prefix}-first`] })),
+      ]);
+      return { ids: [`${prefix}-first`, ...ids], open: gate.open };
+    }
+
+    it('queuectl wait returns once all of them completed, printing each', async (t) => {
+      const s = await CliSession.forTest(t, backend);
+      const batch = await gatedBatch(s, 'c');
+      await s.startWorkers(2);
+      const waiter = s.start(['wait', ...batch.ids, '--timeout', '2m']);
+      await s.waitForRunning('c-first');
+      assert.equal(waiter.output().stdout, '', 'still waiting while the first job runs');
+      batch.open();
+      assert.equal(await exitCodeOf(waiter, 'wait', 120_000), 0, waiter.output().stderr);
+      assert.equal(waiter.output().stdout, batch.ids.map((id) => `${id}  completed\n`).join(''));
+      assert.equal(waiter.output().stderr, '');
+    });
+
+    it('the library wait is woken by the store: with a 10-minute fallback poll it still returns as the jobs end', async (t) => {
+      const s = await CliSession.forTest(t, backend);
+      const batch = await gatedBatch(s, 'l');
+      await s.startWorkers(2);
+      let looks = 0;
+      const waited = wait(new Queue(s.store), batch.ids, { pollMs: 600_000, onLook: async () => void looks++ });
+      await s.waitForRunning('l-first');
+      batch.open();
+      const ended = await s.waitFor('every job to end', async () => (await s.store.getJobs({ ids: batch.ids })).every((job) => job.state === 'completed'), 120_000);
+      assert.ok(ended);
+      const endedAt = Date.now();
+      const { jobs, timedOut } = await waited;
+      const lagMs = Date.now() - endedAt;
+      assert.equal(timedOut, false);
+      assert.deepEqual(jobs.map((job) => [job.id, job.state]), batch.ids.map((id) => [id, 'completed']));
+      // Returned on a wake-up (the fallback poll is 10 minutes away), and promptly.
+      assert.ok(lagMs < 10_000, `wait returned ${lagMs} ms after the last job ended`);
+      assert.ok(looks < MANY, `${looks} looks for ${MANY + 1} jobs: one per wake-up, coalesced, not one per job`);
+    });
+  });
+}
