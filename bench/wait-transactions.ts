@@ -5,7 +5,8 @@
  * The store lives in a database of its own, created for the run and dropped after, so the counter holds the waiter's
  * transactions alone however busy the shared server is (its set-up is flushed to the counter before the first read:
  * a backend reports its counts when it exits). The figure includes the waiter's start-up (opening the store) and its
- * periodic check for a live worker: everything a user's `wait` costs.
+ * periodic check for a live worker: everything a user's `wait` costs. `idleTransactions` is what the same database
+ * committed over as long a window with nobody connected (the autovacuum launcher's visits): the noise floor.
  *
  *   node --import tsx bench/wait-transactions.ts [--ids 500] [--seconds 3]   (run `npm run build` first)
  */
@@ -50,6 +51,12 @@ async function main(): Promise<void> {
     await store.close();
     await sleep(STATS_FLUSH_MS);
 
+    // What the database commits with nobody connected (the autovacuum launcher visits it), over as long a window.
+    const idleBefore = await commits(admin, database);
+    await sleep(seconds * 1000);
+    await sleep(STATS_FLUSH_MS);
+    const idle = (await commits(admin, database)) - idleBefore;
+
     const before = await commits(admin, database);
     const started = Date.now();
     const waited = spawnSync(process.execPath, [CLI, 'wait', ...jobs.map((job) => job.id), '--timeout', `${seconds}s`], {
@@ -61,7 +68,7 @@ async function main(): Promise<void> {
     if (waited.status !== 124) throw new Error(`wait exited ${waited.status}, expected 124 (timed out): ${waited.stderr}`);
     await sleep(STATS_FLUSH_MS);
     const delta = (await commits(admin, database)) - before;
-    console.log(JSON.stringify({ ids: count, waitedSeconds: elapsedS, transactions: delta, perSecond: Math.round(delta / elapsedS) }));
+    console.log(JSON.stringify({ ids: count, waitedSeconds: elapsedS, transactions: delta, perSecond: Math.round(delta / elapsedS), idleTransactions: idle }));
   } finally {
     await admin.query(`DROP DATABASE "${database}" WITH (FORCE)`);
     await admin.end();
