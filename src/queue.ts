@@ -137,7 +137,8 @@ export class Queue {
    */
   async retry(ids: string[]): Promise<string[]> {
     if (ids.length === 0) throw new UsageError('retry: give at least one job id');
-    return this.store.retryJobs({ ids, includeCompleted: true });
+    // An id given twice is one job to re-run, not a conflict with itself.
+    return this.store.retryJobs({ ids: [...new Set(ids)], includeCompleted: true });
   }
 
   async dlqClear(): Promise<number> {

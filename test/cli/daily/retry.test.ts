@@ -30,7 +30,7 @@ describePerBackend('retry', { workers: 1 }, (queue) => {
       assert.equal(job.created_at, earlier.created_at);
     }
     assert.deepEqual(readLines(runs).sort(), ['r-cancelled', 'r-dead', 'r-dead', 'r-done', 'r-done']);
-    assert.deepEqual(await queue.json(['retry', 'r-done']), { retried: ['r-done'] });
+    assert.deepEqual(await queue.json(['retry', 'r-done', 'r-done']), { retried: ['r-done'] }, 'an id given twice is retried once');
     await queue.waitForJob('r-done', 'to run a third time', (job) => job.state === 'completed' && readLines(runs).filter((l) => l.startsWith('r-done')).length === 3);
   });
 
