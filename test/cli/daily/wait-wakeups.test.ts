@@ -24,6 +24,38 @@ for (const backend of backends()) {
       return { ids: [`${prefix}-first`, ...ids], open: gate.open };
     }
 
+    it('each wake-up the store sends is one query for all the open jobs, and nothing polls in between', async (t) => {
+      const s = await CliSession.forTest(t, backend);
+      const ids = Array.from({ length: MANY }, (_, i) => `later-${i}`);
+      await s.enqueueMany(ids.map((id) => ({ id, command: 'true', delay: 3600 })));
+      const reads = { getJobs: 0, getJob: 0 };
+      // The real store, counting the reads wait makes.
+      const counted = new Proxy(s.store, {
+        get(target, name, receiver) {
+          const value: unknown = Reflect.get(target, name, receiver);
+          if (typeof value !== 'function') return value;
+          if (name === 'getJobs' || name === 'getJob') return (...args: unknown[]) => (reads[name]++, value.apply(target, args));
+          return value.bind(target);
+        },
+      });
+      let looks = 0;
+      const waited = wait(new Queue(counted), ids, { pollMs: 600_000, timeoutMs: 60_000, onLook: async () => void looks++ });
+      await s.waitFor('the first look', () => looks === 1);
+      // Another process's enqueue wakes the store's subscribers (the wake file, NOTIFY): one more look.
+      await s.say(['enqueue', '-c', 'true', '--delay', '1h']);
+      await s.waitFor('a look after the wake-up', () => looks >= 2, 10_000);
+      assert.deepEqual(reads, { getJobs: looks, getJob: 0 }, 'one query per look');
+      // Cancelling queued jobs wakes nobody; the next wake-up finds them all ended and the wait returns.
+      await s.ok(['cancel', ...ids]);
+      await s.say(['enqueue', '-c', 'true', '--delay', '1h']);
+      const { jobs, timedOut } = await waited;
+      assert.equal(timedOut, false);
+      assert.ok(jobs.every((job) => job.state === 'cancelled'));
+      // One query per look (the last one ended the wait), whatever the number of jobs; a look per wake-up, no more.
+      assert.deepEqual(reads, { getJobs: looks + 1, getJob: 0 });
+      assert.ok(looks <= 4, `${looks} looks for 2 wake-ups`);
+    });
+
     it('queuectl wait returns once all of them completed, printing each', async (t) => {
       const s = await CliSession.forTest(t, backend);
       const batch = await gatedBatch(s, 'c');
