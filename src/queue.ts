@@ -52,6 +52,19 @@ export class Queue {
     return job;
   }
 
+  /** The jobs of `ids` that exist (in no particular order), in one query however many ids. */
+  async getJobs(ids: string[]): Promise<Job[]> {
+    return ids.length === 0 ? [] : this.store.getJobs({ ids });
+  }
+
+  /**
+   * Calls `onChange` when the store announces a change (new work, a retry, a stop, …; on SQLite through a file beside
+   * the database, on PostgreSQL by LISTEN). Returns the function that unsubscribes.
+   */
+  async subscribe(onChange: () => void): Promise<() => Promise<void>> {
+    return this.store.subscribe(onChange);
+  }
+
   async list(options: { state?: string; limit?: number; offset?: number; command?: string } = {}): Promise<Job[]> {
     // Every state named: each is read newest first through its index, where "no filter" would sort the whole table.
     const states = options.state === undefined ? [...JOB_STATES] : [parseState(options.state)];
@@ -115,6 +128,17 @@ export class Queue {
   async dlqRetry(options: { ids?: string[]; all?: boolean }): Promise<string[]> {
     if (!options.all && (!options.ids || options.ids.length === 0)) throw new UsageError('dlq retry: give job ids or --all');
     return this.store.retryJobs({ ids: options.ids, allDead: options.all === true });
+  }
+
+  /**
+   * Re-runs finished jobs, completed ones too (pueue's `restart`): each goes back to pending with its attempts reset
+   * and its history kept. All or nothing: an unknown id (NotFoundError) or a job not finished yet (ConflictError)
+   * changes nothing.
+   */
+  async retry(ids: string[]): Promise<string[]> {
+    if (ids.length === 0) throw new UsageError('retry: give at least one job id');
+    // An id given twice is one job to re-run, not a conflict with itself.
+    return this.store.retryJobs({ ids: [...new Set(ids)], includeCompleted: true });
   }
 
   async dlqClear(): Promise<number> {

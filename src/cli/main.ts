@@ -17,6 +17,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   dlqList: () => import('./commands/dlq-list'),
   dlqRetry: () => import('./commands/dlq-retry'),
   dlqClear: () => import('./commands/dlq-clear'),
+  retry: () => import('./commands/retry'),
   configGet: () => import('./commands/config-get'),
   configSet: () => import('./commands/config-set'),
   configList: () => import('./commands/config-list'),
@@ -142,6 +143,13 @@ function buildProgram(): Command {
     .option('--dry-run', 'only count')
     .option('--json', 'JSON output')
     .action(action('purge', program));
+
+  program
+    .command('retry')
+    .description('run finished jobs again (completed, dead or cancelled), attempts reset, history kept')
+    .argument('<ids...>')
+    .option('--json', 'JSON output')
+    .action(action('retry', program));
 
   const dlq = program.command('dlq').description('the dead letter queue: jobs that used up their retries');
   dlq.command('list').description('list dead jobs').option('--json', 'JSON output').action(action('dlqList', program));
