@@ -22,7 +22,7 @@ describe('Queue: workers and status share one liveness rule, and only read', () 
     await temp.cleanup();
   });
 
-  const register = (id: string, host: string, pid: number, pidStart: string | null) => temp.store.registerWorker({ worker: { id, host, pid, pidStart } });
+  const register = (id: string, host: string, pid: number, pidStart: string | null) => temp.store.registerWorker({ worker: { id, host, pid, pidStart }, concurrency: 1, queues: null });
   const aliveById = async () => Object.fromEntries((await queue.workers()).map((worker) => [worker.id, worker.alive]));
 
   it('judges each registration by heartbeat, and on this host by its process', async () => {

@@ -1,29 +1,68 @@
 import { formatDuration } from '../../core/duration';
 import { JOB_STATES, type JobState } from '../../core/job';
+import { validateQueueName, type QueueRecord } from '../../core/queue-settings';
+import { queueToJson } from '../../core/serialize';
+import type { QueueStatus } from '../../queue';
 import type { CliContext } from '../context';
-import { colorState, printJson, printLine } from '../output';
+import { colorState, formatTable, printJson, printLine } from '../output';
+import { describeQueueSettings } from '../queue-description';
 
-export async function run(ctx: CliContext, options: { json?: boolean }): Promise<void> {
+export async function run(ctx: CliContext, options: { queue?: string; json?: boolean }): Promise<void> {
+  if (options.queue !== undefined) validateQueueName(options.queue, '--queue');
   const queue = await ctx.open();
-  const status = await queue.status();
-  if (options.json) {
-    printJson({
-      jobs: status.counts,
-      jobs_capped: status.cappedStates,
-      workers: { active: status.activeWorkers, busy: status.busyWorkers, by_host: status.workersByHost },
-      oldest_pending_age_seconds: status.oldestPendingAgeMs === null ? null : Math.round(status.oldestPendingAgeMs / 1000),
-      next_run_in_seconds: status.nextRunInMs === null ? null : Math.round(status.nextRunInMs / 1000),
-      store: queue.location,
-    });
-    return;
+  const status = await queue.status({ queue: options.queue });
+  if (options.json) return printJson(statusJson(status, queue.location));
+  if (status.queue !== null) {
+    const record = status.queue;
+    printLine(`Queue ${record.name}: ${describeQueueSettings(record)}${record.paused ? ` (resume with: queuectl queue resume ${record.name})` : ''}`);
   }
   const width = Math.max(...JOB_STATES.map((s) => s.length));
   printLine('Jobs');
   const count = (state: JobState) => `${status.counts[state]}${status.cappedStates.includes(state) ? '+' : ''}`;
   for (const state of JOB_STATES) printLine(`  ${colorState(state)}${' '.repeat(width - state.length)}  ${count(state)}`);
+  if (status.queue === null) printQueues(status.queues);
   const hosts = Object.entries(status.workersByHost).map(([host, n]) => `${host}: ${n}`).join(', ');
-  printLine(`Workers: ${status.activeWorkers} active, ${status.busyWorkers} busy${hosts ? ` (${hosts})` : ''}`);
-  printLine(`Oldest pending: ${status.oldestPendingAgeMs === null ? '-' : formatDuration(status.oldestPendingAgeMs)} (due jobs only)`);
-  printLine(`Next scheduled run: ${status.nextRunInMs === null ? '-' : `in ${formatDuration(status.nextRunInMs)}`}`);
+  const serving = status.queue === null ? '' : ' serving it';
+  printLine(`Workers${serving}: ${status.activeWorkers} active, ${status.busyWorkers} busy${hosts ? ` (${hosts})` : ''}`);
+  if (status.queue === null) {
+    printLine(`Oldest pending: ${status.oldestPendingAgeMs === null ? '-' : formatDuration(status.oldestPendingAgeMs)} (due jobs only)`);
+    printLine(`Next scheduled run: ${status.nextRunInMs === null ? '-' : `in ${formatDuration(status.nextRunInMs)}`}`);
+  }
   printLine(`Store: ${queue.location}`);
+}
+
+/** Counts per queue when there is more than one; a paused queue is named whatever their number. */
+function printQueues(queues: QueueRecord[]): void {
+  if (queues.length > 1) {
+    printLine('Queues');
+    const rows = queues.map((record) => [
+      record.name,
+      String(record.counts.pending),
+      record.concurrency === null ? String(record.running) : `${record.running}/${record.concurrency}`,
+      String(record.counts.failed),
+      String(record.counts.dead),
+      String(record.counts.completed),
+      record.concurrency === null && record.rate === null && !record.paused ? '-' : describeQueueSettings(record),
+    ]);
+    for (const line of formatTable(['queue', 'pending', 'running', 'failed', 'dead', 'completed', 'settings'], rows, null)) printLine(`  ${line}`);
+  }
+  const paused = queues.filter((record) => record.paused).map((record) => record.name);
+  if (paused.length > 0) {
+    printLine(`Paused: ${paused.join(', ')}: no job of ${paused.length === 1 ? 'it' : 'them'} starts (resume with: queuectl queue resume ${paused.length === 1 ? paused[0] : 'NAME'})`);
+  }
+}
+
+function statusJson(status: QueueStatus, store: string): Record<string, unknown> {
+  const workers = { active: status.activeWorkers, busy: status.busyWorkers, by_host: status.workersByHost };
+  // For one queue the oldest due job and the next run are not known (the store times them across all queues).
+  if (status.queue !== null) return { queue: queueToJson(status.queue), jobs: status.counts, jobs_capped: status.cappedStates, workers, store };
+  return {
+    jobs: status.counts,
+    jobs_capped: status.cappedStates,
+    workers,
+    oldest_pending_age_seconds: status.oldestPendingAgeMs === null ? null : Math.round(status.oldestPendingAgeMs / 1000),
+    next_run_in_seconds: status.nextRunInMs === null ? null : Math.round(status.nextRunInMs / 1000),
+    queues: status.queues.map(queueToJson),
+    store,
+  };
 }
