@@ -17,7 +17,7 @@ import { openStore, resolveStoreLocation, type OpenStoreOptions } from './store/
 export { Queue, parseState, parseSignal, type QueueStatus, type ListedWorker } from './queue';
 export type { CancelResult, EnqueueResult, WorkerRecord, WorkerState, StopMode } from './core/records';
 export { DEFAULT_QUEUE, formatRate, parseRate, type QueueRecord, type RateLimit } from './core/queue-settings';
-export type { QueueSettingsInput } from './queue-settings-input';
+export type { QueueSettingsInput } from './core/queue-settings-input';
 export { parseJobSpec, parseJobJson, type JobSpecInput, type NewJob, type ParsedJobSpec } from './core/job-spec';
 export { JOB_STATES, TERMINAL_STATES, ATTEMPT_OUTCOMES, type Job, type JobState, type Attempt, type AttemptOutcome, type OutputChunk } from './core/job';
 export { CONFIG_KEYS, type Config, type ConfigKey } from './core/config';

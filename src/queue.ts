@@ -3,12 +3,12 @@ import { NotFoundError, UsageError } from './core/errors';
 import { isJobState, isTerminal, JOB_STATES, type Attempt, type Job, type JobCounts, type JobState, type OutputChunk } from './core/job';
 import { parseJobSpec, type JobSpecInput, type ParsedJobSpec } from './core/job-spec';
 import { validateQueueName, type QueueRecord } from './core/queue-settings';
+import { queueSettingsChange, type QueueSettingsInput } from './core/queue-settings-input';
 import type { CancelResult, EnqueueResult, WorkerRecord } from './core/records';
 import { isWorkerAlive, workerStaleAfterMs } from './core/worker-liveness';
 import { thisHost } from './platform/process-info';
 import type { NewSchedule, Schedule } from './core/schedule';
 import type { FinishedStats, JobPage, Store } from './store/store';
-import { queueSettingsChange, type QueueSettingsInput } from './queue-settings-input';
 
 /**
  * The operations people perform on a queue, shared by the CLI, the dashboard and the library API: they call these,

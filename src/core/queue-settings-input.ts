@@ -1,6 +1,5 @@
-import { UsageError } from './core/errors';
-import { MAX_QUEUE_CONCURRENCY, MAX_RATE_COUNT, parseRate, type RateLimit } from './core/queue-settings';
-import type { SetQueueParams } from './store/params';
+import { UsageError } from './errors';
+import { MAX_QUEUE_CONCURRENCY, MAX_RATE_COUNT, parseRate, type RateLimit } from './queue-settings';
 
 /** A queue's settings as a library caller gives them to `Queue.setQueue`; a field left out stays as it is. */
 export interface QueueSettingsInput {
@@ -10,9 +9,15 @@ export interface QueueSettingsInput {
   rate?: RateLimit | string | null;
 }
 
-/** The store's change for `settings`, each field checked as the CLI checks its flags (a UsageError names the field). */
-export function queueSettingsChange(settings: QueueSettingsInput): Pick<SetQueueParams, 'concurrency' | 'rate'> {
-  const change: Pick<SetQueueParams, 'concurrency' | 'rate'> = {};
+/** What changes: a field left out stays as it is; null lifts a limit. */
+export interface QueueSettingsChange {
+  concurrency?: number | null;
+  rate?: RateLimit | null;
+}
+
+/** The change `settings` asks for, each field checked as the CLI checks its flags (a UsageError names the field). */
+export function queueSettingsChange(settings: QueueSettingsInput): QueueSettingsChange {
+  const change: QueueSettingsChange = {};
   if (settings.concurrency !== undefined) change.concurrency = concurrencyLimit(settings.concurrency);
   if (settings.rate !== undefined) change.rate = rateLimit(settings.rate);
   if (change.concurrency === undefined && change.rate === undefined) throw new UsageError('queue settings: give a concurrency or a rate to set');
