@@ -177,11 +177,13 @@ function buildProgram(): Command {
     .command('start')
     .description('start workers in the background (or --foreground)')
     .option('-n, --count <n>', 'how many workers (default: config worker-count, 1)', integerOption('--count'))
+    .option('--concurrency <n>', 'how many jobs each worker runs at once (1-1000, default 1)', integerOption('--concurrency'))
+    .option('--queue <names>', 'only jobs of these queues, e.g. email,video (default: every queue)')
     .option('--foreground', 'stay attached: Ctrl+C stops gracefully, a second Ctrl+C forces')
     .action(action('workerStart', program));
   worker
     .command('stop')
-    .description('stop workers gracefully: each finishes its job and exits')
+    .description('stop workers gracefully: each finishes its jobs and exits')
     .option('--no-wait', 'return at once')
     .option('--timeout <duration>', 'then kill the jobs still running and put them back to pending (e.g. 30s)')
     .option('--host <host>', 'only the workers of this host')
@@ -240,7 +242,14 @@ function buildProgram(): Command {
     .addOption(new Option('--ids', 'job ids, one a line (what the scripts complete ids from)').hideHelp())
     // The generator walks the command tree, so it is given the program.
     .action((shell: string | undefined, options: object, command: Command) => completion(shell, options, program, command));
-  worker.addCommand(new Command('run').description('run one worker in this process (used by worker start)').action(action('workerRun', program)), { hidden: true });
+  worker.addCommand(
+    new Command('run')
+      .description('run one worker in this process (used by worker start)')
+      .option('--concurrency <n>', 'how many jobs it runs at once', integerOption('--concurrency'))
+      .option('--queue <names>', 'only jobs of these queues')
+      .action(action('workerRun', program)),
+    { hidden: true },
+  );
   addHiddenAliases(program);
   return program;
 }
@@ -277,14 +286,21 @@ function addHiddenAliases(program: Command): void {
   const hidden = { hidden: true };
   program.addCommand(new Command('init').description('create the store if absent and print where it is').action(action('init', program)), hidden);
   program.addCommand(
-    new Command('worker-start').option('-n, --count <n>', 'how many workers', integerOption('--count')).option('--foreground').action(action('workerStart', program)),
+    new Command('worker-start')
+      .option('-n, --count <n>', 'how many workers', integerOption('--count'))
+      .option('--concurrency <n>', 'how many jobs each runs at once', integerOption('--concurrency'))
+      .option('--queue <names>', 'only jobs of these queues')
+      .option('--foreground')
+      .action(action('workerStart', program)),
     hidden,
   );
   const workerRun = action('workerStart', program);
   program.addCommand(
     new Command('worker-run')
       .option('-n, --count <n>', 'how many workers', integerOption('--count'))
-      .action((options: { count?: number }, command: Command) => workerRun({ count: options.count, foreground: true }, command)),
+      .option('--concurrency <n>', 'how many jobs each runs at once', integerOption('--concurrency'))
+      .option('--queue <names>', 'only jobs of these queues')
+      .action((options: { count?: number; concurrency?: number; queue?: string }, command: Command) => workerRun({ ...options, foreground: true }, command)),
     hidden,
   );
   program.addCommand(

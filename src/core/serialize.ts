@@ -108,7 +108,12 @@ export function workerToJson(worker: WorkerRecord, gone: boolean, spawnEngine: '
     pid: worker.pid,
     host: worker.host,
     state: gone ? 'gone' : worker.state,
-    current_job: worker.currentJob,
+    /** The jobs it runs now, oldest claim first: as many of its slots as are in use. */
+    running_jobs: worker.runningJobs,
+    /** How many jobs it runs at once at most. */
+    concurrency: worker.concurrency,
+    /** The queues it serves; null: every queue. */
+    queues: worker.queues,
     started_at: iso(worker.startedAt),
     last_heartbeat: iso(worker.lastHeartbeat),
     stop_requested: worker.stopRequest,

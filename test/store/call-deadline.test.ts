@@ -9,7 +9,7 @@ import { pgSkipReason, TEST_PG_URL, tempPostgresStore } from '../support/temp-po
 import { tempSqliteStore, type TempStore } from '../support/temp-store';
 import { waitFor } from '../support/wait-for';
 
-const newJob = (id: string): NewJob => ({ id, command: 'true', maxRetries: null, priority: 0, runAt: null, delayMs: 0, timeout: null, cwd: null, env: null, dependsOn: [] });
+const newJob = (id: string): NewJob => ({ id, command: 'true', queue: 'default', maxRetries: null, priority: 0, runAt: null, delayMs: 0, timeout: null, cwd: null, env: null, dependsOn: [] });
 
 /** Runs `call`, which must fail with StoreUnavailableError; returns how long it took. */
 async function timedFailure(call: () => Promise<unknown>): Promise<number> {
@@ -32,15 +32,15 @@ describe('store call deadline (sqlite)', () => {
   afterEach(() => temp.cleanup());
 
   it('a write that waits for another process\'s lock gives up at the deadline', async () => {
-    await store.registerWorker({ worker: { id: 'w1', host: 'h', pid: 1, pidStart: null } });
+    await store.registerWorker({ worker: { id: 'w1', host: 'h', pid: 1, pidStart: null }, concurrency: 1, queues: null });
     const other = new Database(temp.location);
     try {
       other.prepare('BEGIN IMMEDIATE').run();
       store.setCallDeadline({ ms: 300 });
-      const took = await timedFailure(() => store.heartbeat({ workerId: 'w1', state: 'idle', jobId: null, leaseMs: 1000 }));
+      const took = await timedFailure(() => store.heartbeat({ workerId: 'w1', state: 'idle', jobIds: [], leaseMs: 1000 }));
       assert.ok(took >= 250 && took < 1500, `gave up after ${took} ms`);
       other.prepare('ROLLBACK').run();
-      assert.equal((await store.heartbeat({ workerId: 'w1', state: 'idle', jobId: null, leaseMs: 1000 })).registered, true);
+      assert.equal((await store.heartbeat({ workerId: 'w1', state: 'idle', jobIds: [], leaseMs: 1000 })).registered, true);
     } finally {
       other.close();
     }
@@ -64,13 +64,13 @@ describe('store call deadline (postgres)', { skip: pgSkipReason() }, () => {
   });
 
   it('a heartbeat blocked on a row lock fails at the deadline; the lock holder\'s release lets the next one through', async () => {
-    await store.registerWorker({ worker: { id: 'w1', host: 'h', pid: 1, pidStart: null } });
+    await store.registerWorker({ worker: { id: 'w1', host: 'h', pid: 1, pidStart: null }, concurrency: 1, queues: null });
     await store.enqueue({ jobs: [newJob('a')], ifNotExists: false });
-    await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000 });
+    await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 1, queues: null });
     await admin.query('BEGIN');
     await admin.query(`SELECT 1 FROM "${temp.env.QUEUECTL_SCHEMA}".jobs WHERE id = 'a' FOR UPDATE`);
     store.setCallDeadline({ ms: 500 });
-    const beat = () => store.heartbeat({ workerId: 'w1', state: 'busy', jobId: 'a', leaseMs: 60_000 });
+    const beat = () => store.heartbeat({ workerId: 'w1', state: 'busy', jobIds: ['a'], leaseMs: 60_000 });
     for (let i = 0; i < 3; i++) {
       const took = await timedFailure(beat);
       assert.ok(took >= 350 && took < 2000, `gave up after ${took} ms`);
@@ -83,7 +83,7 @@ describe('store call deadline (postgres)', { skip: pgSkipReason() }, () => {
     const waiting = await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'queuectl' AND wait_event_type = 'Lock'`);
     assert.equal(waiting.rows[0].n, 0);
     await admin.query('ROLLBACK');
-    assert.equal((await beat()).leaseHeld, true);
+    assert.deepEqual((await beat()).lost, []);
   });
 
   it('without a deadline (commands people run) a call waits as long as it takes', async () => {

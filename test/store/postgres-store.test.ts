@@ -102,15 +102,15 @@ describe('PostgresStore', { skip }, () => {
       for (let round = 0; round < 10; round++) {
         const [x, y, after] = [`x${round}`, `y${round}`, `after${round}`];
         await a.enqueue({ jobs: [newJob(x, { priority: 1 }), newJob(y, { priority: 1 }), newJob(after, { dependsOn: [x, y] })], ifNotExists: false });
-        const first = await a.claim({ workerId: 'wa', host: 'h', leaseMs: 60_000 });
-        const second = await b.claim({ workerId: 'wb', host: 'h', leaseMs: 60_000 });
+        const [first] = await a.claim({ workerId: 'wa', host: 'h', leaseMs: 60_000, limit: 1, queues: null });
+        const [second] = await b.claim({ workerId: 'wb', host: 'h', leaseMs: 60_000, limit: 1, queues: null });
         assert.ok(first && second);
         await Promise.all([
           a.finishAttempt({ jobId: first.job.id, workerId: 'wa', attempt: first.attempt, result: ok, next: completed }),
           b.finishAttempt({ jobId: second.job.id, workerId: 'wb', attempt: second.attempt, result: ok, next: completed }),
         ]);
         assert.equal((await a.getJob({ id: after }))?.state, 'pending', `round ${round}: the dependent is runnable`);
-        const claimed = await a.claim({ workerId: 'wa', host: 'h', leaseMs: 60_000 });
+        const [claimed] = await a.claim({ workerId: 'wa', host: 'h', leaseMs: 60_000, limit: 1, queues: null });
         await a.finishAttempt({ jobId: after, workerId: 'wa', attempt: claimed!.attempt, result: ok, next: completed });
       }
     });
@@ -186,7 +186,7 @@ describe('PostgresStore', { skip }, () => {
       Date.now = () => realNow() + 86_400_000;
       try {
         const before = await store.now();
-        const long = await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000 });
+        const [long] = await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 1, queues: null });
         const after = await store.now();
         assert.ok(Math.abs(before - realNow()) < 60_000, 'store.now() is the server time');
         const [{ db_now: dbNow } = { db_now: 0 }] = await sql<{ db_now: string }>(`SELECT floor(extract(epoch FROM now()) * 1000)::bigint AS db_now`);
@@ -194,7 +194,7 @@ describe('PostgresStore', { skip }, () => {
         assert.ok(long && long.job.leaseExpiresAt! >= before + 60_000 && long.job.leaseExpiresAt! <= after + 60_000);
         assert.deepEqual((await store.listLeases()).map((lease) => [lease.jobId, lease.leaseExpired]), [['long', false]]);
 
-        const short = await store.claim({ workerId: 'w2', host: 'h', leaseMs: 100 });
+        const [short] = await store.claim({ workerId: 'w2', host: 'h', leaseMs: 100, limit: 1, queues: null });
         assert.equal(short?.job.id, 'short');
         const expired = await waitFor('the 100ms lease to expire by the database clock', async () =>
           (await store.listLeases()).find((lease) => lease.jobId === 'short' && lease.leaseExpired));
@@ -212,7 +212,7 @@ describe('PostgresStore', { skip }, () => {
       Date.now = () => realNow() + 7_200_000;
       try {
         await store.enqueue({ jobs: [newJob('later', { delayMs: 3_600_000 })], ifNotExists: false });
-        assert.equal(await store.claim({ workerId: 'w1', host: 'h', leaseMs: 1_000 }), null);
+        assert.deepEqual(await store.claim({ workerId: 'w1', host: 'h', leaseMs: 1_000, limit: 1, queues: null }), []);
       } finally {
         Date.now = realNow;
       }
@@ -242,7 +242,7 @@ describe('PostgresStore', { skip }, () => {
     it('keeps output with NUL bytes and multi-byte text exactly', async () => {
       const store = await open();
       await store.enqueue({ jobs: [newJob('bin')], ifNotExists: false });
-      const claimed = await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000 });
+      const [claimed] = await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 1, queues: null });
       const data = 'a\u0000b é 😀\n';
       await store.appendOutput({ jobId: 'bin', attempt: claimed!.attempt, chunks: [{ stream: 'stdout', data }], limitBytes: 1_000 });
       const [chunk] = await store.readOutput({ jobId: 'bin', attempt: claimed!.attempt });
@@ -258,7 +258,7 @@ describe('PostgresStore', { skip }, () => {
       assert.equal((await store.countJobs()).counts.pending, ids.length);
       assert.equal((await store.listJobs({ limit: 1 }))[0]?.id, 'bulk-12000', 'newest first');
       for (const expected of ['bulk-0', 'bulk-1', 'bulk-2']) {
-        assert.equal((await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000 }))?.job.id, expected);
+        assert.equal((await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 1, queues: null }))[0]?.job.id, expected);
       }
       await assert.rejects(
         store.enqueue({ jobs: [newJob('fresh'), newJob('bulk-7000')], ifNotExists: false }),

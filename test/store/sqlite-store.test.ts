@@ -82,7 +82,7 @@ describe('SqliteStore', () => {
         (await store.listAttempts({ jobId: 'old' })).map((a) => [a.attempt, a.workerId, a.startedAt, a.finishedAt, a.outcome, a.exitCode]),
         [[1, 'w_gone', 10, 20, 'exit', 1]],
       );
-      const claimed = await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000 });
+      const [claimed] = await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 1, queues: null });
       assert.deepEqual([claimed?.job.id, claimed?.attempt], ['old', 2], 'the next attempt follows the migrated one');
       assert.equal((await store.listAttempts({ jobId: 'old' })).length, 2);
     });
@@ -120,9 +120,9 @@ describe('SqliteStore', () => {
       const [delayed] = await store.enqueue({ jobs: [newJob('a', { delayMs: 5_000 })], ifNotExists: false });
       assert.equal(delayed?.job.runAt, t0 + 5_000);
       clock.advance(4_999);
-      assert.equal(await store.claim({ workerId: 'w1', host: 'h', leaseMs: 1_000 }), null);
+      assert.deepEqual(await store.claim({ workerId: 'w1', host: 'h', leaseMs: 1_000, limit: 1, queues: null }), []);
       clock.advance(1);
-      const claimed = await store.claim({ workerId: 'w1', host: 'h', leaseMs: 1_000 });
+      const [claimed] = await store.claim({ workerId: 'w1', host: 'h', leaseMs: 1_000, limit: 1, queues: null });
       assert.equal(claimed?.job.leaseExpiresAt, t0 + 6_000);
 
       clock.advance(1_000);
@@ -133,19 +133,19 @@ describe('SqliteStore', () => {
       const failedAt = clock.now();
       await store.finishAttempt({ jobId: 'a', workerId: 'w1', attempt: 1, result: failure, next: { state: 'failed', retryDelayMs: 8_000, countsAttempt: true } });
       assert.equal((await store.getJob({ id: 'a' }))?.runAt, failedAt + 8_000);
-      assert.equal(await store.nextRunAt(), failedAt + 8_000);
+      assert.equal(await store.nextRunAt({ queues: null }), failedAt + 8_000);
       clock.advance(7_999);
-      assert.equal(await store.claim({ workerId: 'w1', host: 'h', leaseMs: 1_000 }), null);
+      assert.deepEqual(await store.claim({ workerId: 'w1', host: 'h', leaseMs: 1_000, limit: 1, queues: null }), []);
       clock.advance(1);
-      assert.equal((await store.claim({ workerId: 'w1', host: 'h', leaseMs: 1_000 }))?.attempt, 2);
+      assert.equal((await store.claim({ workerId: 'w1', host: 'h', leaseMs: 1_000, limit: 1, queues: null }))[0]?.attempt, 2);
     });
 
     it('ages heartbeats and finished jobs by the clock', async () => {
       const clock = new ManualClock();
       const store = open(join(dir, 'queue.db'), { clock });
-      await store.registerWorker({ worker: { id: 'w1', host: 'h', pid: 1, pidStart: null } });
+      await store.registerWorker({ worker: { id: 'w1', host: 'h', pid: 1, pidStart: null }, concurrency: 1, queues: null });
       await store.enqueue({ jobs: [newJob('a')], ifNotExists: false });
-      await store.claim({ workerId: 'w1', host: 'h', leaseMs: 1_000 });
+      await store.claim({ workerId: 'w1', host: 'h', leaseMs: 1_000, limit: 1, queues: null });
       await store.finishAttempt({ jobId: 'a', workerId: 'w1', attempt: 1, result: { ...failure, exitCode: 0, error: null }, next: { state: 'completed', retryDelayMs: 0, countsAttempt: true } });
       clock.advance(30_000);
       assert.equal((await store.listWorkers({ staleAfterMs: 30_000 }))[0]?.heartbeatExpired, false);
@@ -195,7 +195,9 @@ function startClaimProcess(path: string, workerId: string): { ready: Promise<voi
     process.stdout.write('ready\\n');
     process.stdin.once('data', async () => {
       const claimed = [];
-      for (let c; (c = await store.claim({ workerId: ${JSON.stringify(workerId)}, host: 'h', leaseMs: 60000 })); ) claimed.push(c.job.id);
+      for (let c; (c = await store.claim({ workerId: ${JSON.stringify(workerId)}, host: 'h', leaseMs: 60000, limit: 3, queues: null })).length > 0; ) {
+        claimed.push(...c.map((one) => one.job.id));
+      }
       await store.close();
       process.stdout.write(JSON.stringify(claimed) + '\\n');
       process.exit(0);

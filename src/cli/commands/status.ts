@@ -1,17 +1,20 @@
 import { formatDuration } from '../../core/duration';
 import { JOB_STATES, type JobState } from '../../core/job';
 import { validateQueueName, type QueueRecord } from '../../core/queue-settings';
-import { queueToJson } from '../../core/serialize';
-import type { QueueStatus } from '../../queue';
+import { queueToJson, workerToJson } from '../../core/serialize';
+import type { ListedWorker, QueueStatus } from '../../queue';
 import type { CliContext } from '../context';
 import { colorState, formatTable, printJson, printLine } from '../output';
 import { describeQueueSettings } from '../queue-description';
+import { workerStatusLines } from '../worker-lines';
 
 export async function run(ctx: CliContext, options: { queue?: string; json?: boolean }): Promise<void> {
   if (options.queue !== undefined) validateQueueName(options.queue, '--queue');
   const queue = await ctx.open();
   const status = await queue.status({ queue: options.queue });
-  if (options.json) return printJson(statusJson(status, queue.location));
+  // With --queue, the workers that serve it (every queue, or a list naming it).
+  const live = status.workers.filter((worker) => worker.alive && (status.queue === null || worker.queues === null || worker.queues.includes(status.queue.name)));
+  if (options.json) return printJson(statusJson(status, live, queue.location));
   if (status.queue !== null) {
     const record = status.queue;
     printLine(`Queue ${record.name}: ${describeQueueSettings(record)}${record.paused ? ` (resume with: queuectl queue resume ${record.name})` : ''}`);
@@ -22,13 +25,22 @@ export async function run(ctx: CliContext, options: { queue?: string; json?: boo
   for (const state of JOB_STATES) printLine(`  ${colorState(state)}${' '.repeat(width - state.length)}  ${count(state)}`);
   if (status.queue === null) printQueues(status.queues);
   const hosts = Object.entries(status.workersByHost).map(([host, n]) => `${host}: ${n}`).join(', ');
+  const { inUse, slots } = slotCounts(live);
   const serving = status.queue === null ? '' : ' serving it';
-  printLine(`Workers${serving}: ${status.activeWorkers} active, ${status.busyWorkers} busy${hosts ? ` (${hosts})` : ''}`);
+  printLine(`Workers${serving}: ${status.activeWorkers} active, ${status.busyWorkers} busy, ${inUse}/${slots} slots in use${hosts ? ` (${hosts})` : ''}`);
+  for (const line of workerStatusLines(live)) printLine(line);
   if (status.queue === null) {
     printLine(`Oldest pending: ${status.oldestPendingAgeMs === null ? '-' : formatDuration(status.oldestPendingAgeMs)} (due jobs only)`);
     printLine(`Next scheduled run: ${status.nextRunInMs === null ? '-' : `in ${formatDuration(status.nextRunInMs)}`}`);
   }
   printLine(`Store: ${queue.location}`);
+}
+
+function slotCounts(live: ListedWorker[]): { inUse: number; slots: number } {
+  return {
+    inUse: live.reduce((sum, worker) => sum + worker.runningJobs.length, 0),
+    slots: live.reduce((sum, worker) => sum + worker.concurrency, 0),
+  };
 }
 
 /** Counts per queue when there is more than one; a paused queue is named whatever their number. */
@@ -52,8 +64,16 @@ function printQueues(queues: QueueRecord[]): void {
   }
 }
 
-function statusJson(status: QueueStatus, store: string): Record<string, unknown> {
-  const workers = { active: status.activeWorkers, busy: status.busyWorkers, by_host: status.workersByHost };
+function statusJson(status: QueueStatus, live: ListedWorker[], store: string): Record<string, unknown> {
+  const { inUse, slots } = slotCounts(live);
+  const workers = {
+    active: status.activeWorkers,
+    busy: status.busyWorkers,
+    by_host: status.workersByHost,
+    slots_in_use: inUse,
+    slots,
+    list: live.map((worker) => workerToJson(worker, false)),
+  };
   // For one queue the oldest due job and the next run are not known (the store times them across all queues).
   if (status.queue !== null) return { queue: queueToJson(status.queue), jobs: status.counts, jobs_capped: status.cappedStates, workers, store };
   return {

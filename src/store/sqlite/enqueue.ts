@@ -30,7 +30,7 @@ export function enqueueJobs(db: Connection, params: EnqueueParams, now: number):
     const r = newJobRecord(job, start);
     const env = r.env === null ? null : JSON.stringify(r.env);
     const dependsOn = r.dependsOn.length === 0 ? null : JSON.stringify(r.dependsOn);
-    const inserted = insert.run(r.id, r.command, r.state, r.maxRetries, r.priority, r.runAt, r.timeout, r.cwd, env, dependsOn, now, now, r.finishedAt, r.lastError);
+    const inserted = insert.run(r.id, r.command, r.queue, r.state, r.maxRetries, r.priority, r.runAt, r.timeout, r.cwd, env, dependsOn, now, now, r.finishedAt, r.lastError);
     if (inserted.changes === 0) throw idTakenError(job.id, fresh.slice(0, i).some((earlier) => earlier.id === job.id));
     for (const dep of job.dependsOn) insertDep.run(job.id, dep);
     created.push(new CreatedJob(job, start));

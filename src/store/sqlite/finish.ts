@@ -1,26 +1,25 @@
 import type { JobState } from '../../core/job';
-import { toJob, type JobRow } from '../rows';
-import type { ClaimedJob, ClaimParams, FinishParams } from '../store';
+import type { FinishParams } from '../store';
 import type { Connection } from './connection';
 import * as Q from './queries';
 
 /*
- * The worker's claim and finish, and what a finish does to dependents, as statements inside the caller's write
- * transaction (PostgreSQL runs the same steps as the plpgsql functions of its migration 003).
+ * The worker's finish, and what a finish does to dependents, as statements inside the caller's write
+ * transaction (PostgreSQL runs the same steps as the plpgsql functions of its migration 003). The claim is in ./claim.ts.
  */
 
-/** The claim's statements, inside the caller's write transaction. */
-export function claimIn(db: Connection, params: ClaimParams, now: number): ClaimedJob | null {
-  const row = db.stmt(Q.CLAIM_JOB).get({ workerId: params.workerId, leaseMs: params.leaseMs, now }) as JobRow | undefined;
-  if (!row) return null;
-  db.stmt(Q.INSERT_ATTEMPT).run({ jobId: row.id, attempt: row.runs, workerId: params.workerId, host: params.host, now });
-  return { job: toJob(row), attempt: row.runs };
+/** What an applied finish changed that idle workers should hear about. */
+export interface FinishApplied {
+  /** Dependents that became pending. */
+  promoted: number;
+  /** The job's queue has a concurrency limit: its end frees a slot that idle workers may be waiting for. */
+  freedLimitedSlot: boolean;
 }
 
 /** The guarded finish, inside the caller's write transaction; false when the lease was lost. */
-export function finishIn(db: Connection, params: FinishParams, now: number): false | { promoted: number } {
+export function finishIn(db: Connection, params: FinishParams, now: number): false | FinishApplied {
   const { jobId, workerId, attempt, result, next } = params;
-  const changed = db.stmt(Q.FINISH_JOB).run({
+  const finished = db.stmt(Q.FINISH_JOB).get({
     state: next.state,
     uncounted: next.countsAttempt ? 0 : 1,
     delayMs: next.retryDelayMs,
@@ -30,10 +29,10 @@ export function finishIn(db: Connection, params: FinishParams, now: number): fal
     workerId,
     attempt,
     now,
-  }).changes;
-  if (changed === 0) return false;
+  }) as { queue_limit: number | null } | undefined;
+  if (!finished) return false;
   db.stmt(Q.FINISH_ATTEMPT).run({ now, outcome: result.outcome, exitCode: result.exitCode, signal: result.signal, error: result.error, jobId, attempt });
-  return { promoted: settleDependents(db, jobId, next.state, now) };
+  return { promoted: settleDependents(db, jobId, next.state, now), freedLimitedSlot: finished.queue_limit !== null };
 }
 
 /** Promotes or cancels the dependents of a finished job; returns how many became pending. */

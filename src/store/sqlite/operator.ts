@@ -11,10 +11,11 @@ import * as Q from './queries';
 export function retryJobsIn(db: Connection, params: RetryJobsParams, now: number): string[] {
   const ids = params.allDead ? (db.stmt(Q.LIST_DEAD_IDS).all() as { id: string }[]).map((row) => row.id) : (params.ids ?? []);
   for (const id of ids) {
-    if (db.stmt(Q.RETRY_JOB).run({ id, now }).changes === 1) continue;
+    if (db.stmt(Q.RETRY_JOB).run({ id, now, includeCompleted: params.includeCompleted ? 1 : 0 }).changes === 1) continue;
     const row = db.stmt(Q.GET_JOB_STATE).get(id) as { state: JobState } | undefined;
     if (!row) throw new NotFoundError(`no job with id '${id}'; see 'queuectl list'`);
-    throw new ConflictError(`job '${id}' is ${row.state}; only dead or cancelled jobs can be retried`);
+    const retriable = params.includeCompleted ? 'dead, cancelled or completed' : 'dead or cancelled';
+    throw new ConflictError(`job '${id}' is ${row.state}; only ${retriable} jobs can be retried`);
   }
   return ids;
 }
@@ -49,7 +50,7 @@ export function purgeIn(db: Connection, params: PurgeParams, now: number): numbe
   const quotas = purgeQuotas(params);
   let quota = quotas.next();
   while (!quota.done) {
-    const ids = (db.stmt(Q.SELECT_FINISHED_BEFORE).all({ ...quota.value, before }) as { id: string }[]).map((row) => row.id);
+    const ids = (db.stmt(Q.SELECT_FINISHED_BEFORE).all({ ...quota.value, before, queue: params.queue ?? null }) as { id: string }[]).map((row) => row.id);
     if (!params.dryRun) for (const id of ids) deleteJob(db, id);
     quota = quotas.next(ids.length);
   }

@@ -4,20 +4,24 @@
  */
 
 export const INSERT_JOB = `
-  INSERT INTO jobs (id, command, state, max_retries, priority, run_at, timeout, cwd, env, depends_on,
+  INSERT INTO jobs (id, command, queue, state, max_retries, priority, run_at, timeout, cwd, env, depends_on,
                     created_at, updated_at, finished_at, last_error)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (id) DO NOTHING`;
 
 export const INSERT_DEP = `INSERT OR IGNORE INTO job_deps (job_id, depends_on) VALUES (?, ?)`;
 
 export const GET_JOB = `SELECT * FROM jobs WHERE id = ?`;
 export const GET_JOB_STATE = `SELECT state FROM jobs WHERE id = ?`;
+export const GET_JOBS = `SELECT * FROM jobs WHERE id IN (SELECT value FROM json_each(?))`;
 
 export const LIST_JOBS = `
-  SELECT * FROM jobs WHERE (? IS NULL OR instr(command, ?) > 0) ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`;
+  SELECT * FROM jobs WHERE (@command IS NULL OR instr(command, @command) > 0) AND (@queue IS NULL OR queue = @queue)
+   ORDER BY created_at DESC, rowid DESC LIMIT @limit OFFSET @offset`;
 export const LIST_JOBS_IN_STATE = `
-  SELECT *, rowid AS seq FROM jobs WHERE state = ? AND (? IS NULL OR instr(command, ?) > 0) ORDER BY created_at DESC, rowid DESC LIMIT ?`;
+  SELECT *, rowid AS seq FROM jobs
+   WHERE state = @state AND (@command IS NULL OR instr(command, @command) > 0) AND (@queue IS NULL OR queue = @queue)
+   ORDER BY created_at DESC, rowid DESC LIMIT @limit`;
 
 export const COUNT_JOBS = `SELECT state, count(*) AS n FROM jobs GROUP BY state`;
 export const OLDEST_PENDING = `
@@ -27,19 +31,44 @@ export const OLDEST_PENDING = `
 export const LIST_ATTEMPTS = `SELECT * FROM attempts WHERE job_id = ? ORDER BY attempt`;
 export const READ_OUTPUT = `SELECT seq, stream, data FROM job_output WHERE job_id = ? AND attempt = ? AND seq > ? ORDER BY seq`;
 
-/**
- * The claim: one statement picks the best due job and takes it; the caller's IMMEDIATE transaction makes it atomic.
- * INDEXED BY: left alone the planner prefers jobs_state and sorts every runnable job on each claim.
- */
-export const CLAIM_JOB = `
+const TAKE_JOB = `
   UPDATE jobs
      SET state = 'processing', attempts = attempts + 1, runs = runs + 1, worker_id = @workerId,
-         lease_expires_at = @now + @leaseMs, updated_at = @now, cancel_signal = NULL
-   WHERE id = (SELECT id FROM jobs INDEXED BY jobs_runnable
-                WHERE state IN ('pending', 'failed') AND run_at <= @now
-                ORDER BY priority DESC, run_at, created_at, rowid
-                LIMIT 1)
-  RETURNING *`;
+         lease_expires_at = @now + @leaseMs, updated_at = @now, cancel_signal = NULL`;
+const RUNNABLE = `
+  SELECT id FROM jobs INDEXED BY jobs_runnable
+   WHERE state IN ('pending', 'failed') AND run_at <= @now`;
+const CLAIM_ORDER = `ORDER BY priority DESC, run_at, created_at, rowid`;
+
+/**
+ * The claim's fast path (no paused or limited queue in play): one statement picks the best due jobs and takes them;
+ * the caller's IMMEDIATE transaction makes it atomic. INDEXED BY: left alone the planner prefers jobs_state and sorts
+ * every runnable job on each claim. RETURNING gives no order: the caller sorts by claim order (seq is the rowid).
+ */
+export const CLAIM_JOBS = `
+  ${TAKE_JOB}
+   WHERE id IN (${RUNNABLE} ${CLAIM_ORDER} LIMIT @limit)
+  RETURNING *, rowid AS seq`;
+/** The fast path for a worker serving some queues: the filter is applied while walking the runnable index. */
+export const CLAIM_JOBS_OF_QUEUES = `
+  ${TAKE_JOB}
+   WHERE id IN (${RUNNABLE} AND queue IN (SELECT value FROM json_each(@queues)) ${CLAIM_ORDER} LIMIT @limit)
+  RETURNING *, rowid AS seq`;
+/**
+ * The claim's walk when some queue is paused or limited: due jobs in claim order, leaving out the queues that may
+ * start nothing more (@excluded), and only of @queues when not null. The caller applies each queue's budget.
+ */
+export const RUNNABLE_CANDIDATES = `
+  SELECT id, queue FROM jobs INDEXED BY jobs_runnable
+   WHERE state IN ('pending', 'failed') AND run_at <= @now
+     AND (@queues IS NULL OR queue IN (SELECT value FROM json_each(@queues)))
+     AND queue NOT IN (SELECT value FROM json_each(@excluded))
+   ${CLAIM_ORDER}`;
+/** Takes one job the walk chose. */
+export const CLAIM_JOB_BY_ID = `
+  ${TAKE_JOB}
+   WHERE id = @id AND state IN ('pending', 'failed')
+  RETURNING *, rowid AS seq`;
 
 export const INSERT_ATTEMPT = `
   INSERT INTO attempts (job_id, attempt, worker_id, host, started_at) VALUES (@jobId, @attempt, @workerId, @host, @now)`;
@@ -69,7 +98,8 @@ export const FINISH_JOB = `
          finished_at = CASE WHEN @state IN ('completed', 'dead', 'cancelled') THEN @now ELSE NULL END,
          worker_id = NULL, lease_expires_at = NULL, cancel_signal = NULL,
          last_error = @error, exit_code = @exitCode, updated_at = @now
-   WHERE id = @jobId AND state = 'processing' AND worker_id = @workerId AND runs = @attempt`;
+   WHERE id = @jobId AND state = 'processing' AND worker_id = @workerId AND runs = @attempt
+  RETURNING (SELECT concurrency FROM queues WHERE name = jobs.queue) AS queue_limit`;
 
 /** recordLateResult: the real end of an attempt a reaper closed as worker_lost. */
 export const RECORD_LATE_RESULT = `
@@ -109,32 +139,42 @@ export const TAKE_FINISH_HOOKS = `
 
 export const NEXT_RUN_AT = `
   SELECT min(run_at) AS at FROM jobs WHERE state IN ('pending', 'failed') AND run_at > @now`;
+/** NEXT_RUN_AT of some queues, leaving out @excluded (paused, or at their concurrency limit). */
+export const NEXT_RUN_AT_OF_QUEUES = `
+  SELECT min(run_at) AS at FROM jobs
+   WHERE state IN ('pending', 'failed') AND run_at > @now
+     AND (@queues IS NULL OR queue IN (SELECT value FROM json_each(@queues)))
+     AND queue NOT IN (SELECT value FROM json_each(@excluded))`;
 
 export const UPSERT_WORKER = `
-  INSERT INTO workers (id, host, pid, pid_start, state, started_at, last_heartbeat)
-  VALUES (@id, @host, @pid, @pidStart, 'idle', @now, @now)
-  ON CONFLICT (id) DO UPDATE SET last_heartbeat = @now`;
+  INSERT INTO workers (id, host, pid, pid_start, state, started_at, last_heartbeat, concurrency, queues)
+  VALUES (@id, @host, @pid, @pidStart, 'idle', @now, @now, @concurrency, @queues)
+  ON CONFLICT (id) DO UPDATE SET last_heartbeat = @now, concurrency = @concurrency, queues = @queues`;
 
 export const WORKER_HEARTBEAT = `
   UPDATE workers SET last_heartbeat = @now, state = @state WHERE id = @workerId
   RETURNING stop_request`;
 
-export const RENEW_LEASE = `
+/** Renews the leases of every job of @jobIds (JSON) the worker still holds; what it returns is what it holds. */
+export const RENEW_LEASES = `
   UPDATE jobs SET lease_expires_at = @now + @leaseMs
-   WHERE id = @jobId AND state = 'processing' AND worker_id = @workerId
-  RETURNING cancel_signal`;
+   WHERE id IN (SELECT value FROM json_each(@jobIds)) AND state = 'processing' AND worker_id = @workerId
+  RETURNING id, cancel_signal`;
 
 /**
- * A worker's job and busy/idle state are read from the jobs it holds, not kept on its row: a claim and a finish then
- * write one row less, and the answer is never stale.
+ * A worker's jobs and busy/idle state are read from the jobs it holds, not kept on its row: a claim and a finish then
+ * write one row less, and the answer is never stale. Its jobs come oldest claim first (their attempts' start).
  */
 export const LIST_WORKERS = `
-  SELECT w.id, w.host, w.pid, w.pid_start, w.started_at, w.last_heartbeat, w.stop_request, held.id AS current_job,
+  SELECT w.id, w.host, w.pid, w.pid_start, w.started_at, w.last_heartbeat, w.stop_request, w.concurrency, w.queues,
+         w.running_jobs,
          CASE WHEN w.state = 'stopping' OR w.stop_request IS NOT NULL THEN 'stopping'
-              WHEN held.id IS NOT NULL THEN 'busy' ELSE 'idle' END AS state,
+              WHEN w.running_jobs <> '[]' THEN 'busy' ELSE 'idle' END AS state,
          w.last_heartbeat < @now - @staleAfterMs AS heartbeat_expired
-    FROM workers w
-    LEFT JOIN jobs held ON held.id = (SELECT id FROM jobs WHERE state = 'processing' AND worker_id = w.id LIMIT 1)
+    FROM (SELECT w.*, (SELECT json_group_array(id)
+                         FROM (SELECT j.id FROM jobs j JOIN attempts a ON a.job_id = j.id AND a.attempt = j.runs
+                                WHERE j.state = 'processing' AND j.worker_id = w.id ORDER BY a.started_at, j.rowid)) AS running_jobs
+            FROM workers w) w
    ORDER BY w.host, w.started_at, w.id`;
 export const DELETE_WORKER = `DELETE FROM workers WHERE id = ?`;
 
@@ -157,7 +197,7 @@ export const LIST_LEASES = `
 export const RETRY_JOB = `
   UPDATE jobs SET state = 'pending', attempts = 0, run_at = @now, finished_at = NULL, last_error = NULL,
                   exit_code = NULL, updated_at = @now
-   WHERE id = @id AND state IN ('dead', 'cancelled')`;
+   WHERE id = @id AND (state IN ('dead', 'cancelled') OR (@includeCompleted AND state = 'completed'))`;
 export const LIST_DEAD_IDS = `SELECT id FROM jobs WHERE state = 'dead' ORDER BY created_at, rowid`;
 
 export const CANCEL_QUEUED_JOB = `
@@ -168,7 +208,8 @@ export const FLAG_CANCEL = `
   UPDATE jobs SET cancel_signal = @signal, updated_at = @now WHERE id = @id AND state = 'processing'`;
 
 export const SELECT_FINISHED_BEFORE = `
-  SELECT id FROM jobs WHERE state = @state AND finished_at <= @before ORDER BY finished_at LIMIT @limit`;
+  SELECT id FROM jobs WHERE state = @state AND finished_at <= @before AND (@queue IS NULL OR queue = @queue)
+   ORDER BY finished_at LIMIT @limit`;
 export const DELETE_JOB = `DELETE FROM jobs WHERE id = ?`;
 export const DELETE_JOB_ATTEMPTS = `DELETE FROM attempts WHERE job_id = ?`;
 export const DELETE_JOB_OUTPUT = `DELETE FROM job_output WHERE job_id = ?`;

@@ -153,6 +153,6 @@ export class SqliteSchedules {
     const config = job.maxRetries === null ? toConfig(this.db.stmt(GET_CONFIG).all() as ConfigRow[]) : {};
     const r = newJobRecord(job, { state: 'pending', reason: null, now, defaultMaxRetries: resolveConfig(config)['max-retries'] });
     const env = r.env === null ? null : JSON.stringify(r.env);
-    return this.db.stmt(INSERT_JOB).run(r.id, r.command, r.state, r.maxRetries, r.priority, r.runAt, r.timeout, r.cwd, env, null, now, now, null, null).changes > 0;
+    return this.db.stmt(INSERT_JOB).run(r.id, r.command, r.queue, r.state, r.maxRetries, r.priority, r.runAt, r.timeout, r.cwd, env, null, now, now, null, null).changes > 0;
   }
 }

@@ -1,22 +1,25 @@
 import { systemClock, type Clock } from '../../core/clock';
 import { isQueueError, StoreUnavailableError } from '../../core/errors';
 import { emptyCounts, type Job, type JobState, type OutputChunk } from '../../core/job';
+import type { QueueRecord } from '../../core/queue-settings';
 import type { Schedule } from '../../core/schedule';
 import type {
   AddScheduleParams, AppendOutputParams, CallDeadlineParams, CancelParams, CancelResult, ClaimedJob, ClaimParams, DueSchedulesParams,
   DueSchedulesResult, EndedJob, EnqueueParams, EnqueueResult, FinishAndClaimParams, FinishAndClaimResult, FinishParams, FireScheduleParams,
-  FireScheduleResult, GetJobParams, GetScheduleParams, HeartbeatParams, HeartbeatReply, JobCountsSummary, LateResultParams, LeaseRecord, ListAttemptsParams,
-  ListJobsParams, ListWorkersParams, PurgeParams, ReadOutputParams, RecordAttemptProcessParams, RegisterWorkerParams, RemoveScheduleParams,
-  RemoveWorkerParams, RequestStopParams, RetryJobsParams, RunScheduleParams, SetConfigParams, SetSchedulePausedParams, StopMode, Store,
+  FireScheduleResult, GetJobParams, GetJobsParams, GetScheduleParams, HeartbeatParams, HeartbeatReply, JobCountsSummary, LateResultParams, LeaseRecord, ListAttemptsParams,
+  ListJobsParams, ListWorkersParams, NextRunAtParams, PurgeParams, ReadOutputParams, RecordAttemptProcessParams, RegisterWorkerParams, RemoveScheduleParams,
+  RemoveWorkerParams, RequestStopParams, RetryJobsParams, RunScheduleParams, SetConfigParams, SetQueueParams, SetSchedulePausedParams, StopMode, Store,
   TakeFinishHooksParams, UnsetConfigParams, WorkerRecord,
 } from '../store';
 import { translateOpenError } from './file-checks';
 import { Connection, openDatabaseFile } from './connection';
 import { enqueueJobs } from './enqueue';
-import { claimIn, finishIn } from './finish';
+import { claimIn, nextRunAtIn } from './claim';
+import { finishIn, type FinishApplied } from './finish';
 import { migrate } from './migrate';
 import { cancelIn, clearDeadIn, purgeIn, retryJobsIn } from './operator';
 import { appendOutputIn } from './output';
+import { SqliteQueues } from './queues';
 import { SqliteSchedules } from './schedules';
 import { SqliteStats } from './stats';
 import type {
@@ -102,14 +105,22 @@ export class SqliteStore implements Store {
     return row ? toJob(row) : null;
   }
 
+  async getJobs(params: GetJobsParams): Promise<Job[]> {
+    if (params.ids.length === 0) return [];
+    return this.db.read(() => (this.db.stmt(Q.GET_JOBS).all(JSON.stringify(params.ids)) as JobRow[]).map(toJob));
+  }
+
   async listJobs(params: ListJobsParams): Promise<Job[]> {
     const offset = params.offset ?? 0;
     const command = params.commandContains ?? null;
+    const queue = params.queue ?? null;
     return this.db.read(() => {
       if (!params.states || params.states.length === 0) {
-        return (this.db.stmt(Q.LIST_JOBS).all(command, command, params.limit, offset) as JobRow[]).map(toJob);
+        return (this.db.stmt(Q.LIST_JOBS).all({ command, queue, limit: params.limit, offset }) as JobRow[]).map(toJob);
       }
-      const rows = params.states.flatMap((state) => this.db.stmt(Q.LIST_JOBS_IN_STATE).all(state, command, command, params.limit + offset) as (JobRow & { seq: number })[]);
+      const rows = params.states.flatMap(
+        (state) => this.db.stmt(Q.LIST_JOBS_IN_STATE).all({ state, command, queue, limit: params.limit + offset }) as (JobRow & { seq: number })[],
+      );
       rows.sort((a, b) => b.created_at - a.created_at || b.seq - a.seq);
       return rows.slice(offset, offset + params.limit).map(toJob);
     });
@@ -135,7 +146,7 @@ export class SqliteStore implements Store {
 
   // --- Worker side: the transaction bodies are in ./finish.ts and ./output.ts -----------------------------------------
 
-  async claim(params: ClaimParams): Promise<ClaimedJob | null> {
+  async claim(params: ClaimParams): Promise<ClaimedJob[]> {
     return this.db.write(() => claimIn(this.db, params, this.clock.now()));
   }
 
@@ -157,44 +168,52 @@ export class SqliteStore implements Store {
 
   async finishAttempt(params: FinishParams): Promise<boolean> {
     const applied = await this.db.write(() => finishIn(this.db, params, this.clock.now()));
-    // Only wake workers when dependents became runnable: waking on every completion would stampede busy workers.
-    if (applied && applied.promoted > 0) await this.notify();
+    await this.wakeAfterFinish(applied);
     return applied !== false;
+  }
+
+  /**
+   * Wakes workers only when a finish made work claimable for idle ones: dependents became pending, or a slot of a
+   * queue with a concurrency limit came free. Waking on every completion would stampede busy workers.
+   */
+  private async wakeAfterFinish(applied: false | FinishApplied): Promise<void> {
+    if (applied && (applied.promoted > 0 || applied.freedLimitedSlot)) await this.notify();
   }
 
   async finishAndClaim(params: FinishAndClaimParams): Promise<FinishAndClaimResult> {
     const outcome = await this.db.write(() => {
       const now = this.clock.now();
       const applied = finishIn(this.db, params.finish, now);
-      return { applied, next: applied ? claimIn(this.db, params.claim, now) : null };
+      return { applied, next: applied ? claimIn(this.db, params.claim, now) : [] };
     });
-    if (outcome.applied && outcome.applied.promoted > 0) await this.notify();
+    await this.wakeAfterFinish(outcome.applied);
     return { finished: outcome.applied !== false, next: outcome.next };
   }
 
-  async nextRunAt(): Promise<number | null> {
-    return this.db.read(() => (this.db.stmt(Q.NEXT_RUN_AT).get({ now: this.clock.now() }) as { at: number | null }).at);
+  async nextRunAt(params: NextRunAtParams): Promise<number | null> {
+    return this.db.read(() => nextRunAtIn(this.db, params, this.clock.now()));
   }
 
   // --- Workers ------------------------------------------------------------------------------------------------------
 
   async registerWorker(params: RegisterWorkerParams): Promise<void> {
-    await this.db.write(() => this.db.stmt(Q.UPSERT_WORKER).run({ ...params.worker, now: this.clock.now() }));
+    const queues = params.queues === null ? null : JSON.stringify(params.queues);
+    await this.db.write(() => this.db.stmt(Q.UPSERT_WORKER).run({ ...params.worker, concurrency: params.concurrency, queues, now: this.clock.now() }));
   }
 
   async heartbeat(params: HeartbeatParams): Promise<HeartbeatReply> {
     return this.db.write(() => {
       const now = this.clock.now();
-      const worker = this.db.stmt(Q.WORKER_HEARTBEAT).get({ workerId: params.workerId, state: params.state, jobId: params.jobId, now }) as
+      const worker = this.db.stmt(Q.WORKER_HEARTBEAT).get({ workerId: params.workerId, state: params.state, now }) as
         | { stop_request: StopMode | null }
         | undefined;
-      let reply: HeartbeatReply = { stopRequest: worker?.stop_request ?? null, leaseHeld: false, cancelSignal: null, registered: worker !== undefined };
-      if (params.jobId !== null) {
-        const job = this.db.stmt(Q.RENEW_LEASE).get({ jobId: params.jobId, workerId: params.workerId, leaseMs: params.leaseMs, now }) as
-          | { cancel_signal: string | null }
-          | undefined;
-        reply = { ...reply, leaseHeld: job !== undefined, cancelSignal: job?.cancel_signal ?? null };
-      }
+      const reply: HeartbeatReply = { stopRequest: worker?.stop_request ?? null, lost: [], cancels: [], registered: worker !== undefined };
+      if (params.jobIds.length === 0) return reply;
+      const held = this.db.stmt(Q.RENEW_LEASES).all({ jobIds: JSON.stringify(params.jobIds), workerId: params.workerId, leaseMs: params.leaseMs, now }) as
+        { id: string; cancel_signal: string | null }[];
+      const renewed = new Set(held.map((row) => row.id));
+      reply.lost = params.jobIds.filter((id) => !renewed.has(id));
+      for (const row of held) if (row.cancel_signal !== null) reply.cancels.push({ jobId: row.id, signal: row.cancel_signal });
       return reply;
     });
   }
@@ -248,6 +267,18 @@ export class SqliteStore implements Store {
   async purge(params: PurgeParams): Promise<number> {
     return this.db.write(() => purgeIn(this.db, params, this.clock.now()));
   }
+
+  // --- Queues: SQL and logic in ./queues.ts --------------------------------------------------------------------------
+
+  private queueStore: SqliteQueues | undefined;
+  private get queues(): SqliteQueues {
+    return (this.queueStore ??= new SqliteQueues({
+      read: (fn) => this.db.read(fn), write: (fn) => this.db.write(fn), stmt: (sql) => this.db.stmt(sql), now: () => this.clock.now(), notify: () => this.notify(),
+    }));
+  }
+
+  listQueues(): Promise<QueueRecord[]> { return this.queues.list(); }
+  setQueue(params: SetQueueParams): Promise<QueueRecord> { return this.queues.set(params); }
 
   // --- Config -------------------------------------------------------------------------------------------------------
 

@@ -109,7 +109,7 @@ export function enqueueContract(it: ContractIt): void {
 
       assert.equal((await claimNext(store))?.job.id, 'past', 'a runAt in the past is due at once');
       assert.equal(await claimNext(store), null, 'jobs not due yet are not claimable');
-      assert.equal(await store.nextRunAt(), later.runAt, 'nextRunAt names the earliest job runnable later');
+      assert.equal(await store.nextRunAt({ queues: null }), later.runAt, 'nextRunAt names the earliest job runnable later');
 
       const [soon] = await store.enqueue({ jobs: [newJob('soon', { delayMs: 50 })], ifNotExists: false });
       assert.ok(soon && soon.job.runAt >= soon.job.createdAt + 50);
@@ -134,9 +134,9 @@ export function enqueueContract(it: ContractIt): void {
     });
 
     it('nextRunAt is null when nothing is scheduled for later', async ({ store }) => {
-      assert.equal(await store.nextRunAt(), null);
+      assert.equal(await store.nextRunAt({ queues: null }), null);
       await store.enqueue({ jobs: [newJob('now')], ifNotExists: false });
-      assert.equal(await store.nextRunAt(), null, 'a job due now is not "later"');
+      assert.equal(await store.nextRunAt({ queues: null }), null, 'a job due now is not "later"');
     });
   });
 }

@@ -23,24 +23,26 @@ export function finishContract(it: ContractIt): void {
     it('finishAndClaim reports a job and claims the next in one go; a lost lease claims nothing', async ({ store }) => {
       await store.enqueue({ jobs: [newJob('a'), newJob('b'), newJob('c')], ifNotExists: false });
       const first = await claimNext(store, 'w1');
-      const claim = { workerId: 'w1', host: 'test-host', leaseMs: 60_000 };
+      const claim = { workerId: 'w1', host: 'test-host', leaseMs: 60_000, limit: 1, queues: null };
       const finish = { jobId: 'a', workerId: 'w1', attempt: first!.attempt, result: ok, next: next('completed') };
       const reported = await store.finishAndClaim({ finish, claim });
       assert.equal(reported.finished, true);
-      assert.equal(reported.next?.job.id, 'b');
-      assert.deepEqual([reported.next?.job.state, reported.next?.job.workerId, reported.next?.attempt], ['processing', 'w1', 1]);
+      const [b, ...more] = reported.next;
+      assert.equal(more.length, 0);
+      assert.equal(b?.job.id, 'b');
+      assert.deepEqual([b.job.state, b.job.workerId, b.attempt], ['processing', 'w1', 1]);
       assert.equal((await store.getJob({ id: 'a' }))?.state, 'completed');
       assert.deepEqual((await store.listAttempts({ jobId: 'b' })).map((a) => [a.attempt, a.workerId, a.outcome]), [[1, 'w1', null]]);
 
       // Reporting again for 'a' (its lease long gone) applies nothing and must not take 'c'.
       const stale = await store.finishAndClaim({ finish, claim });
-      assert.deepEqual(stale, { finished: false, next: null });
+      assert.deepEqual(stale, { finished: false, next: [] });
       assert.equal((await store.getJob({ id: 'c' }))?.state, 'pending');
 
-      const last = await store.finishAndClaim({ finish: { ...finish, jobId: 'b', attempt: reported.next!.attempt }, claim });
-      assert.equal(last.next?.job.id, 'c');
-      const drained = await store.finishAndClaim({ finish: { ...finish, jobId: 'c', attempt: last.next!.attempt }, claim });
-      assert.deepEqual(drained, { finished: true, next: null });
+      const last = await store.finishAndClaim({ finish: { ...finish, jobId: 'b', attempt: b.attempt }, claim });
+      assert.deepEqual(last.next.map((c) => c.job.id), ['c']);
+      const drained = await store.finishAndClaim({ finish: { ...finish, jobId: 'c', attempt: last.next[0]!.attempt }, claim });
+      assert.deepEqual(drained, { finished: true, next: [] });
     });
 
     it('fails a job with a retry delay: not claimable before it is due', async ({ store }) => {
@@ -52,7 +54,7 @@ export function finishContract(it: ContractIt): void {
       assert.deepEqual([job.state, job.attempts, job.exitCode, job.lastError, job.workerId, job.finishedAt], ['failed', 1, 3, 'exit code 3', null, null]);
       assert.ok(job.runAt >= before + 3_600_000, 'runAt is now + the retry delay');
       assert.equal(await claimNext(store), null);
-      assert.equal(await store.nextRunAt(), job.runAt);
+      assert.equal(await store.nextRunAt({ queues: null }), job.runAt);
     });
 
     it('fails a job with a short retry delay: claimable again once due', async ({ store, elapse }) => {

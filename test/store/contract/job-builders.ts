@@ -19,7 +19,7 @@ export function next(state: NextState['state'], retryDelayMs = 0): NextState {
 
 /** An enqueue spec with every field at its default: `true`, due now. */
 export function newJob(id: string, fields: Partial<NewJob> = {}): NewJob {
-  return { id, command: 'true', maxRetries: null, priority: 0, runAt: null, delayMs: 0, timeout: null, cwd: null, env: null, dependsOn: [], ...fields };
+  return { id, command: 'true', queue: 'default', maxRetries: null, priority: 0, runAt: null, delayMs: 0, timeout: null, cwd: null, env: null, dependsOn: [], ...fields };
 }
 
 /** countJobs of an empty store. */
@@ -27,9 +27,21 @@ export function zeroCounts(): Record<Job['state'], number> {
   return { waiting: 0, pending: 0, processing: 0, completed: 0, failed: 0, dead: 0, cancelled: 0 };
 }
 
-/** Claims the next due job for `workerId`. */
-export function claimNext(store: Store, workerId = 'w1', leaseMs = 60_000): Promise<ClaimedJob | null> {
-  return store.claim({ workerId, host: 'test-host', leaseMs });
+/** Claims the next due job for `workerId`, of any queue; null when none may start. */
+export async function claimNext(store: Store, workerId = 'w1', leaseMs = 60_000): Promise<ClaimedJob | null> {
+  const [claimed, ...more] = await store.claim({ workerId, host: 'test-host', leaseMs, limit: 1, queues: null });
+  assert.equal(more.length, 0, 'a claim with limit 1 takes at most one job');
+  return claimed ?? null;
+}
+
+/** Claims up to `limit` due jobs for `workerId` (of `queues`, all when null) and returns their ids in claim order. */
+export async function claimIds(store: Store, limit: number, queues: string[] | null = null, workerId = 'w1'): Promise<string[]> {
+  return (await store.claim({ workerId, host: 'test-host', leaseMs: 60_000, limit, queues })).map((claimed) => claimed.job.id);
+}
+
+/** Registers worker `id` with one slot, serving every queue. */
+export function registerWorker(store: Store, id: string, host = 'h', pid = 1, pidStart: string | null = null): Promise<void> {
+  return store.registerWorker({ worker: { id, host, pid, pidStart }, concurrency: 1, queues: null });
 }
 
 /** Claims the next job, which must be `id`, and ends its attempt as given. */

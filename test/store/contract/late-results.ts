@@ -18,13 +18,13 @@ export function runLateResultContract(name: string, makeStore: () => Promise<Tem
       await temp.cleanup();
     });
 
-    const job = (id: string): NewJob => ({ id, command: 'true', maxRetries: 3, priority: 0, runAt: null, delayMs: 0, timeout: null, cwd: null, env: null, dependsOn: [] });
+    const job = (id: string): NewJob => ({ id, command: 'true', queue: 'default', maxRetries: 3, priority: 0, runAt: null, delayMs: 0, timeout: null, cwd: null, env: null, dependsOn: [] });
     const lost: AttemptResult = { outcome: 'worker_lost', exitCode: null, signal: null, error: 'worker lost: lease of w1 expired' };
     const exited: AttemptResult = { outcome: 'exit', exitCode: 0, signal: null, error: 'exit code 0' };
 
     it('writes the real end onto an attempt recovered as lost, once, for its own worker only; the job stays as recovered', async () => {
       await store.enqueue({ jobs: [job('late')], ifNotExists: false });
-      const claimed = await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000 });
+      const [claimed] = await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 1, queues: null });
       assert.equal(claimed?.job.id, 'late');
       // A reaper recovers it: failed, to run again.
       assert.equal(await store.finishAttempt({ jobId: 'late', workerId: 'w1', attempt: 1, result: lost, next: { state: 'failed', retryDelayMs: 60_000, countsAttempt: true } }), true);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import type { AttemptResult } from '../../../src/core/transitions';
-import { ok, next, newJob, claimNext } from './job-builders';
+import { ok, next, newJob, claimNext, registerWorker } from './job-builders';
 import type { ContractIt } from './store-under-test';
 
 /** Leases: renewed by heartbeats, lost to a reaper, carrying a cancel, listed for the reaper. */
@@ -11,8 +11,8 @@ export function leasesContract(it: ContractIt): void {
       await store.enqueue({ jobs: [newJob('a')], ifNotExists: false });
       await claimNext(store, 'w1', 50);
       const before = await store.now();
-      const reply = await store.heartbeat({ workerId: 'w1', state: 'busy', jobId: 'a', leaseMs: 60_000 });
-      assert.deepEqual(reply, { stopRequest: null, leaseHeld: true, cancelSignal: null, registered: false });
+      const reply = await store.heartbeat({ workerId: 'w1', state: 'busy', jobIds: ['a'], leaseMs: 60_000 });
+      assert.deepEqual(reply, { stopRequest: null, lost: [], cancels: [], registered: false });
       assert.ok((await store.getJob({ id: 'a' }))!.leaseExpiresAt! >= before + 60_000);
       assert.equal((await store.listLeases())[0]?.leaseExpired, false);
     });
@@ -25,9 +25,9 @@ export function leasesContract(it: ContractIt): void {
       assert.equal(await store.finishAttempt({ jobId: 'a', workerId: 'w1', attempt: first!.attempt, result: lost, next: next('failed', 0) }), true);
       const second = await claimNext(store, 'w2');
       assert.equal(second?.job.id, 'a');
-      const stale = await store.heartbeat({ workerId: 'w1', state: 'busy', jobId: 'a', leaseMs: 60_000 });
-      assert.equal(stale.leaseHeld, false);
-      assert.equal((await store.heartbeat({ workerId: 'w2', state: 'busy', jobId: 'a', leaseMs: 60_000 })).leaseHeld, true);
+      const stale = await store.heartbeat({ workerId: 'w1', state: 'busy', jobIds: ['a'], leaseMs: 60_000 });
+      assert.deepEqual(stale.lost, ['a']);
+      assert.deepEqual((await store.heartbeat({ workerId: 'w2', state: 'busy', jobIds: ['a'], leaseMs: 60_000 })).lost, []);
       assert.equal(await store.finishAttempt({ jobId: 'a', workerId: 'w1', attempt: first!.attempt, result: ok, next: next('completed') }), false);
       const job = await store.getJob({ id: 'a' });
       assert.deepEqual([job?.state, job?.workerId], ['processing', 'w2']);
@@ -40,16 +40,18 @@ export function leasesContract(it: ContractIt): void {
       assert.deepEqual(await store.cancel({ ids: ['a'], signal: 'SIGINT' }), [{ id: 'a', action: 'signalled', state: 'processing' }]);
       const job = await store.getJob({ id: 'a' });
       assert.deepEqual([job?.state, job?.cancelSignal], ['processing', 'SIGINT']);
-      assert.deepEqual(await store.heartbeat({ workerId: 'w1', state: 'busy', jobId: 'a', leaseMs: 60_000 }), { stopRequest: null, leaseHeld: true, cancelSignal: 'SIGINT', registered: false });
+      assert.deepEqual(await store.heartbeat({ workerId: 'w1', state: 'busy', jobIds: ['a'], leaseMs: 60_000 }), {
+        stopRequest: null, lost: [], cancels: [{ jobId: 'a', signal: 'SIGINT' }], registered: false,
+      });
       const result: AttemptResult = { outcome: 'cancelled', exitCode: null, signal: 'SIGINT', error: 'cancelled' };
       assert.equal(await store.finishAttempt({ jobId: 'a', workerId: 'w1', attempt: claimed!.attempt, result, next: next('cancelled') }), true);
       assert.deepEqual([(await store.getJob({ id: 'a' }))?.state, (await store.getJob({ id: 'b' }))?.state], ['cancelled', 'cancelled']);
     });
 
     it('lists leases with what a reaper needs, expired after a short lease', async ({ store, elapse }) => {
-      await store.registerWorker({ worker: { id: 'w1', host: 'host-1', pid: 99, pidStart: 'start-99' } });
+      await registerWorker(store, 'w1', 'host-1', 99, 'start-99');
       await store.enqueue({ jobs: [newJob('a', { maxRetries: 4 }), newJob('idle')], ifNotExists: false });
-      const claimed = await store.claim({ workerId: 'w1', host: 'host-1', leaseMs: 50 });
+      const [claimed] = await store.claim({ workerId: 'w1', host: 'host-1', leaseMs: 50, limit: 1, queues: null });
       assert.equal(claimed?.job.id, 'a');
       await store.recordAttemptProcess({ jobId: 'a', attempt: claimed.attempt, workerId: 'w1', pid: 4321, pidStart: 'start-4321' });
       await elapse(51);

@@ -79,7 +79,7 @@ export function schedulesContract(it: ContractIt): void {
       assert.equal(await store.getJob({ id: scheduleJobId('solo', first + 1000) }), null);
       assert.equal((await store.getSchedule({ name: 'solo' }))?.nextRunAt, first + 2000, 'a skipped tick still moves on');
 
-      const claimed = await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000 });
+      const [claimed] = await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 1, queues: null });
       assert.equal(claimed?.job.id, scheduleJobId('solo', first));
       assert.equal((await fire(store, 'solo', first + 2000, { nextRunAt: first + 3000 })).outcome, 'overlap', 'running counts too');
       await store.finishAttempt({ jobId: claimed!.job.id, workerId: 'w1', attempt: claimed!.attempt, result: ok, next: { state: 'completed', retryDelayMs: 0, countsAttempt: true } });

@@ -1,4 +1,4 @@
-user_version 5
+user_version 6
 
 index attempts_finished
 CREATE INDEX attempts_finished ON attempts (finished_at) WHERE finished_at IS NOT NULL
@@ -11,6 +11,9 @@ CREATE INDEX jobs_finished ON jobs (state, finished_at) WHERE finished_at IS NOT
 
 index jobs_pending_run_at
 CREATE INDEX jobs_pending_run_at ON jobs (run_at) WHERE state = 'pending'
+
+index jobs_queue_state
+CREATE INDEX jobs_queue_state ON jobs (queue, state)
 
 index jobs_runnable
 CREATE INDEX jobs_runnable ON jobs (priority DESC, run_at, created_at) WHERE state IN ('pending', 'failed')
@@ -90,6 +93,26 @@ CREATE TABLE jobs (
         last_error       TEXT,
         exit_code        INTEGER,
         cancel_signal    TEXT
+      , queue TEXT NOT NULL DEFAULT 'default')
+
+table queue_starts
+CREATE TABLE queue_starts (
+        queue      TEXT NOT NULL,
+        slot       INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        PRIMARY KEY (queue, slot)
+      ) WITHOUT ROWID
+
+table queues
+CREATE TABLE queues (
+        name           TEXT PRIMARY KEY,
+        concurrency    INTEGER,
+        rate_count     INTEGER,
+        rate_period_ms INTEGER,
+        paused         INTEGER NOT NULL DEFAULT 0,
+        rate_next_at   INTEGER NOT NULL DEFAULT 0,
+        rate_slot      INTEGER NOT NULL DEFAULT 0,
+        updated_at     INTEGER
       )
 
 table schedules
@@ -124,4 +147,4 @@ CREATE TABLE workers (
         last_heartbeat INTEGER NOT NULL,
         current_job    TEXT,
         stop_request   TEXT
-      )
+      , concurrency INTEGER NOT NULL DEFAULT 1, queues TEXT)
