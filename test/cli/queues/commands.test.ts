@@ -83,7 +83,7 @@ describePerBackend('named queues in the CLI', { workers: 0 }, (session) => {
 
     const one = await session.ok(['status', '--queue', 'video']);
     assert.match(one, /^Queue video: no limit, no rate, paused \(resume with: queuectl queue resume video\)\nJobs\n/);
-    assert.match(one, /^ {2}pending {4}2$/m);
+    assert.match(one, /^ {2}pending {5}2$/m);
     assert.doesNotMatch(one, /Queues|Oldest pending/);
     const oneJson = await session.json<Record<string, unknown>>(['status', '--queue', 'email']);
     assert.deepEqual(oneJson.queue, { name: 'email', jobs: { ...zero, pending: 2 }, running: 0, concurrency: 3, rate: '10/s', paused: false });
