@@ -8,5 +8,5 @@ export async function run(ctx: CliContext, name: string): Promise<void> {
   const queue = await ctx.open({ create: true });
   const record = await queue.pauseQueue(name);
   const running = record.running === 0 ? '' : `; its ${record.running} running job${record.running === 1 ? '' : 's'} will finish`;
-  printLine(`paused queue ${record.name}: no job of it starts until 'queuectl queue resume ${record.name}'${running}`);
+  printLine(`paused queue ${record.name}: its jobs wait until 'queuectl queue resume ${record.name}'${running}`);
 }

@@ -60,7 +60,8 @@ function printQueues(queues: QueueRecord[]): void {
   }
   const paused = queues.filter((record) => record.paused).map((record) => record.name);
   if (paused.length > 0) {
-    printLine(`Paused: ${paused.join(', ')}: no job of ${paused.length === 1 ? 'it' : 'them'} starts (resume with: queuectl queue resume ${paused.length === 1 ? paused[0] : 'NAME'})`);
+    const one = paused.length === 1;
+    printLine(`Paused: ${paused.join(', ')} (${one ? 'its' : 'their'} jobs wait; resume with: queuectl queue resume ${one ? paused[0] : 'NAME'})`);
   }
 }
 

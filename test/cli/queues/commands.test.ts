@@ -46,7 +46,7 @@ describePerBackend('named queues in the CLI', { workers: 0 }, (session) => {
     assert.equal(await session.say(['queue', 'set', 'video', '--rate', '100/m', '--concurrency', '2']), 'queue video: limit 2, rate 100/m');
     assert.equal(await session.say(['queue', 'set', 'video', '--concurrency', '0']), 'queue video: no limit, rate 100/m');
     assert.equal(await session.say(['queue', 'set', 'video', '--rate', 'unset']), 'queue video: no limit, no rate');
-    assert.equal(await session.say(['queue', 'pause', 'video']), "paused queue video: no job of it starts until 'queuectl queue resume video'");
+    assert.equal(await session.say(['queue', 'pause', 'video']), "paused queue video: its jobs wait until 'queuectl queue resume video'");
     // A queue may be set before any job names it.
     const reports = await session.json<QueueJson>(['queue', 'set', 'reports', '--concurrency', 'unset', '--rate', '5/h']);
     assert.deepEqual(reports, { name: 'reports', jobs: zero, running: 0, concurrency: null, rate: '5/h', paused: false });
@@ -75,7 +75,7 @@ describePerBackend('named queues in the CLI', { workers: 0 }, (session) => {
     const status = await session.ok(['status']);
     assert.match(status, /^Queues\n {2}QUEUE {4}PENDING {2}RUNNING {2}FAILED {2}DEAD {2}COMPLETED {2}SETTINGS\n {2}default {2}1 {8}0 {8}0 {7}0 {5}0 {10}-\n {2}email {4}2 {8}0\/3 {6}0 {7}0 {5}0 {10}limit 3, rate 10\/s\n/m);
     assert.match(status, /^ {2}video {4}2 {8}0 {8}0 {7}0 {5}0 {10}no limit, no rate, paused$/m);
-    assert.match(status, /^Paused: video: no job of it starts \(resume with: queuectl queue resume video\)$/m);
+    assert.match(status, /^Paused: video \(its jobs wait; resume with: queuectl queue resume video\)$/m);
 
     const json = await session.json<{ queues: QueueJson[]; jobs: Record<string, number> }>(['status']);
     assert.deepEqual(json.queues.map((queue) => [queue.name, queue.paused]), [['default', false], ['email', false], ['reports', false], ['video', true]]);

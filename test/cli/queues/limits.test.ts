@@ -94,7 +94,7 @@ for (const backend of backends()) {
       await session.waitForState('held-running', 'processing');
 
       const paused = await session.say(['queue', 'pause', 'held']);
-      assert.equal(paused, "paused queue held: no job of it starts until 'queuectl queue resume held'; its 1 running job will finish");
+      assert.equal(paused, "paused queue held: its jobs wait until 'queuectl queue resume held'; its 1 running job will finish");
       // Higher priority than the open queue's: unpaused, they would run first.
       await session.enqueueMany([
         ...[1, 2, 3].map((i) => ({ id: `held-${i}`, queue: 'held', priority: 10, command: 'true' })),
@@ -108,7 +108,7 @@ for (const backend of backends()) {
         assert.deepEqual([job?.state, job?.attempts], ['pending', 0], `held-${i} was not started`);
       }
       const status = await session.ok(['status']);
-      assert.match(status, /^Paused: held: no job of it starts \(resume with: queuectl queue resume held\)$/m);
+      assert.match(status, /^Paused: held \(its jobs wait; resume with: queuectl queue resume held\)$/m);
 
       assert.equal(await session.say(['queue', 'resume', 'held']), 'resumed queue held: its jobs start again');
       for (const i of [1, 2, 3]) await session.waitForState(`held-${i}`, 'completed');
