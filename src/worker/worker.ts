@@ -25,11 +25,19 @@ import { Wakeup } from './wakeup';
 
 /** An idle worker looks at the store at least this often even without a wake-up (a lost notify costs this much). */
 const FALLBACK_POLL_MS = 5000;
+/**
+ * The pooled store connections a worker process opens (OpenStoreOptions.poolSize): its slots, heartbeat and services
+ * take turns on one, so on PostgreSQL it holds 2 with its LISTEN, whatever its concurrency.
+ */
+export const WORKER_POOL_SIZE = 1;
 /** Errors the worker does not ride out: one of these ends it (its jobs are killed and left to their leases). */
 const FATAL_ERRORS: (abstract new (...args: never[]) => Error)[] = [StoreCorruptError];
 
 export interface WorkerOptions {
-  /** The worker bounds the store's calls by its lease (Store.setCallDeadline). */
+  /**
+   * The worker bounds the store's calls by its lease (Store.setCallDeadline). Opened with `poolSize:
+   * WORKER_POOL_SIZE`, a PostgreSQL store costs the worker 2 connections whatever its concurrency.
+   */
   store: Store;
   host?: string;
   log?: (line: string) => void;
