@@ -82,7 +82,9 @@ describe('SqliteStore', () => {
         (await store.listAttempts({ jobId: 'old' })).map((a) => [a.attempt, a.workerId, a.startedAt, a.finishedAt, a.outcome, a.exitCode]),
         [[1, 'w_gone', 10, 20, 'exit', 1]],
       );
-      const [claimed] = await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 1, queues: null });
+      assert.equal((await store.getJob({ id: 'old' }))?.queue, 'default', 'a job from before queues lands in default');
+      assert.deepEqual((await store.listQueues()).map((q) => [q.name, q.counts.failed, q.concurrency, q.rate, q.paused]), [['default', 1, null, null, false]]);
+      const [claimed] = await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 1, queues: ['default'] });
       assert.deepEqual([claimed?.job.id, claimed?.attempt], ['old', 2], 'the next attempt follows the migrated one');
       assert.equal((await store.listAttempts({ jobId: 'old' })).length, 2);
     });
