@@ -240,6 +240,7 @@ function buildProgram(): Command {
     .description('print a shell completion script: eval "$(queuectl completion bash)"')
     .argument('[shell]', 'bash, zsh or fish')
     .addOption(new Option('--ids', 'job ids, one a line (what the scripts complete ids from)').hideHelp())
+    .addOption(new Option('--queues', 'queue names, one a line (what the scripts complete queue names from)').hideHelp())
     // The generator walks the command tree, so it is given the program.
     .action((shell: string | undefined, options: object, command: Command) => completion(shell, options, program, command));
   worker.addCommand(
