@@ -26,6 +26,7 @@ describePerBackend('named queues in the CLI', { workers: 0 }, (session) => {
     const queues = Object.fromEntries((await session.list()).map((job) => [job.id, job.queue]));
     assert.deepEqual(queues, { 'q-plain': 'default', 'q-flag': 'email', 'q-json': 'video', 'q-file-1': 'email', 'q-file-2': 'video' });
     assert.equal((await session.show('q-flag')).queue, 'email', 'show --json has the queue');
+    assert.match(await session.ok(['show', 'q-flag']), /^queue {7}email$/m);
   });
 
   it('list --queue keeps one queue; the table shows a queue column when queues differ', async () => {
