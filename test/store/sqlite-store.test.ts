@@ -5,7 +5,7 @@ import { existsSync, openSync, closeSync, statSync, writeFileSync, writeSync } f
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock';
-import { StoreUnavailableError } from '../../src/core/errors';
+import { StoreUnavailableError, UsageError } from '../../src/core/errors';
 import type { AttemptResult } from '../../src/core/transitions';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations/index';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
@@ -111,6 +111,17 @@ describe('SqliteStore', () => {
     it('refuses a path it cannot create', () => {
       writeFileSync(join(dir, 'file'), '');
       assert.throws(() => open(join(dir, 'file', 'queue.db')), StoreUnavailableError);
+    });
+  });
+
+  describe('queue settings', () => {
+    it('refuses a bad name, a limit of 0 or a rate of 0 with a UsageError, changing nothing', async () => {
+      const store = open(join(dir, 'queue.db'));
+      await assert.rejects(store.setQueue({ name: 'bad name', paused: true }), UsageError);
+      await assert.rejects(store.setQueue({ name: 'q', concurrency: 0 }), (err: unknown) => err instanceof UsageError && /concurrency/.test(err.message));
+      await assert.rejects(store.setQueue({ name: 'q', rate: { count: 0, periodMs: 1000 } }), (err: unknown) => err instanceof UsageError && /rate/.test(err.message));
+      await assert.rejects(store.setQueue({ name: 'q', rate: { count: 1, periodMs: 0.5 } }), UsageError);
+      assert.deepEqual(await store.listQueues(), []);
     });
   });
 

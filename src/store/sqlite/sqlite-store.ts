@@ -144,7 +144,7 @@ export class SqliteStore implements Store {
     return this.db.read(() => this.db.stmt(Q.READ_OUTPUT).all(params.jobId, params.attempt, params.afterSeq ?? 0) as OutputChunk[]);
   }
 
-  // --- Worker side: the transaction bodies are in ./finish.ts and ./output.ts -----------------------------------------
+  // --- Worker side: the transaction bodies are in ./claim.ts, ./finish.ts and ./output.ts --------------------------
 
   async claim(params: ClaimParams): Promise<ClaimedJob[]> {
     return this.db.write(() => claimIn(this.db, params, this.clock.now()));

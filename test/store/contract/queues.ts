@@ -3,7 +3,7 @@ import { describe } from 'node:test';
 import type { QueueRecord } from '../../../src/core/queue-settings';
 import type { ClaimedJob, Store } from '../../../src/store/store';
 import { waitFor } from '../../support/wait-for';
-import { ok, next, newJob, zeroCounts, claimIds, runAttempt } from './job-builders';
+import { ok, exit, next, newJob, zeroCounts, claimIds, runAttempt } from './job-builders';
 import type { ContractIt, StoreUnderTest } from './store-under-test';
 
 /** Finishes a claimed job as completed; true when the finish applied. */
@@ -47,13 +47,15 @@ export function queuesContract(it: ContractIt): void {
       assert.deepEqual((await store.getJob({ id: 'e1' }))?.queue, 'email');
       assert.equal((await store.getJob({ id: 'd1' }))?.queue, 'default');
       await runAttempt(store, 'e1', ok, next('completed'));
+      await store.enqueue({ jobs: [newJob('e3', { queue: 'email', priority: 1 }), newJob('e4', { queue: 'email' }), newJob('d2', { dependsOn: ['d1'] })], ifNotExists: false });
+      await runAttempt(store, 'e3', exit(1), next('failed', 3_600_000));
       const [running] = await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 1, queues: ['email'] });
       assert.equal(running?.job.id, 'e2');
       await store.setQueue({ name: 'video', concurrency: 2 });
 
       assert.deepEqual(await store.listQueues(), [
-        { name: 'default', counts: { ...zeroCounts(), pending: 1 }, running: 0, concurrency: null, rate: null, paused: false },
-        { name: 'email', counts: { ...zeroCounts(), completed: 1, processing: 1 }, running: 1, concurrency: null, rate: null, paused: false },
+        { name: 'default', counts: { ...zeroCounts(), pending: 1, waiting: 1 }, running: 0, concurrency: null, rate: null, paused: false },
+        { name: 'email', counts: { ...zeroCounts(), completed: 1, processing: 1, failed: 1, pending: 1 }, running: 1, concurrency: null, rate: null, paused: false },
         { name: 'video', counts: zeroCounts(), running: 0, concurrency: 2, rate: null, paused: false },
       ]);
     });
@@ -143,6 +145,23 @@ export function queuesContract(it: ContractIt): void {
       assert.equal(maxCapped, 3, 'the limit was reached');
     });
 
+    it('a paused or full queue\'s backlog ahead of the others in claim order does not hide them', async ({ store }) => {
+      const backlog = (queue: string, n: number) => Array.from({ length: n }, (_, i) => newJob(`${queue}-${i}`, { queue, priority: 5 }));
+      await store.enqueue({ jobs: [...backlog('held', 300), ...backlog('full', 300)], ifNotExists: false });
+      await store.enqueue({
+        jobs: [newJob('x1', { queue: 'x', priority: 1 }), newJob('y1', { queue: 'y', priority: 2 }), newJob('x2', { queue: 'x', priority: 1 }), newJob('y2', { queue: 'y' })],
+        ifNotExists: false,
+      });
+      await store.setQueue({ name: 'held', paused: true });
+      await store.setQueue({ name: 'full', concurrency: 2 });
+      assert.deepEqual(await claimIds(store, 3), ['full-0', 'full-1', 'y1'], 'the full queue up to its limit, then the best of the others');
+      assert.deepEqual(await claimIds(store, 2), ['x1', 'x2']);
+      assert.deepEqual(await claimIds(store, 1), ['y2']);
+      assert.deepEqual(await claimIds(store, 5), []);
+      await store.setQueue({ name: 'held', paused: false });
+      assert.deepEqual(await claimIds(store, 2, ['x', 'held']), ['held-0', 'held-1']);
+    });
+
     it('a rate starts at most one job per claim, and nextRunAt names the next start it allows', async ({ store }) => {
       await store.setQueue({ name: 'api', rate: { count: 1, periodMs: 60_000 } });
       await store.enqueue({ jobs: [newJob('a1', { queue: 'api', priority: 1 }), newJob('a2', { queue: 'api', priority: 1 }), newJob('other')], ifNotExists: false });
@@ -215,8 +234,10 @@ export function queuesContract(it: ContractIt): void {
         jobs: [newJob('a1', { queue: 'a', priority: 3 }), newJob('b1', { queue: 'b', priority: 2 }), newJob('c1', { queue: 'c', priority: 1 }), newJob('a2', { queue: 'a' })],
         ifNotExists: false,
       });
-      assert.deepEqual(await claimIds(store, 10, ['c', 'a']), ['a1', 'c1', 'a2'], 'only the queues asked, in claim order across them');
+      assert.deepEqual(await claimIds(store, 10, ['c', 'a', 'c']), ['a1', 'c1', 'a2'], 'only the queues asked, in claim order across them');
       assert.deepEqual(await claimIds(store, 10, ['a']), []);
+      await store.enqueue({ jobs: [newJob('d1', { queue: 'd' }), newJob('d2', { queue: 'd', priority: 4 }), newJob('d3', { queue: 'd' })], ifNotExists: false });
+      assert.deepEqual(await claimIds(store, 5, ['d']), ['d2', 'd1', 'd3'], 'one queue, in claim order');
       const ids = async (params: Parameters<Store['listJobs']>[0]) => (await store.listJobs(params)).map((job) => job.id);
       assert.deepEqual(await ids({ limit: 10, queue: 'a' }), ['a2', 'a1']);
       assert.deepEqual(await ids({ limit: 10, queue: 'b', states: ['pending'] }), ['b1']);
@@ -224,7 +245,7 @@ export function queuesContract(it: ContractIt): void {
       assert.deepEqual(await ids({ limit: 10, queue: 'nope' }), []);
       for (const id of ['a1', 'c1', 'a2']) assert.equal(await store.finishAttempt({ jobId: id, workerId: 'w1', attempt: 1, result: ok, next: next('completed') }), true);
       assert.equal(await store.purge({ states: ['completed'], olderThanMs: 0, dryRun: false, queue: 'a' }), 2);
-      assert.deepEqual(await ids({ limit: 10 }), ['c1', 'b1']);
+      assert.deepEqual(await ids({ limit: 10, states: ['completed', 'pending'] }), ['c1', 'b1']);
       assert.equal(await store.purge({ states: ['completed'], olderThanMs: 0, dryRun: true, queue: 'b' }), 0);
     });
   });
