@@ -61,7 +61,7 @@ async function runForeground(ctx: CliContext, count: number, shape: WorkerShape)
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const each = shape.concurrency === 1 ? '' : `, ${shape.concurrency} jobs at once each`;
-  process.stderr.write(`queuectl: ${count} worker(s)${each} running in the foreground on ${queue.store.location}\n`);
+  process.stderr.write(`queuectl: ${count} worker(s) running in the foreground on ${queue.store.location}${each}\n`);
   const forget = recordLocalWorker(queue.store.location);
   try {
     await Promise.all(workers.map((worker) => worker.run()));
