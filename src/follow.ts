@@ -16,7 +16,7 @@ const MIN_LOOK_GAP_MS = 50;
 /**
  * Waits until every job is finished (completed, dead or cancelled) or `timeoutMs` passes; returns the jobs as last
  * seen, in the order of `ids`. Each look is one query for all the jobs still open, made when the store announces a
- * change and otherwise every `pollMs` (default 1 s). A job counts as finished once seen finished. Unknown ids throw
+ * job's end and otherwise every `pollMs` (default 1 s). A job counts as finished once seen finished. Unknown ids throw
  * NotFoundError, as does a job deleted while waited on. `onLook` runs after each look that did not end the wait.
  * For library users; `queuectl wait` is built on it.
  */
@@ -29,7 +29,7 @@ export async function wait(
   const pollMs = options.pollMs ?? WAIT_FALLBACK_POLL_MS;
   const signal = new WakeSignal();
   // Subscribed before the first look, so a job that ends between that look and the wait for a wake-up is not missed.
-  const unsubscribe = await queue.subscribe(signal.wake);
+  const unsubscribe = await queue.subscribeToEnds(signal.wake);
   try {
     const seen = new Map<string, Job>();
     let open = [...new Set(ids)];

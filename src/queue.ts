@@ -60,11 +60,11 @@ export class Queue {
   }
 
   /**
-   * Calls `onChange` when the store announces a change (new work, a retry, a stop, …; on SQLite through a file beside
-   * the database, on PostgreSQL by LISTEN). Returns the function that unsubscribes.
+   * Calls `onEnd` when a job of this store reaches its end (completed, dead, cancelled) in any process: on SQLite
+   * through a file beside the database, on PostgreSQL by LISTEN. Returns the function that unsubscribes.
    */
-  async subscribe(onChange: () => void): Promise<() => Promise<void>> {
-    return this.store.subscribe(onChange);
+  async subscribeToEnds(onEnd: () => void): Promise<() => Promise<void>> {
+    return this.store.subscribeToEnds(onEnd);
   }
 
   /** Jobs newest first: in `state`, of `queue`, whose command contains `command`. */
