@@ -2,8 +2,8 @@ import { systemClock, type Clock } from '../core/clock';
 import type { HeartbeatReply, Store, WorkerIdentity, WorkerState } from '../store/store';
 
 /**
- * The lease of the job in hand, kept from this side: the heartbeat renews it, and a watchdog of its own kills the job
- * before the lease can have lapsed when it was not renewed, whatever the store calls are doing meanwhile.
+ * The leases of the jobs in hand, kept from this side: the heartbeat renews them all, and each job's own watchdog kills
+ * it before its lease can have lapsed when it was not renewed, whatever the store calls are doing meanwhile.
  */
 
 /** How long every store call of a worker may take (Store.setCallDeadline): a third of the lease, within 250 ms-10 s. */
@@ -28,7 +28,7 @@ const CHECK_EVERY_MS = 250;
 const PAUSE_MS = 1000;
 
 /**
- * Kills the job in hand when its lease cannot have been renewed. The lease runs from the moment a claim or renewal was
+ * Kills a job in hand when its lease cannot have been renewed. The lease runs from the moment a claim or renewal was
  * *sent* (the store sets it when the statement runs, later still), so after a renewal sent at `t` the lease lasts at
  * least until `t + leaseMs` by the store's clock; the watchdog fires `killMarginMs` before that. It runs on a timer
  * of its own: a store call that hangs, or a process frozen and resumed, cannot put it off.
@@ -120,37 +120,45 @@ export class LeaseWatchdog {
   }
 }
 
-/** The job whose lease a heartbeat renews. */
+/** A job whose lease a heartbeat renews. */
 export interface HeldLease {
   jobId: string;
   watchdog: LeaseWatchdog;
 }
 
+/** What the worker registers as: who it is, and what it serves (see Store.registerWorker). */
+export interface WorkerRegistration {
+  worker: WorkerIdentity;
+  concurrency: number;
+  queues: string[] | null;
+}
+
 /**
- * The worker's heartbeat: marks it alive, renews the lease of the job in hand (arming its watchdog from the time the
- * renewal was sent), and registers the worker again at once when its row is gone: peers remove a worker whose
- * heartbeat went stale (it was paused, or cut off from the store), and `worker list` and `worker stop` see only
- * registered workers.
+ * The worker's heartbeat: marks it alive, renews the leases of every job in hand in one call (arming each one's
+ * watchdog from the time the renewal was sent), and registers the worker again at once when its row is gone: peers
+ * remove a worker whose heartbeat went stale (it was paused, or cut off from the store), and `worker list` and
+ * `worker stop` see only registered workers.
  */
 export class Heartbeat {
   constructor(
     private readonly params: {
       store: Store;
-      identity: WorkerIdentity;
+      registration: WorkerRegistration;
       log: (line: string) => void;
       clock?: Clock;
     },
   ) {}
 
   /** One beat; the reply says what the worker was asked to do. A store error propagates (the caller logs it). */
-  async runOnce(beat: { state: WorkerState; held: HeldLease | null; leaseMs: number }): Promise<HeartbeatReply> {
-    const { store, identity } = this.params;
+  async runOnce(beat: { state: WorkerState; held: readonly HeldLease[]; leaseMs: number }): Promise<HeartbeatReply> {
+    const { store, registration } = this.params;
     const sentAt = (this.params.clock ?? systemClock).now();
-    const reply = await store.heartbeat({ workerId: identity.id, state: beat.state, jobId: beat.held?.jobId ?? null, leaseMs: beat.leaseMs });
-    if (beat.held && reply.leaseHeld) beat.held.watchdog.renewed(sentAt, beat.leaseMs);
+    const reply = await store.heartbeat({ workerId: registration.worker.id, state: beat.state, jobIds: beat.held.map((lease) => lease.jobId), leaseMs: beat.leaseMs });
+    const lost = new Set(reply.lost);
+    for (const lease of beat.held) if (!lost.has(lease.jobId)) lease.watchdog.renewed(sentAt, beat.leaseMs);
     if (!reply.registered) {
       this.params.log('registration was gone (this worker was paused or cut off from the store); registering again');
-      await store.registerWorker({ worker: identity });
+      await store.registerWorker(registration);
     }
     return reply;
   }

@@ -23,8 +23,8 @@ export async function reapLostJobs(params: {
   store: Store;
   host: string;
   selfId: string;
-  /** The job this worker has in hand: its own lease, which its heartbeat renews. */
-  inHand: string | null;
+  /** True for a job this worker has in hand: its own lease, which its heartbeat renews. */
+  inHand: (jobId: string) => boolean;
   /** True for a job of this worker's whose result it still has to write: it is not lost either. */
   reporting?: (jobId: string) => boolean;
   config: Config;
@@ -37,7 +37,7 @@ export async function reapLostJobs(params: {
   for (const lease of await store.listLeases()) {
     // A lease of our own is left alone while we hold its job. One we dropped (its report could not be written before
     // the lease ran out) is recovered like anyone's once it expired: nobody else renews it, nor would take it sooner.
-    if (lease.workerId === selfId && (lease.jobId === params.inHand || !lease.leaseExpired || params.reporting?.(lease.jobId))) continue;
+    if (lease.workerId === selfId && (params.inHand(lease.jobId) || !lease.leaseExpired || params.reporting?.(lease.jobId))) continue;
     const onThisHost = lease.host === host;
     // Only a registration shows which process to check. A missing one proves nothing: peers remove registrations
     // whose heartbeat looks stale, which a live worker's does after a store outage, so then the lease decides.

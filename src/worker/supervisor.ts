@@ -31,19 +31,29 @@ function workerEnv(location: string): NodeJS.ProcessEnv {
 }
 
 /**
- * Starts `count` detached worker processes and waits until each has registered in the store, so a bad setup fails
+ * Starts `count` detached worker processes, each running up to `concurrency` jobs at once, and waits until each has registered in the store, so a bad setup fails
  * here, loudly, rather than in a log nobody reads. The location travels in the environment, never in argv, so a
  * PostgreSQL password does not show in `ps`.
  */
-export async function startBackgroundWorkers(params: { store: Store; location: string; count: number }): Promise<{ pids: number[]; logPath: string }> {
+export async function startBackgroundWorkers(params: {
+  store: Store;
+  location: string;
+  count: number;
+  /** Jobs each worker runs at once (default 1). */
+  concurrency?: number;
+  /** Only jobs of these queues; every queue when null or absent. */
+  queues?: string[] | null;
+}): Promise<{ pids: number[]; logPath: string }> {
   const logPath = workerLogPath(params.location);
   // With PostgreSQL the log goes to the data directory, which nothing else may have created yet.
   mkdirSync(dirname(logPath), { recursive: true, mode: 0o700 });
   const logFd = openSync(logPath, 'a', 0o600);
+  const args = [CLI_BIN, 'worker', 'run', '--concurrency', String(params.concurrency ?? 1)];
+  if (params.queues) args.push('--queue', params.queues.join(','));
   const children = [];
   try {
     for (let i = 0; i < params.count; i++) {
-      const child = spawn(process.execPath, [CLI_BIN, 'worker', 'run'], {
+      const child = spawn(process.execPath, args, {
         detached: true,
         stdio: ['ignore', logFd, logFd],
         env: workerEnv(params.location),

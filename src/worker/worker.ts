@@ -1,18 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from '../core/clock';
-import { backoffPolicy, resolveConfig, type Config } from '../core/config';
+import { resolveConfig, type Config } from '../core/config';
 import { isQueueError, StoreCorruptError } from '../core/errors';
 import { isTerminal, type JobState } from '../core/job';
 import { workerStaleAfterMs } from '../core/worker-liveness';
-import { planAfterAttempt, type AttemptResult } from '../core/transitions';
-import type { ClaimedJob, StopMode, Store, WorkerIdentity, WorkerState } from '../store/store';
+import { validateWorkerConcurrency, validateWorkerQueues } from '../core/worker-slots';
+import type { ClaimedJob, ClaimParams, FinishAndClaimResult, FinishParams, StopMode, Store, WorkerState } from '../store/store';
 import { runFinishHook } from './finish-hook';
-import { attemptFileName } from './attempt-files';
-import { callDeadlineMs, Heartbeat, LeaseWatchdog } from './lease';
-import { OutputBuffer } from './output-buffer';
+import { JobRun, type Claim, type JobRunContext } from './job-run';
+import { callDeadlineMs, Heartbeat, type WorkerRegistration } from './lease';
 import { createCaptureDirectory, removeCaptureDirectory } from './output-capture';
-import { attemptMarker, currentHost, processStartTime } from '../platform/process-info';
-import { RunningCommand } from './runner';
+import { currentHost, processStartTime } from '../platform/process-info';
 import { ConfigRefresh } from './services/config-refresh';
 import { FinishHookTaker } from './services/finish-hooks';
 import { GoneWorkerCleaner } from './services/gone-workers';
@@ -22,56 +20,54 @@ import { RetentionSweeper } from './services/retention';
 import { ScheduleService } from './services/schedules';
 import { ServiceSchedule } from './services/service';
 import { describeSpawnEngine } from './spawn';
-import { retryThroughOutages } from './report';
-import { later, repeat } from './timers';
+import { repeat } from './timers';
 import { Wakeup } from './wakeup';
 
 /** An idle worker looks at the store at least this often even without a wake-up (a lost notify costs this much). */
 const FALLBACK_POLL_MS = 5000;
-/** A command still running after this long gets its process group written to the store (see runJob). */
-const PROCESS_RECORD_DELAY_MS = 100;
-/** Errors the worker does not ride out: one of these ends it (its job is killed and left to its lease). */
+/**
+ * The pooled store connections a worker process opens (OpenStoreOptions.poolSize): its slots, heartbeat and services
+ * take turns on one, so on PostgreSQL it holds 2 with its LISTEN, whatever its concurrency.
+ */
+export const WORKER_POOL_SIZE = 1;
+/** Errors the worker does not ride out: one of these ends it (its jobs are killed and left to their leases). */
 const FATAL_ERRORS: (abstract new (...args: never[]) => Error)[] = [StoreCorruptError];
 
 export interface WorkerOptions {
-  /** The worker bounds the store's calls by its lease (Store.setCallDeadline). */
+  /**
+   * The worker bounds the store's calls by its lease (Store.setCallDeadline). Opened with `poolSize:
+   * WORKER_POOL_SIZE`, a PostgreSQL store costs the worker 2 connections whatever its concurrency.
+   */
   store: Store;
   host?: string;
   log?: (line: string) => void;
   /** The clock leases and services are timed by; tests inject one. */
   clock?: Clock;
-}
-
-/** A job claimed, with what its lease runs from: when the claim was sent, and for how long. */
-interface Claim {
-  claimed: ClaimedJob;
-  sentAt: number;
-  leaseMs: number;
-}
-
-interface CurrentJob {
-  claimed: ClaimedJob;
-  running: RunningCommand | null;
-  /** Set once the command has ended: from then on only the guarded finish decides, and there is nothing to kill. */
-  exited: boolean;
-  watchdog: LeaseWatchdog;
+  /** How many jobs it runs at once at most (its slots): 1 to 1000, default 1. */
+  concurrency?: number;
+  /** Only jobs of these queues; every queue when null or absent. */
+  queues?: string[] | null;
 }
 
 /**
- * One worker: claims a job, runs it, reports how it ended, and repeats; between jobs it waits on a wake-up from the
- * store rather than polling. Beside that loop, a heartbeat renews the lease of the job in hand and picks up stop and
- * cancel requests, a watchdog (lease.ts) kills that job should its lease lapse, and maintenance services
- * (services/) recover lost jobs, clean up gone workers, run finish hooks, apply retention and re-read the config.
+ * One worker: claims jobs (as many as it has free slots, in one transaction), runs each in a slot of its own
+ * (job-run.ts), reports how each ended and takes that slot's next job in the same write, and repeats; with free slots
+ * and nothing due it waits on a wake-up from the store rather than polling. Beside that, one heartbeat renews the
+ * leases of every job in hand and picks up stop and cancel requests, a watchdog per job (lease.ts) kills it should its
+ * lease lapse, and maintenance services (services/) recover lost jobs, clean up gone workers, run finish hooks, apply
+ * retention and re-read the config.
  */
 export class Worker {
   readonly id = `w_${randomBytes(5).toString('hex')}`;
   readonly host: string;
-  /** Our environment, copied once: reading process.env goes through getenv for every variable, on every job. */
-  private readonly baseEnv: NodeJS.ProcessEnv = { ...process.env };
+  /** How many jobs it runs at once at most. */
+  readonly concurrency: number;
+  /** The queues it serves; null: every queue. */
+  readonly queues: string[] | null;
   private readonly store: Store;
   private readonly log: (line: string) => void;
   private readonly clock: Clock;
-  private readonly identity: WorkerIdentity;
+  private readonly registration: WorkerRegistration;
   private readonly wakeup = new Wakeup();
   private readonly heartbeat: Heartbeat;
   private readonly configRefresh: ConfigRefresh;
@@ -79,7 +75,11 @@ export class Worker {
   private readonly services: ServiceSchedule;
   private config: Config = resolveConfig({});
   private stopMode: StopMode | null = null;
-  private current: CurrentJob | null = null;
+  /** The jobs in hand, each in its slot from its claim until its end is reported. */
+  private readonly slots = new Set<JobRun>();
+  /** Slots promised to claims under way, or to jobs claimed and not yet started: never offered to another claim. */
+  private reserved = 0;
+  private jobContext: JobRunContext | null = null;
   private beating: Promise<void> | null = null;
   private lastEarlyBeat = 0;
   private ended: Promise<void> | null = null;
@@ -91,11 +91,14 @@ export class Worker {
     const store = options.store;
     this.store = store;
     this.host = options.host ?? currentHost();
+    this.concurrency = validateWorkerConcurrency(options.concurrency ?? 1, 'concurrency');
+    this.queues = validateWorkerQueues(options.queues);
     this.clock = options.clock ?? systemClock;
     this.log = options.log ?? ((line) => process.stderr.write(`${new Date().toISOString()} ${this.id} ${line}\n`));
     this.schedules = new ScheduleService({ store: this.store, log: this.log });
-    this.identity = { id: this.id, host: this.host, pid: process.pid, pidStart: processStartTime(process.pid) };
-    this.heartbeat = new Heartbeat({ store, identity: this.identity, log: this.log, clock: this.clock });
+    const worker = { id: this.id, host: this.host, pid: process.pid, pidStart: processStartTime(process.pid) };
+    this.registration = { worker, concurrency: this.concurrency, queues: this.queues };
+    this.heartbeat = new Heartbeat({ store, registration: this.registration, log: this.log, clock: this.clock });
     const everyTick = () => this.tickMs;
     const everyFifthTick = () => 5 * this.tickMs;
     this.configRefresh = new ConfigRefresh({ store, onConfig: (config) => this.useConfig(config), periodMs: everyFifthTick });
@@ -106,13 +109,13 @@ export class Worker {
         // Before the reaper: a result kept back is written as it really was, not recovered as a lost attempt.
         this.lateReports,
         new LostJobReaper({
-          store, host: this.host, selfId: this.id, inHand: () => this.current?.claimed.job.id ?? null,
+          store, host: this.host, selfId: this.id, inHand: (jobId) => this.holds(jobId),
           reporting: (jobId) => this.lateReports.holds(jobId), config: () => this.config,
           periodMs: everyTick, log: this.log, onJobEnded: (jobId, state) => this.jobEnded(jobId, state, null), onRecovered: () => this.wakeup.wake(),
         }),
         new GoneWorkerCleaner({ store, host: this.host, staleAfterMs: () => workerStaleAfterMs(this.leaseMs), periodMs: everyFifthTick }),
         new FinishHookTaker({ store, onJobEnded: (ended) => this.jobEnded(ended.jobId, ended.state, ended.exitCode), periodMs: everyTick }),
-        // Schedules fire from here too, so they keep time while every worker is busy.
+        // Schedules fire from here too, so they keep time while every slot is busy.
         { name: 'schedules', periodMs: everyTick, runOnce: async () => void (await this.schedules.runOnce()) },
         new RetentionSweeper({ store, retentionMs: () => this.config.retention, periodMs: everyTick, log: this.log, clock: this.clock }),
       ],
@@ -130,13 +133,18 @@ export class Worker {
     return Math.max(50, Math.min(1000, Math.floor(this.leaseMs / 3)));
   }
 
+  /** The ids of the jobs it runs now (each until its end is reported). */
+  get runningJobs(): string[] {
+    return [...this.slots].map((run) => run.jobId);
+  }
+
   /**
-   * Asks the worker to stop: `graceful` finishes the job in hand first; `kill` kills it and puts it back. The promise
-   * settles when the worker's loop has ended (at once if it is not running).
+   * Asks the worker to stop: `graceful` finishes every job in hand first; `kill` kills them and puts them back. The
+   * promise settles when the worker's loop has ended (at once if it is not running).
    */
   stop(mode: StopMode = 'graceful'): Promise<void> {
     if (this.stopMode !== 'kill') this.stopMode = mode;
-    if (mode === 'kill') this.current?.running?.kill('SIGTERM', 'stopped');
+    if (mode === 'kill') for (const run of this.slots) run.kill('SIGTERM', 'stopped');
     this.wakeup.wake();
     return (this.ended ?? Promise.resolve()).catch(() => undefined);
   }
@@ -160,21 +168,29 @@ export class Worker {
   private async serve(captureDir: string): Promise<void> {
     this.useConfig(this.config);
     await this.guard('config', () => this.configRefresh.runOnce());
-    await this.store.registerWorker({ worker: this.identity });
+    await this.store.registerWorker(this.registration);
     this.log(describeSpawnEngine());
+    this.jobContext = this.makeJobContext(captureDir);
     const unsubscribe = await this.store.subscribe(() => this.onWake());
     const stopBeating = repeat(() => this.tickMs, () => this.beat());
     const stopServices = repeat(() => this.tickMs, () => this.services.runDue());
     try {
       await this.beat();
       await this.services.runDue();
-      // A job in hand (claimed together with the last report) is run even if a stop arrived meanwhile.
-      let claim: Claim | null = null;
-      while (this.stopMode === null || claim !== null) {
-        claim ??= await this.claim();
-        if (claim) claim = await this.runJob(claim, captureDir);
-        else if (this.stopMode === null) await this.waitForWork();
+      while (this.stopMode === null) {
+        const free = this.freeSlots();
+        if (free === 0) {
+          // Full: a slot that frees up, a stop or a wake-up ends the wait.
+          await this.wakeup.wait(FALLBACK_POLL_MS);
+          continue;
+        }
+        const claimed = await this.claim(free);
+        for (const claim of claimed) this.startJob(claim);
+        // Fewer than asked: nothing more is due now.
+        if (claimed.length < free && this.stopMode === null) await this.waitForWork();
       }
+      // Stopping: every job in hand (and any a last report claimed along) runs to its end, or is killed by `kill`.
+      while (this.slots.size > 0) await Promise.all([...this.slots].map((run) => run.done));
     } finally {
       stopBeating();
       stopServices();
@@ -192,28 +208,96 @@ export class Worker {
     this.store.setCallDeadline({ ms: callDeadlineMs(this.leaseMs) });
   }
 
-  private claimParams() {
-    return { workerId: this.id, host: this.host, leaseMs: this.leaseMs };
+  private freeSlots(): number {
+    return Math.max(0, this.concurrency - this.slots.size - this.reserved);
   }
 
-  private async claim(): Promise<Claim | null> {
+  private holds(jobId: string): boolean {
+    for (const run of this.slots) if (run.jobId === jobId) return true;
+    return false;
+  }
+
+  private claimParams(limit: number): ClaimParams {
+    return { workerId: this.id, host: this.host, leaseMs: this.leaseMs, limit, queues: this.queues };
+  }
+
+  /** Claims up to `limit` jobs in one transaction, those slots reserved meanwhile. */
+  private async claim(limit: number): Promise<Claim[]> {
     const sentAt = this.clock.now();
-    const params = this.claimParams();
+    const params = this.claimParams(limit);
+    this.reserved += limit;
+    let claimed: ClaimedJob[] | null = null;
     try {
-      const claimed = await this.store.claim(params);
-      return claimed && { claimed, sentAt, leaseMs: params.leaseMs };
+      claimed = await this.store.claim(params);
     } catch (err) {
       this.failed('claim', err);
-      await this.wakeup.wait(500);
-      return null;
+    } finally {
+      this.reserved -= limit;
     }
+    if (claimed === null) {
+      await this.wakeup.wait(500);
+      return [];
+    }
+    return claimed.map((job) => ({ claimed: job, sentAt, leaseMs: params.leaseMs }));
+  }
+
+  /** Puts a claimed job in a slot; when its end is reported, the slot goes to what that report claimed along. */
+  private startJob(claim: Claim): void {
+    const run = new JobRun(claim, this.jobContext!);
+    this.slots.add(run);
+    void run.done.then((next) => {
+      this.slots.delete(run);
+      this.reserved -= next.length;
+      for (const claimed of next) this.startJob(claimed);
+      // A slot may be free now: the loop looks for work, or learns that the last job of a stop is done.
+      this.wakeup.wake();
+    });
+  }
+
+  /**
+   * Writes a job's end. Unless stopping, the same write claims as many jobs as there are slots free once this one's
+   * is: its own and every other free one, reserved until the jobs claimed are started.
+   */
+  private async writeEnd(finish: FinishParams): Promise<{ finished: boolean; next: Claim[] }> {
+    if (this.stopMode !== null) return { finished: await this.store.finishAttempt(finish), next: [] };
+    const others = this.freeSlots();
+    this.reserved += others;
+    const sentAt = this.clock.now();
+    const claim = this.claimParams(others + 1);
+    let reply: FinishAndClaimResult;
+    try {
+      reply = await this.store.finishAndClaim({ finish, claim });
+    } finally {
+      this.reserved -= others;
+    }
+    // Until started (startJob), what was claimed holds its slots.
+    this.reserved += reply.next.length;
+    return { finished: reply.finished, next: reply.next.map((claimed) => ({ claimed, sentAt, leaseMs: claim.leaseMs })) };
+  }
+
+  private makeJobContext(captureDir: string): JobRunContext {
+    return {
+      store: this.store,
+      workerId: this.id,
+      clock: this.clock,
+      captureDir,
+      // Our environment, copied once: reading process.env goes through getenv for every variable, on every job.
+      baseEnv: { ...process.env },
+      log: this.log,
+      config: () => this.config,
+      stopMode: () => this.stopMode,
+      writeEnd: (finish) => this.writeEnd(finish),
+      keepForLater: (finish) => this.lateReports.add(finish),
+      onJobEnded: (jobId, state, exitCode) => this.jobEnded(jobId, state, exitCode),
+      guard: (what, fn) => this.guard(what, fn),
+      failed: (what, err) => this.failed(what, err),
+    };
   }
 
   private onWake(): void {
-    if (this.current === null) {
-      this.wakeup.wake();
-      return;
-    }
+    // A free slot: look for the work the wake-up may announce.
+    if (this.freeSlots() > 0 || this.slots.size === 0) this.wakeup.wake();
+    if (this.slots.size === 0) return;
     // Busy: a wake-up may carry a cancel or a stop for us; heartbeat early to find out, at most every 50 ms.
     const now = Date.now();
     if (now - this.lastEarlyBeat >= 50 && this.beating === null) {
@@ -227,7 +311,7 @@ export class Worker {
     const fired = await this.guard('schedules', () => this.schedules.runOnce());
     if (fired?.some((tick) => tick.result.outcome === 'fired')) return;
     const [nextJob, nextSchedule] = await Promise.all([
-      this.guard('next run', () => this.store.nextRunAt()),
+      this.guard('next run', () => this.store.nextRunAt({ queues: this.queues })),
       this.guard('next schedule', () => this.schedules.nextDueAt()),
     ]);
     const next = nextJob === null || nextSchedule === null ? (nextJob ?? nextSchedule) : Math.min(nextJob, nextSchedule);
@@ -235,95 +319,6 @@ export class Worker {
     const now = next === null ? null : await this.guard('clock', () => this.store.now());
     const waitMs = next === null || now === null ? FALLBACK_POLL_MS : Math.min(FALLBACK_POLL_MS, Math.max(0, next - now) + 5);
     await this.wakeup.wait(waitMs);
-  }
-
-  /** Runs one job and reports it; returns the next job when the report could claim one in the same write. */
-  private async runJob(claim: Claim, captureDir: string): Promise<Claim | null> {
-    const { claimed } = claim;
-    const { job, attempt } = claimed;
-    const config = this.config;
-    const current: CurrentJob = { claimed, running: null, exited: false, watchdog: this.watchdogFor(claim) };
-    this.current = current;
-    const limitBytes = config['output-limit'];
-    const output = new OutputBuffer(limitBytes, async ({ chunks, truncated }) =>
-      (await this.guard('output', () => this.store.appendOutput({ jobId: job.id, attempt, chunks, limitBytes, truncated }).then(() => true))) === true,
-    );
-    const timeoutSeconds = job.timeout ?? (config['job-timeout'] > 0 ? config['job-timeout'] : null);
-    const running = new RunningCommand({
-      command: job.command,
-      cwd: job.cwd,
-      env: { ...this.baseEnv, ...job.env, ...attemptMarker(job.id, attempt) },
-      timeoutSeconds,
-      captureDir,
-      // A reaper finds the attempt's files (its exit status above all) by this name if this worker dies.
-      captureName: attemptFileName(job.id, attempt),
-      captureLimitBytes: limitBytes,
-      output,
-    });
-    current.running = running;
-    const startedAt = this.clock.now();
-    this.log(`started ${job.id} attempt ${attempt}`);
-    // The claim's reply may come after a pause longer than the lease: then another worker may run the job already.
-    current.watchdog.check();
-    if (this.stopMode === 'kill') running.kill('SIGTERM', 'stopped');
-    const pid = running.pid;
-    // Most jobs of a busy queue end before the delay and never pay for the write (nor for the /proc read); until it is
-    // written, a reaper recovering the job finds the group by the attempt marker in its processes' environment.
-    const recording = pid === null ? null : later(PROCESS_RECORD_DELAY_MS, () =>
-      this.guard('record pid', () => this.store.recordAttemptProcess({ jobId: job.id, attempt, workerId: this.id, pid, pidStart: processStartTime(pid) })),
-    );
-    const result: AttemptResult = await running.result;
-    current.exited = true;
-    current.watchdog.stop();
-    await recording?.settle();
-    await output.close();
-    const next = planAfterAttempt(job, result, backoffPolicy(config));
-    const finish = { jobId: job.id, workerId: this.id, attempt, result, next };
-    const sentAt = this.clock.now();
-    const claimParams = this.claimParams();
-    const reported = await retryThroughOutages({
-      clock: this.clock,
-      forMs: this.leaseMs,
-      onGiveUp: (err) => this.failed(`report of job ${job.id}`, err),
-      write: async () =>
-        this.stopMode === null
-          ? this.store.finishAndClaim({ finish, claim: claimParams })
-          : { finished: await this.store.finishAttempt(finish), next: null },
-    });
-    this.current = null;
-    if (reported === null) {
-      this.log(`job ${job.id}: its result is not written yet; it is kept and written once the store answers again`);
-      this.lateReports.add(finish);
-      return null;
-    }
-    if (!reported.finished) {
-      this.log(`job ${job.id} attempt ${attempt}: lease lost before its result was written; the job was recovered meanwhile`);
-      // The recovery closed the attempt as lost; it did run to an end, and its attempt says so.
-      if (result.outcome !== 'worker_lost') await this.guard('late result', () => this.store.recordLateResult(finish));
-      return null;
-    }
-    // One line per job, beside `started`: what `tail -f` on the worker log shows.
-    const seconds = ((this.clock.now() - startedAt) / 1000).toFixed(1);
-    this.log(`finished ${job.id} ${next.state} exit=${result.exitCode ?? result.signal ?? '-'} ${seconds}s`);
-    this.jobEnded(job.id, next.state, result.exitCode);
-    // A retried report's claim was sent later than `sentAt`: the lease, counted from the first try, only looks shorter.
-    return reported.next && { claimed: reported.next, sentAt, leaseMs: claimParams.leaseMs };
-  }
-
-  /** The watchdog of a claimed job: kills its command when the lease cannot have been renewed in time. */
-  private watchdogFor(claim: Claim): LeaseWatchdog {
-    const watchdog = new LeaseWatchdog({
-      leaseMs: claim.leaseMs,
-      sentAt: claim.sentAt,
-      clock: this.clock,
-      onLapse: (reason) => {
-        const current = this.current;
-        if (current?.watchdog !== watchdog || !current.running || current.exited) return;
-        this.log(`job ${claim.claimed.job.id}: ${reason}; killing it so it never runs twice at once`);
-        current.running.kill('SIGKILL', 'worker_lost');
-      },
-    });
-    return watchdog;
   }
 
   /**
@@ -347,22 +342,22 @@ export class Worker {
   }
 
   private async beatOnce(): Promise<void> {
-    const current = this.current;
-    const state: WorkerState = this.stopMode ? 'stopping' : current ? 'busy' : 'idle';
-    const held = current && { jobId: current.claimed.job.id, watchdog: current.watchdog };
+    // The runs as they were when the beat was sent: the reply is about them, not about a later run of the same job.
+    const held = [...this.slots];
+    const state: WorkerState = this.stopMode ? 'stopping' : held.length > 0 ? 'busy' : 'idle';
     const reply = await this.guard('heartbeat', () => this.heartbeat.runOnce({ state, held, leaseMs: this.leaseMs }));
     if (!reply) return;
     if (reply.stopRequest) void this.stop(reply.stopRequest);
-    // A heartbeat that crosses the job's own finish sees the lease gone: that is no loss, and its process group may
-    // already belong to someone else, so an ended command is never signalled.
-    if (current?.running && !current.exited) {
-      if (!reply.leaseHeld) {
-        this.log(`job ${current.claimed.job.id}: lease lost; killing it`);
-        current.running.kill('SIGKILL', 'worker_lost');
-      } else if (reply.cancelSignal) {
-        current.running.kill(reply.cancelSignal as NodeJS.Signals, 'cancelled');
-      }
+    const byId = new Map(held.map((run) => [run.jobId, run]));
+    // A heartbeat that crosses a job's own finish sees its lease gone: that is no loss, and an ended command is never
+    // signalled (JobRun.kill).
+    for (const jobId of reply.lost) {
+      const run = byId.get(jobId);
+      if (!run?.runningCommand) continue;
+      this.log(`job ${jobId}: lease lost; killing it`);
+      run.kill('SIGKILL', 'worker_lost');
     }
+    for (const cancel of reply.cancels) byId.get(cancel.jobId)?.kill(cancel.signal as NodeJS.Signals, 'cancelled');
   }
 
   /** Store calls from the loop: a failure is logged and treated as "nothing now", never a crash. */
@@ -378,7 +373,7 @@ export class Worker {
   /**
    * Logs a failed call. Our own errors (a store outage, above all) say what went wrong; anything else is a bug, logged
    * with its stack.
-   * An error of FATAL_ERRORS stops the worker (its job killed and left to its lease) and `run()` rejects with it.
+   * An error of FATAL_ERRORS stops the worker (its jobs killed and left to their leases) and `run()` rejects with it.
    */
   private failed(what: string, err: unknown): void {
     if (FATAL_ERRORS.some((type) => err instanceof type)) {

@@ -116,8 +116,8 @@ for (const backend of backends()) {
       // Nothing heartbeats for them: a long stale limit keeps the running one alive however slow the machine is.
       await s.temp.store.setConfig({ key: 'lease-timeout', value: '3600' });
       const host = currentHost();
-      await s.temp.store.registerWorker({ worker: { id: 'w-gone', host, pid: exited, pidStart: null } });
-      await s.temp.store.registerWorker({ worker: { id: 'w-alive', host, pid: running.pid!, pidStart: processStartTime(running.pid!) } });
+      await s.temp.store.registerWorker({ worker: { id: 'w-gone', host, pid: exited, pidStart: null }, concurrency: 1, queues: null });
+      await s.temp.store.registerWorker({ worker: { id: 'w-alive', host, pid: running.pid!, pidStart: processStartTime(running.pid!) }, concurrency: 1, queues: null });
       const registered = async () => (await s.temp.store.listWorkers({ staleAfterMs: 60_000 })).map((worker) => worker.id).sort();
 
       for (let round = 0; round < 2; round++) {

@@ -44,7 +44,7 @@ for (const backend of backends()) {
       assert.equal(json.finished.minutes.reduce((n: number, m: { succeeded: number; failed: number }) => n + m.succeeded + m.failed, 0), 2);
       assert.deepEqual(json.finished.by_worker, [{ worker_id: 'w-test', succeeded: 1, failed: 1 }]);
       assert.equal(json.workers[0].id, 'w-test');
-      assert.equal(json.workers[0].current_job, 'run-1');
+      assert.deepEqual(json.workers[0].running_jobs, ['run-1']);
       assert.ok(json.oldest_pending_age_seconds >= 0);
     });
 

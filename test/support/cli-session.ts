@@ -180,12 +180,15 @@ export class CliSession {
   }
 
   /**
-   * `worker start --count N` (as host `host` when given); returns the workers' pids (kept, so close() can make sure
-   * they are gone).
+   * `worker start --count N` (as host `host` when given; `--concurrency C` and `--queue Q` when given); returns the
+   * workers' pids (kept, so close() can make sure they are gone).
    */
-  async startWorkers(count = 1, options: { host?: string; env?: ExtraEnv } = {}): Promise<number[]> {
+  async startWorkers(count = 1, options: { host?: string; env?: ExtraEnv; concurrency?: number; queue?: string } = {}): Promise<number[]> {
     const env = { ...options.env, ...(options.host === undefined ? {} : { QUEUECTL_HOST: options.host }) };
-    const out = await this.ok(['worker', 'start', '--count', String(count)], { env });
+    const args = ['worker', 'start', '--count', String(count)];
+    if (options.concurrency !== undefined) args.push('--concurrency', String(options.concurrency));
+    if (options.queue !== undefined) args.push('--queue', options.queue);
+    const out = await this.ok(args, { env });
     const pids = (/pid ([\d ]+)/.exec(out)?.[1] ?? '').trim().split(' ').map(Number);
     assert.equal(pids.length, count, `worker start printed ${count} pid(s): ${out}`);
     for (const pid of pids) this.workerPids.add(pid);

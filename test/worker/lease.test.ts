@@ -7,7 +7,7 @@ import { callDeadlineMs, Heartbeat, killMarginMs, LeaseWatchdog } from '../../sr
 import { tempSqliteStore, type TempStore } from '../support/temp-store';
 import { waitFor } from '../support/wait-for';
 
-const newJob = (id: string): NewJob => ({ id, command: 'true', maxRetries: null, priority: 0, runAt: null, delayMs: 0, timeout: null, cwd: null, env: null, dependsOn: [] });
+const newJob = (id: string): NewJob => ({ id, command: 'true', maxRetries: null, priority: 0, runAt: null, delayMs: 0, timeout: null, cwd: null, env: null, dependsOn: [], queue: 'default' });
 
 describe('lease timing', () => {
   it('bounds store calls to a third of the lease, within 250 ms and 10 s', () => {
@@ -96,33 +96,56 @@ describe('Heartbeat', () => {
   afterEach(() => temp.cleanup());
 
   const identity = { id: 'w1', host: 'h', pid: process.pid, pidStart: null };
+  const registration = { worker: identity, concurrency: 2, queues: null };
+  const claimParams = { workerId: 'w1', host: 'h', leaseMs: 3000, limit: 2, queues: null };
 
   it('registers the worker again at once when its row is gone', async () => {
     const logged: string[] = [];
-    const heartbeat = new Heartbeat({ store, identity, log: (line) => logged.push(line) });
-    await store.registerWorker({ worker: identity });
-    assert.equal((await heartbeat.runOnce({ state: 'idle', held: null, leaseMs: 3000 })).registered, true);
+    const heartbeat = new Heartbeat({ store, registration, log: (line) => logged.push(line) });
+    await store.registerWorker(registration);
+    assert.equal((await heartbeat.runOnce({ state: 'idle', held: [], leaseMs: 3000 })).registered, true);
     await store.removeWorker({ workerId: 'w1' });
-    assert.equal((await heartbeat.runOnce({ state: 'idle', held: null, leaseMs: 3000 })).registered, false);
-    assert.deepEqual((await store.listWorkers({ staleAfterMs: 60_000 })).map((w) => w.id), ['w1']);
+    assert.equal((await heartbeat.runOnce({ state: 'idle', held: [], leaseMs: 3000 })).registered, false);
+    const [worker] = await store.listWorkers({ staleAfterMs: 60_000 });
+    assert.deepEqual([worker?.id, worker?.concurrency], ['w1', 2], 'registered again with its slots');
     assert.equal(logged.length, 1);
     assert.match(logged[0]!, /registering again/);
   });
 
-  it('renews the lease of the job in hand and re-arms its watchdog from when the beat was sent', async () => {
+  it('renews the leases of every job in hand in one beat and re-arms each watchdog from when the beat was sent', async () => {
     const clock = new ManualClock(Date.now());
-    await store.registerWorker({ worker: identity });
-    await store.enqueue({ jobs: [newJob('a')], ifNotExists: false });
-    await store.claim({ workerId: 'w1', host: 'h', leaseMs: 3000 });
+    await store.registerWorker(registration);
+    await store.enqueue({ jobs: [newJob('a'), newJob('b')], ifNotExists: false });
+    assert.deepEqual((await store.claim(claimParams)).map((claimed) => claimed.job.id).sort(), ['a', 'b']);
     let lapsed = 0;
-    const watchdog = new LeaseWatchdog({ leaseMs: 3000, sentAt: clock.now(), clock, timer: false, onLapse: () => lapsed++ });
+    const watchdogs = ['a', 'b'].map(() => new LeaseWatchdog({ leaseMs: 3000, sentAt: clock.now(), clock, timer: false, onLapse: () => lapsed++ }));
     clock.advance(2000);
-    const heartbeat = new Heartbeat({ store, identity, log: () => undefined, clock });
-    assert.equal((await heartbeat.runOnce({ state: 'busy', held: { jobId: 'a', watchdog }, leaseMs: 3000 })).leaseHeld, true);
+    const heartbeat = new Heartbeat({ store, registration, log: () => undefined, clock });
+    const reply = await heartbeat.runOnce({ state: 'busy', held: [{ jobId: 'a', watchdog: watchdogs[0]! }, { jobId: 'b', watchdog: watchdogs[1]! }], leaseMs: 3000 });
+    assert.deepEqual([reply.lost, reply.cancels], [[], []]);
     clock.advance(2000);
-    assert.equal(watchdog.check(), false, 'renewed at 2 s: alive at 4 s');
+    assert.deepEqual(watchdogs.map((watchdog) => watchdog.check()), [false, false], 'both renewed at 2 s: alive at 4 s');
     clock.advance(400);
-    assert.equal(watchdog.check(), true);
-    assert.equal(lapsed, 1);
+    assert.deepEqual(watchdogs.map((watchdog) => watchdog.check()), [true, true]);
+    assert.equal(lapsed, 2);
+  });
+
+  it('reports a lease it could not renew as lost and leaves that watchdog alone; a cancel names its job', async () => {
+    const clock = new ManualClock(Date.now());
+    await store.registerWorker(registration);
+    await store.enqueue({ jobs: [newJob('a'), newJob('b')], ifNotExists: false });
+    const claimed = await store.claim(claimParams);
+    const a = claimed.find((c) => c.job.id === 'a')!;
+    // Job a is no longer ours (as after a recovery); job b is asked to stop.
+    await store.finishAttempt({ jobId: 'a', workerId: 'w1', attempt: a.attempt, result: { outcome: 'worker_lost', exitCode: null, signal: null, error: 'lost' }, next: { state: 'failed', retryDelayMs: 60_000, countsAttempt: true } });
+    await store.cancel({ ids: ['b'], signal: 'SIGTERM' });
+    const watchdogs = ['a', 'b'].map(() => new LeaseWatchdog({ leaseMs: 3000, sentAt: clock.now(), clock, timer: false, onLapse: () => undefined }));
+    clock.advance(2000);
+    const heartbeat = new Heartbeat({ store, registration, log: () => undefined, clock });
+    const reply = await heartbeat.runOnce({ state: 'busy', held: [{ jobId: 'a', watchdog: watchdogs[0]! }, { jobId: 'b', watchdog: watchdogs[1]! }], leaseMs: 3000 });
+    assert.deepEqual(reply.lost, ['a']);
+    assert.deepEqual(reply.cancels, [{ jobId: 'b', signal: 'SIGTERM' }]);
+    clock.advance(1000);
+    assert.deepEqual(watchdogs.map((watchdog) => watchdog.check()), [true, false], 'only the lease still held was renewed');
   });
 });

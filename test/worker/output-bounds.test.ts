@@ -20,8 +20,8 @@ describe('output of a job writing far past the output limit', () => {
       await temp.cleanup();
     });
     const { store } = temp;
-    await store.enqueue({ jobs: [{ id: 'loud', command: 'x', maxRetries: 0, priority: 0, runAt: null, delayMs: 0, timeout: null, cwd: null, env: {}, dependsOn: [] }], ifNotExists: false });
-    const { attempt } = (await store.claim({ workerId: 'w', host: 'h', leaseMs: 60_000 }))!;
+    await store.enqueue({ jobs: [{ id: 'loud', command: 'x', maxRetries: 0, priority: 0, runAt: null, delayMs: 0, timeout: null, cwd: null, env: {}, dependsOn: [], queue: 'default' }], ifNotExists: false });
+    const { attempt } = (await store.claim({ workerId: 'w', host: 'h', leaseMs: 60_000, limit: 1, queues: null }))[0]!;
 
     const limitBytes = MiB;
     let writes = 0;

@@ -50,14 +50,16 @@ describe('the reaper, against a real store and real processes', () => {
     await temp.cleanup();
   });
 
-  /** Registers `workerId` as the process `worker` on `host`, and has it claim the next job with a lease of `leaseMs`. */
-  const claimAs = async (workerId: string, worker: { pid: number }, host = HOST, leaseMs = 60_000) => {
-    await store.registerWorker({ worker: { id: workerId, host, pid: worker.pid, pidStart: processStartTime(worker.pid) } });
-    const claimed = await store.claim({ workerId, host, leaseMs });
-    assert.ok(claimed, `${workerId} claimed a job`);
+  /** Registers `workerId` as the process `worker` on `host`, and has it claim `limit` jobs with a lease of `leaseMs`. */
+  const claimManyAs = async (workerId: string, worker: { pid: number }, limit: number, host = HOST, leaseMs = 60_000) => {
+    await store.registerWorker({ worker: { id: workerId, host, pid: worker.pid, pidStart: processStartTime(worker.pid) }, concurrency: limit, queues: null });
+    const claimed = await store.claim({ workerId, host, leaseMs, limit, queues: null });
+    assert.equal(claimed.length, limit, `${workerId} claimed ${limit} job(s)`);
     return claimed;
   };
-  const reap = (log: string[] = []) => reapLostJobs({ store, host: HOST, selfId: 'me', inHand: null, config, log: (line) => log.push(line) });
+  const claimAs = async (workerId: string, worker: { pid: number }, host = HOST, leaseMs = 60_000) => (await claimManyAs(workerId, worker, 1, host, leaseMs))[0]!;
+  const reap = (log: string[] = [], selfId = 'me', inHand: (jobId: string) => boolean = () => false) =>
+    reapLostJobs({ store, host: HOST, selfId, inHand, config, log: (line) => log.push(line) });
 
   it('recovers at once the job of a worker that died on this host, killing the process group its job left', async () => {
     await store.enqueue({ jobs: [newJob('orphaned', { maxRetries: 2 })], ifNotExists: false });
@@ -102,9 +104,11 @@ describe('the reaper, against a real store and real processes', () => {
     const alive = start();
     const exited = start();
     const holder = start();
-    await store.registerWorker({ worker: { id: 'alive', host: HOST, pid: alive.pid, pidStart: processStartTime(alive.pid) } });
-    await store.registerWorker({ worker: { id: 'exited', host: HOST, pid: exited.pid, pidStart: processStartTime(exited.pid) } });
-    await store.registerWorker({ worker: { id: 'stale', host: 'elsewhere', pid: 1, pidStart: null } });
+    const register = (id: string, host: string, pid: number, pidStart: string | null) =>
+      store.registerWorker({ worker: { id, host, pid, pidStart }, concurrency: 1, queues: null });
+    await register('alive', HOST, alive.pid, processStartTime(alive.pid));
+    await register('exited', HOST, exited.pid, processStartTime(exited.pid));
+    await register('stale', 'elsewhere', 1, null);
     await store.enqueue({ jobs: [newJob('held')], ifNotExists: false });
     await claimAs('holder', holder);
     await kill(exited);
@@ -113,11 +117,38 @@ describe('the reaper, against a real store and real processes', () => {
     assert.deepEqual(await cleanUpGoneWorkers({ store, host: HOST, staleAfterMs: 30_000 }), ['exited']);
     clock.advance(30_001);
     // Every heartbeat is now old, so the live worker here beats again, as it would.
-    await store.heartbeat({ workerId: 'alive', state: 'idle', jobId: null, leaseMs: 60_000 });
+    await store.heartbeat({ workerId: 'alive', state: 'idle', jobIds: [], leaseMs: 60_000 });
     assert.deepEqual(await cleanUpGoneWorkers({ store, host: HOST, staleAfterMs: 30_000 }), ['stale']);
     assert.deepEqual((await store.listWorkers({ staleAfterMs: 60_000 })).map((w) => w.id).sort(), ['alive', 'holder']);
 
     assert.deepEqual(await reap(), ['held'], 'the reaper takes the dead holder\'s job');
     assert.deepEqual(await cleanUpGoneWorkers({ store, host: HOST, staleAfterMs: 60_000 }), ['holder'], 'then its registration goes');
+  });
+
+  it('recovers every job of a dead worker that held several, killing each one\'s process group first', async () => {
+    await store.enqueue({ jobs: ['j1', 'j2', 'j3'].map((id) => newJob(id, { maxRetries: 2 })), ifNotExists: false });
+    const worker = start();
+    const claimed = await claimManyAs('w-busy', worker, 3);
+    const groups = claimed.map(() => start());
+    // Each one's process group recorded, as the worker does for a job that outlives 100 ms.
+    for (const [i, c] of claimed.entries()) {
+      await store.recordAttemptProcess({ jobId: c.job.id, attempt: c.attempt, workerId: 'w-busy', pid: groups[i]!.pid, pidStart: processStartTime(groups[i]!.pid) });
+    }
+    await kill(worker);
+    assert.deepEqual((await reap()).sort(), ['j1', 'j2', 'j3']);
+    for (const group of groups) await waitFor(`process group ${group.pid} to be gone`, () => !processGroupExists(group.pid));
+    for (const id of ['j1', 'j2', 'j3']) assert.deepEqual((await store.listAttempts({ jobId: id })).map((a) => a.outcome), ['worker_lost']);
+    assert.deepEqual(await reap(), [], 'recovered once');
+  });
+
+  it('leaves the jobs this worker holds alone, and recovers one of its own it dropped once its lease expired', async () => {
+    await store.enqueue({ jobs: ['held-1', 'held-2', 'dropped'].map((id) => newJob(id)), ifNotExists: false });
+    const self = start();
+    await claimManyAs('me', self, 3, HOST, 1_000);
+    const inHand = (jobId: string) => jobId !== 'dropped';
+    assert.deepEqual(await reap([], 'me', inHand), [], 'a lease of its own that has not expired is left alone');
+    clock.advance(1_001);
+    assert.deepEqual(await reap([], 'me', inHand), ['dropped'], 'only the expired one it no longer holds');
+    assert.deepEqual((await store.listLeases()).map((lease) => lease.jobId).sort(), ['held-1', 'held-2']);
   });
 });

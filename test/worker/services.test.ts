@@ -11,7 +11,7 @@ import { LostJobReaper } from '../../src/worker/services/lost-jobs';
 import { ServiceSchedule, type WorkerService } from '../../src/worker/services/service';
 import { tempSqliteStore, type TempStore } from '../support/temp-store';
 
-const newJob = (id: string): NewJob => ({ id, command: 'true', maxRetries: 2, priority: 0, runAt: null, delayMs: 0, timeout: null, cwd: null, env: null, dependsOn: [] });
+const newJob = (id: string): NewJob => ({ id, command: 'true', maxRetries: 2, priority: 0, runAt: null, delayMs: 0, timeout: null, cwd: null, env: null, dependsOn: [], queue: 'default' });
 const never = () => 60_000;
 
 describe('ServiceSchedule', () => {
@@ -56,15 +56,14 @@ describe('worker services', () => {
 
   const reaper = (inHand: string | null, log: string[] = []) =>
     new LostJobReaper({
-      store, host: 'h', selfId: 'me', inHand: () => inHand, config: () => config, periodMs: never,
+      store, host: 'h', selfId: 'me', inHand: (jobId) => jobId === inHand, config: () => config, periodMs: never,
       log: (line) => log.push(line), onJobEnded: () => undefined, onRecovered: () => undefined,
     });
 
   it('the reaper takes an expired lease of its own worker once that job is no longer in hand', async () => {
-    await store.registerWorker({ worker: { id: 'me', host: 'h', pid: process.pid, pidStart: null } });
+    await store.registerWorker({ worker: { id: 'me', host: 'h', pid: process.pid, pidStart: null }, concurrency: 2, queues: null });
     await store.enqueue({ jobs: [newJob('dropped'), newJob('held')], ifNotExists: false });
-    await store.claim({ workerId: 'me', host: 'h', leaseMs: 1000 });
-    await store.claim({ workerId: 'me', host: 'h', leaseMs: 1000 });
+    await store.claim({ workerId: 'me', host: 'h', leaseMs: 1000, limit: 2, queues: null });
 
     await reaper('held').runOnce();
     assert.deepEqual((await store.listLeases()).map((lease) => lease.jobId), ['dropped', 'held'], 'a live lease of our own is left alone');
@@ -97,9 +96,9 @@ describe('worker services', () => {
   });
 
   it('gone workers: removes a registration whose heartbeat is stale, keeps a fresh one', async () => {
-    await store.registerWorker({ worker: { id: 'stale', host: 'elsewhere', pid: 1, pidStart: null } });
+    await store.registerWorker({ worker: { id: 'stale', host: 'elsewhere', pid: 1, pidStart: null }, concurrency: 1, queues: null });
     clock.advance(5000);
-    await store.registerWorker({ worker: { id: 'fresh', host: 'elsewhere', pid: 2, pidStart: null } });
+    await store.registerWorker({ worker: { id: 'fresh', host: 'elsewhere', pid: 2, pidStart: null }, concurrency: 1, queues: null });
     await new GoneWorkerCleaner({ store, host: 'h', staleAfterMs: () => 3000, periodMs: never }).runOnce();
     assert.deepEqual((await store.listWorkers({ staleAfterMs: 60_000 })).map((w) => w.id), ['fresh']);
   });

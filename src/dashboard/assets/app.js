@@ -30,6 +30,8 @@ const svg = (tag, attrs) => {
 };
 const stateBadge = (state) => el('span', { class: `state s-${state}`, 'data-state': state }, state);
 const jobLink = (id) => el('a', { href: `#/job/${encodeURIComponent(id)}` }, id);
+/** Links to several jobs, separated by spaces (the jobs a worker runs). */
+const jobLinks = (ids) => ids.flatMap((id, i) => (i === 0 ? [jobLink(id)] : [' ', jobLink(id)]));
 function show(...nodes) {
   main.replaceChildren(...nodes);
 }
@@ -141,10 +143,11 @@ function overviewView() {
     const now = Date.parse(o.now);
     const live = o.workers.filter((w) => w.state !== 'gone');
     workers.replaceChildren(live.length === 0 ? el('p', { class: 'muted' }, 'No worker is running. Start one with queuectl worker start.') :
-      el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'worker'), el('th', {}, 'state'), el('th', {}, 'heartbeat'), el('th', {}, 'job'))),
+      el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'worker'), el('th', {}, 'state'), el('th', {}, 'heartbeat'), el('th', {}, 'jobs'))),
         el('tbody', {}, live.map((w) => el('tr', {},
-          el('td', { class: 'mono', title: `${w.host} pid ${w.pid}` }, w.id), el('td', {}, w.state),
-          el('td', {}, ago(w.last_heartbeat, now)), el('td', {}, w.current_job ? jobLink(w.current_job) : '-'))))));
+          el('td', { class: 'mono', title: `${w.host} pid ${w.pid}${w.queues ? `, queues ${w.queues.join(', ')}` : ''}` }, w.id),
+          el('td', {}, `${w.state} ${w.running_jobs.length}/${w.concurrency}`),
+          el('td', {}, ago(w.last_heartbeat, now)), el('td', {}, w.running_jobs.length === 0 ? '-' : jobLinks(w.running_jobs)))))));
   });
 }
 

@@ -13,8 +13,8 @@ export class LostJobReaper implements WorkerService {
       store: Store;
       host: string;
       selfId: string;
-      /** The job in hand now, whose lease is this worker's to renew. */
-      inHand: () => string | null;
+      /** True for a job in hand now, whose lease is this worker's to renew. */
+      inHand: (jobId: string) => boolean;
       /** True for a job whose result this worker still has to write (see LateReports): not lost. */
       reporting?: (jobId: string) => boolean;
       config: () => Config;
@@ -32,7 +32,7 @@ export class LostJobReaper implements WorkerService {
 
   async runOnce(): Promise<void> {
     const { store, host, selfId, log, onJobEnded } = this.params;
-    const recovered = await reapLostJobs({ store, host, selfId, inHand: this.params.inHand(), reporting: this.params.reporting, config: this.params.config(), log, onJobEnded });
+    const recovered = await reapLostJobs({ store, host, selfId, inHand: this.params.inHand, reporting: this.params.reporting, config: this.params.config(), log, onJobEnded });
     if (recovered.length > 0) this.params.onRecovered();
   }
 }

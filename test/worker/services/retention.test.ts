@@ -40,7 +40,7 @@ describe('the retention sweeper, on a manual clock', () => {
     await runAttempt(store, 'done', ok, next('completed'));
     await runAttempt(store, 'dead', exit(1), next('dead'));
     await store.cancel({ ids: ['off'], signal: 'SIGTERM' });
-    await store.claim({ workerId: 'w1', host: 'h', leaseMs: 3_600_000 });
+    await store.claim({ workerId: 'w1', host: 'h', leaseMs: 3_600_000, limit: 1, queues: null });
     clock.advance(60_001);
     const log: string[] = [];
     await sweeper(60_000, log).runOnce();
@@ -50,7 +50,7 @@ describe('the retention sweeper, on a manual clock', () => {
 
   it('deletes finished jobs older than the retention', async () => {
     await store.enqueue({ jobs: [newJob('old')], ifNotExists: false });
-    const claimed = await store.claim({ workerId: 'w', host: 'h', leaseMs: 60_000 });
+    const [claimed] = await store.claim({ workerId: 'w', host: 'h', leaseMs: 60_000, limit: 1, queues: null });
     const completed = { state: 'completed' as const, retryDelayMs: 0, countsAttempt: true };
     assert.equal(await store.finishAttempt({ jobId: 'old', workerId: 'w', attempt: claimed!.attempt, result: ok, next: completed }), true);
     const log: string[] = [];
