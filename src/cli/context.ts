@@ -23,7 +23,7 @@ export class CliContext {
       const path = resolve(this.location);
       if (!existsSync(path)) throw new NotFoundError(`no queue at ${path}; 'queuectl init' or 'queuectl enqueue' creates one`);
     }
-    this.queue ??= new Queue(await openStore(this.location, options));
+    this.queue ??= new Queue(await openStore(this.location, { ...options, create: options.create === true }));
     return this.queue;
   }
 

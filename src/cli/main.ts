@@ -336,10 +336,15 @@ function exitCodeFor(err: unknown): number {
     return 2;
   }
   if (isQueueError(err)) {
-    process.stderr.write(`queuectl: ${err.message}\n`);
+    process.stderr.write(`queuectl: ${oneLine(err.message)}\n`);
     return err.exitCode;
   }
   if (process.env.DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
-  process.stderr.write(`queuectl: internal error: ${(err as Error)?.message ?? String(err)} (set DEBUG=1 for details)\n`);
+  process.stderr.write(`queuectl: internal error: ${oneLine((err as Error)?.message ?? String(err))} (set DEBUG=1 for details)\n`);
   return 70;
+}
+
+/** An error is one line on stderr, whatever a message quotes of the input: line breaks are shown escaped. */
+function oneLine(message: string): string {
+  return message.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
 }

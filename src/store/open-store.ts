@@ -16,6 +16,11 @@ export interface OpenStoreOptions {
    * connection, so with its LISTEN connection a worker holds 2 whatever its concurrency.
    */
   poolSize?: number;
+  /**
+   * Whether a store that does not exist yet may be created (default true). Commands that only read pass false: a
+   * mistyped path or schema is then NotFoundError, not a new empty queue. (The SQLite file is checked by the caller.)
+   */
+  create?: boolean;
 }
 
 /** Environment variables, typed without Node's own types so the published `.d.ts` needs no `@types/node`. */

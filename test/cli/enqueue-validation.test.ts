@@ -114,6 +114,7 @@ for (const backend of backends()) {
         [['enqueue', '--file', 'big-command.jsonl'], 2, /line 1: command: 140000 bytes is over the 131071-byte limit of one exec argument/],
         [['enqueue', '--file', 'big-env.jsonl'], 2, /line 1: env\.BIG: 140004 bytes is over the 131071-byte limit/],
         [['enqueue', '--command', 'x', '--env', '=x'], 2, /^queuectl: --env: expected NAME=value/],
+        [['enqueue', '--command', 'x', '-e', '\n'], 2, /^queuectl: --env: expected NAME=value, got "\\n"(\n|$)/],
         [['enqueue', '--command', 'x', '--cwd', 'nowhere'], 2, new RegExp(`^queuectl: cwd: ${session.path('nowhere')} does not exist on this host`)],
         [['enqueue', '--command', 'x', '--cwd', 'a-file'], 2, /^queuectl: cwd: .*a-file is not a directory/],
       ]);

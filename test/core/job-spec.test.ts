@@ -23,7 +23,7 @@ describe('parseJobSpec', () => {
     assert.match(job.id, /^[0-9a-z]{10}$/);
     assert.deepEqual(
       { ...job, id: 'x' },
-      { id: 'x', command: 'echo hi', maxRetries: null, priority: 0, runAt: null, delayMs: 0, timeout: null, cwd: '/work', env: null, dependsOn: [] },
+      { id: 'x', command: 'echo hi', queue: 'default', maxRetries: null, priority: 0, runAt: null, delayMs: 0, timeout: null, cwd: '/work', env: null, dependsOn: [] },
     );
     assert.equal(ifNotExists, false);
     assert.equal(parseJobSpec({ command: 'x' }, null).job.cwd, null);
@@ -32,13 +32,13 @@ describe('parseJobSpec', () => {
   it('maps every field', () => {
     const { job, ifNotExists } = parseJobSpec(
       {
-        id: 'build-1', command: 'make', max_retries: 0, priority: -5, delay: 1.5, timeout: 2.5, cwd: '/srv', env: { A: '1', _B2: '' },
+        id: 'build-1', command: 'make', queue: 'video', max_retries: 0, priority: -5, delay: 1.5, timeout: 2.5, cwd: '/srv', env: { A: '1', _B2: '' },
         depends_on: ['a', 'b', 'a'], if_not_exists: true,
       },
       '/work',
     );
     assert.deepEqual(job, {
-      id: 'build-1', command: 'make', maxRetries: 0, priority: -5, runAt: null, delayMs: 1_500, timeout: 2.5, cwd: '/srv',
+      id: 'build-1', command: 'make', queue: 'video', maxRetries: 0, priority: -5, runAt: null, delayMs: 1_500, timeout: 2.5, cwd: '/srv',
       env: { A: '1', _B2: '' }, dependsOn: ['a', 'b'],
     });
     assert.equal(ifNotExists, true);

@@ -95,7 +95,7 @@ describe('schedule: planning a due tick (injected now)', () => {
     assert.equal(scheduleJobId('backup', at('2026-11-29T19:05:00Z')), 'backup@2026-11-29T19:05:00Z');
     const job = jobForTick({ name: 'backup', job: { command: 'echo hi', priority: 3, max_retries: 1, timeout: 30, cwd: '/srv', env: { A: '1' } } }, at('2026-11-29T19:05:00Z'));
     assert.deepEqual(job, {
-      id: 'backup@2026-11-29T19:05:00Z', command: 'echo hi', maxRetries: 1, priority: 3, runAt: null, delayMs: 0, timeout: 30, cwd: '/srv', env: { A: '1' }, dependsOn: [],
+      id: 'backup@2026-11-29T19:05:00Z', command: 'echo hi', queue: 'default', maxRetries: 1, priority: 3, runAt: null, delayMs: 0, timeout: 30, cwd: '/srv', env: { A: '1' }, dependsOn: [],
     });
   });
 

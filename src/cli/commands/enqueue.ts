@@ -73,7 +73,7 @@ export function specFromFlags(options: EnqueueOptions): UncheckedJobSpec {
     const env: Record<string, string> = {};
     for (const pair of options.env) {
       const eq = pair.indexOf('=');
-      if (eq <= 0) throw new UsageError(`--env: expected NAME=value, got '${pair}'`);
+      if (eq <= 0) throw new UsageError(`--env: expected NAME=value, got ${JSON.stringify(pair)}`);
       env[pair.slice(0, eq)] = pair.slice(eq + 1);
     }
     spec.env = env;

@@ -1,4 +1,4 @@
-import { StoreUnavailableError } from '../../core/errors';
+import { NotFoundError, StoreUnavailableError } from '../../core/errors';
 import type { Migration } from '../migration';
 import type { Executor } from './connection';
 import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './migrations/index';
@@ -12,6 +12,8 @@ export interface MigrationTarget {
   db: Executor & { transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> };
   /** The migrations to apply; all of them unless a test stops at an earlier version. */
   migrations?: readonly Migration[];
+  /** False: a schema with nothing applied is NotFoundError (a read command on a mistyped schema or database). */
+  create?: boolean;
 }
 
 /**
@@ -31,6 +33,9 @@ export async function migrate(target: MigrationTarget): Promise<void> {
   }
   refuseNewer(target, version);
   if (version === POSTGRES_SCHEMA_VERSION) return;
+  if (version === 0 && target.create === false) {
+    throw new NotFoundError(`no queue in schema "${target.schema}" at ${target.location}; 'queuectl init' or 'queuectl enqueue' creates one`);
+  }
 
   for (const migration of migrations) {
     if (migration.version <= version) continue;

@@ -39,6 +39,8 @@ export interface PostgresStoreOptions {
    * its LISTEN connection it holds 2 whatever its concurrency.
    */
   poolSize?: number;
+  /** False for commands that only read: a schema without queuectl's tables is NotFoundError, not created. */
+  create?: boolean;
 }
 
 /** Statements run before the schema is complete, or once per process: never prepared. */
@@ -93,7 +95,7 @@ export class PostgresStore implements Store {
       );
     }
     try {
-      await migrate({ schema, location, queries: Q, db });
+      await migrate({ schema, location, queries: Q, db, create: options.create ?? true });
     } catch (err) {
       await db.end();
       if (isQueueError(err)) throw err;

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli, type CliEnv } from '../../support/run-cli';
 import { tempDir } from '../../support/temp-store';
+import { dropSchema, pgSkipReason, randomSchema, TEST_PG_URL } from '../../support/temp-postgres';
+import { Client } from 'pg';
 import { waitFor } from '../../support/wait-for';
 
 /** Issue 13: read commands never create a store; command lines people know from other tools work (hidden). */
@@ -24,6 +26,32 @@ describe('store paths and hidden aliases', () => {
       assert.match(result.stderr, new RegExp(`^queuectl: no queue at ${missing.replace(/[.]/g, '\\.')}; [^\\n]*\\n$`));
     }
     assert.equal(existsSync(join(dir.dir, 'nonexistent')), false, 'no directory was made');
+  });
+
+  it('on PostgreSQL too: a read command on a schema without a queue says so in one line and creates nothing', { skip: pgSkipReason() }, async () => {
+    const schema = randomSchema();
+    const pg = { location: TEST_PG_URL, env: { QUEUECTL_SCHEMA: schema } };
+    const schemaExists = async () => {
+      const client = new Client({ connectionString: TEST_PG_URL });
+      await client.connect();
+      try {
+        return (await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount === 1;
+      } finally {
+        await client.end();
+      }
+    };
+    try {
+      for (const args of [['status'], ['list'], ['worker', 'list'], ['queue', 'list']]) {
+        const result = await runCli(pg, args);
+        assert.equal(result.code, 1, `${args.join(' ')}: ${result.stderr}`);
+        assert.match(result.stderr, new RegExp(`^queuectl: no queue in schema "${schema}" at [^\\n]*; 'queuectl init' [^\\n]*\\n$`));
+      }
+      assert.equal(await schemaExists(), false, 'no schema was made');
+      assert.equal((await runCli(pg, ['init'])).code, 0);
+      assert.equal((await runCli(pg, ['status'])).code, 0, 'once made, reads work');
+    } finally {
+      await dropSchema(schema);
+    }
   });
 
   it('init creates the store if absent and prints where it is; QUEUECTL_DB_PATH names it too', async () => {
