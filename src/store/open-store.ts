@@ -11,6 +11,11 @@ export interface OpenStoreOptions {
   clock?: Clock;
   /** PostgreSQL only: the schema holding queuectl's tables (default `$QUEUECTL_SCHEMA`, else `queuectl`). */
   schema?: string;
+  /**
+   * PostgreSQL only: pooled connections (default 4). Worker processes pass 1: all their statements share one
+   * connection, so with its LISTEN connection a worker holds 2 whatever its concurrency.
+   */
+  poolSize?: number;
 }
 
 /** Environment variables, typed without Node's own types so the published `.d.ts` needs no `@types/node`. */

@@ -120,8 +120,15 @@ export class RetryableConflictError extends ConflictError {}
 
 /** A deadlock or serialization failure is retried this many times before it surfaces. */
 const MAX_TX_RETRIES = 5;
-/** Pooled connections per store: a worker needs two at most (its loop and its heartbeat). */
-const POOL_SIZE = 4;
+/** Pooled connections per store unless asked otherwise: commands people run may issue a few calls at once. */
+const DEFAULT_POOL_SIZE = 4;
+
+/** How the pool is set up (see Database). */
+export interface DatabaseOptions {
+  asyncCommit?: boolean;
+  /** At most this many pooled connections (default 4); calls beyond it wait for one to come back. */
+  poolSize?: number;
+}
 
 /**
  * The store's connection pool. Statements named in `prepared` run as prepared statements, parsed and planned once per
@@ -139,10 +146,12 @@ export class Database implements Executor {
    * client, and after a server crash at worst the latest results are lost and those jobs run again, the same trade
    * SQLite's `synchronous = NORMAL` makes. Commands people run keep the default, so an acknowledged enqueue is durable.
    */
-  constructor(url: string, readonly location: string, private readonly prepared: ReadonlyMap<string, string>, asyncCommit = false) {
+  constructor(url: string, readonly location: string, private readonly prepared: ReadonlyMap<string, string>, options: DatabaseOptions = {}) {
     const config = clientConfig(url);
-    if (asyncCommit) config.options = `${config.options ?? ''} -c synchronous_commit=off`.trim();
-    this.pool = new Pool({ ...config, max: POOL_SIZE, idleTimeoutMillis: 30_000 });
+    if (options.asyncCommit) config.options = `${config.options ?? ''} -c synchronous_commit=off`.trim();
+    const max = options.poolSize ?? DEFAULT_POOL_SIZE;
+    if (!Number.isInteger(max) || max < 1) throw new Error(`poolSize must be a whole number of at least 1, got ${max}`);
+    this.pool = new Pool({ ...config, max, idleTimeoutMillis: 30_000 });
     // An idle connection that breaks must never take the process down; the next checkout opens a fresh one.
     this.pool.on('error', () => undefined);
     // Nor may one that breaks while checked out (pool.query's own guard is gone: calls check out their connection).

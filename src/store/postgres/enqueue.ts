@@ -113,5 +113,6 @@ function insertParams(jobs: Job[], now: number): unknown[] {
     jobs.map((job) => (job.dependsOn.length === 0 ? null : JSON.stringify(job.dependsOn))),
     now,
     jobs.map((job) => job.lastError),
+    jobs.map((job) => job.queue),
   ];
 }

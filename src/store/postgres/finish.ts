@@ -2,7 +2,7 @@ import { toJob, type JobRow } from '../rows';
 import type { ClaimedJob, FinishParams } from '../store';
 
 /*
- * The worker's claim and finish run in the plpgsql functions of migration 003 (claim_job, finish_job,
+ * The worker's claim and finish run in the plpgsql functions of migration 007 (claim_jobs, finish_job,
  * finish_and_claim); these are their arguments and results.
  */
 
@@ -15,7 +15,7 @@ export function finishArgs(params: FinishParams): unknown[] {
   ];
 }
 
-/** A claimed job from claim_job's json row (null: nothing was due). */
-export function claimedJob(row: JobRow | null): ClaimedJob | null {
-  return row ? { job: toJob(row), attempt: row.runs } : null;
+/** The claimed jobs from claim_jobs's json array, in claim order (null: nothing could start). */
+export function claimedJobs(rows: JobRow[] | null): ClaimedJob[] {
+  return rows === null ? [] : rows.map((row) => ({ job: toJob(row), attempt: row.runs }));
 }

@@ -10,7 +10,7 @@ import type { Queries } from './queries';
 export async function retryJobsIn(tx: Executor, Q: Queries, params: RetryJobsParams): Promise<string[]> {
   const ids = params.allDead ? (await tx.query<{ id: string }>(Q.LOCK_DEAD_IDS)).map((row) => row.id) : (params.ids ?? []);
   if (ids.length === 0) return ids;
-  const retried = new Set((await tx.query<{ id: string }>(Q.RETRY_JOBS, [ids])).map((row) => row.id));
+  const retried = new Set((await tx.query<{ id: string }>(Q.RETRY_JOBS, [ids, params.includeCompleted === true])).map((row) => row.id));
   // Name the first id that could not be retried, as a one-by-one retry would (a repeated id is pending by then).
   const firstIndex = new Map<string, number>();
   ids.forEach((id, i) => firstIndex.set(id, firstIndex.get(id) ?? i));
@@ -18,7 +18,7 @@ export async function retryJobsIn(tx: Executor, Q: Queries, params: RetryJobsPar
   if (failed !== undefined) {
     const state = retried.has(failed) ? 'pending' : (await tx.query<{ state: JobState }>(Q.LOCK_JOB_STATES, [[failed]]))[0]?.state;
     if (state === undefined) throw new NotFoundError(`no job with id '${failed}'; see 'queuectl list'`);
-    throw new ConflictError(`job '${failed}' is ${state}; only dead or cancelled jobs can be retried`);
+    throw new ConflictError(`job '${failed}' is ${state}; only ${params.includeCompleted ? 'dead, cancelled or completed' : 'dead or cancelled'} jobs can be retried`);
   }
   return ids;
 }
@@ -55,7 +55,7 @@ export async function purgeIn(tx: Executor, Q: Queries, params: PurgeParams): Pr
   const quotas = purgeQuotas(params);
   let quota = quotas.next();
   while (!quota.done) {
-    const ids = (await tx.query<{ id: string }>(Q.SELECT_FINISHED_BEFORE, [quota.value.state, params.olderThanMs, quota.value.limit])).map((row) => row.id);
+    const ids = (await tx.query<{ id: string }>(Q.SELECT_FINISHED_BEFORE, [quota.value.state, params.olderThanMs, quota.value.limit, params.queue ?? null])).map((row) => row.id);
     if (!params.dryRun && ids.length > 0) await tx.query(Q.DELETE_JOBS, [ids]);
     quota = quotas.next(ids.length);
   }

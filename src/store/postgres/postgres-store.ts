@@ -4,11 +4,12 @@ import type { Schedule } from '../../core/schedule';
 import type {
   AddScheduleParams, AppendOutputParams, CallDeadlineParams, CancelParams, CancelResult, ClaimedJob, ClaimParams, DueSchedulesParams,
   DueSchedulesResult, EndedJob, EnqueueParams, EnqueueResult, FinishAndClaimParams, FinishAndClaimResult, FinishParams, FireScheduleParams,
-  FireScheduleResult, GetJobParams, GetScheduleParams, HeartbeatParams, HeartbeatReply, JobCountsSummary, LateResultParams, LeaseRecord, ListAttemptsParams,
-  ListJobsParams, ListWorkersParams, PurgeParams, ReadOutputParams, RecordAttemptProcessParams, RegisterWorkerParams, RemoveScheduleParams,
-  RemoveWorkerParams, RequestStopParams, RetryJobsParams, RunScheduleParams, SetConfigParams, SetSchedulePausedParams, StopMode, Store,
-  TakeFinishHooksParams, UnsetConfigParams, WorkerRecord,
+  FireScheduleResult, GetJobParams, GetJobsParams, GetScheduleParams, HeartbeatParams, HeartbeatReply, JobCountsSummary, LateResultParams, LeaseRecord,
+  ListAttemptsParams, ListJobsParams, ListWorkersParams, NextRunAtParams, PurgeParams, ReadOutputParams, RecordAttemptProcessParams, RegisterWorkerParams,
+  RemoveScheduleParams, RemoveWorkerParams, RequestStopParams, RetryJobsParams, RunScheduleParams, SetConfigParams, SetQueueParams, SetSchedulePausedParams,
+  StopMode, Store, TakeFinishHooksParams, UnsetConfigParams, WorkerRecord,
 } from '../store';
+import type { QueueRecord } from '../../core/queue-settings';
 import { clientConfig, Database, reasonOf, redactUrl } from './connection';
 import { enqueueJobs } from './enqueue';
 import { WakeListener } from './listener';
@@ -17,7 +18,8 @@ import { compileQueries, SCHEMA_NAME_PATTERN, type Queries } from './queries';
 import { cancelIn, clearDeadIn, purgeIn, retryJobsIn } from './operator';
 import { appendOutput } from './output';
 import { PostgresSchedules } from './schedules';
-import { claimedJob, finishArgs } from './finish';
+import { claimedJobs, finishArgs } from './finish';
+import { PostgresQueues } from './queues';
 import { PostgresStats } from './stats';
 import type {
   AttemptTotals, AttemptTotalsParams, CappedJobCounts, CountJobsCappedParams, DeleteDeadJobsParams, FinishedStats, FinishedStatsParams, JobPage, PageJobsParams,
@@ -32,6 +34,11 @@ export interface PostgresStoreOptions {
   durability?: 'full' | 'normal';
   /** The schema holding queuectl's tables (default `$QUEUECTL_SCHEMA`, else `queuectl`). */
   schema?: string;
+  /**
+   * Pooled connections (default 4). A worker process asks for 1: its statements then share one connection, and with
+   * its LISTEN connection it holds 2 whatever its concurrency.
+   */
+  poolSize?: number;
 }
 
 /** Statements run before the schema is complete, or once per process: never prepared. */
@@ -73,7 +80,7 @@ export class PostgresStore implements Store {
     const prepared = new Map(Object.entries(Q).filter(([key]) => !UNPREPARED.has(key)).map(([key, sql]) => [sql, `queuectl_${key.toLowerCase()}`]));
     let db: Database;
     try {
-      db = new Database(url, location, prepared, options.durability === 'normal');
+      db = new Database(url, location, prepared, { asyncCommit: options.durability === 'normal', poolSize: options.poolSize });
     } catch (err) {
       throw new StoreUnavailableError(`cannot connect to PostgreSQL at ${location}: ${reasonOf(err)}; check --db / QUEUECTL_DB`);
     }
@@ -126,9 +133,14 @@ export class PostgresStore implements Store {
     return row ? toJob(row) : null;
   }
 
+  async getJobs(params: GetJobsParams): Promise<Job[]> {
+    if (params.ids.length === 0) return [];
+    return (await this.db.query<JobRow>(this.Q.GET_JOBS, [params.ids])).map(toJob);
+  }
+
   async listJobs(params: ListJobsParams): Promise<Job[]> {
     const states = !params.states || params.states.length === 0 ? JOB_STATES : params.states;
-    const values = [states, params.limit, params.commandContains ?? null, params.offset ?? 0];
+    const values = [states, params.limit, params.commandContains ?? null, params.offset ?? 0, params.queue ?? null];
     return (await this.db.query<JobRow>(this.Q.LIST_JOBS_IN_STATES, values)).map(toJob);
   }
 
@@ -152,9 +164,9 @@ export class PostgresStore implements Store {
 
   // --- Worker side --------------------------------------------------------------------------------------------------
 
-  async claim(params: ClaimParams): Promise<ClaimedJob | null> {
-    const row = (await this.db.query<{ job: JobRow | null }>(this.Q.CLAIM_JOB, [params.workerId, params.leaseMs, params.host]))[0];
-    return claimedJob(row?.job ?? null);
+  async claim(params: ClaimParams): Promise<ClaimedJob[]> {
+    const row = (await this.db.query<{ jobs: JobRow[] | null }>(this.Q.CLAIM_JOBS, claimArgs(params)))[0];
+    return claimedJobs(row?.jobs ?? null);
   }
 
   async recordAttemptProcess(params: RecordAttemptProcessParams): Promise<void> {
@@ -171,45 +183,40 @@ export class PostgresStore implements Store {
     return changed > 0;
   }
 
+  /**
+   * One round trip, which also wakes idle workers when that is called for: dependents became runnable, or a slot of a
+   * queue with a concurrency limit was freed (waking on every completion would stampede busy workers).
+   */
   async finishAttempt(params: FinishParams): Promise<boolean> {
-    const [row] = await this.db.query<{ applied: boolean; promoted: number }>(this.Q.FINISH_JOB, finishArgs(params));
-    await this.wakeForPromoted(row?.promoted ?? 0);
+    const [row] = await this.db.query<{ applied: boolean }>(this.Q.FINISH_JOB, [...finishArgs(params), this.channel]);
     return row?.applied === true;
   }
 
-  /** One round trip (see migration 3); the claim is made for the reporting worker. */
+  /** One round trip (see migration 7); the claim is made for the reporting worker, and wakes as finishAttempt does. */
   async finishAndClaim(params: FinishAndClaimParams): Promise<FinishAndClaimResult> {
-    const [row] = await this.db.query<{ applied: boolean; promoted: number; job: JobRow | null }>(this.Q.FINISH_AND_CLAIM, [
-      ...finishArgs(params.finish), params.claim.leaseMs, params.claim.host,
+    const [row] = await this.db.query<{ applied: boolean; jobs: JobRow[] | null }>(this.Q.FINISH_AND_CLAIM, [
+      ...finishArgs(params.finish), ...claimArgs(params.claim).slice(1), this.channel,
     ]);
-    if (!row?.applied) return { finished: false, next: null };
-    await this.wakeForPromoted(row.promoted);
-    return { finished: true, next: claimedJob(row.job) };
+    if (!row?.applied) return { finished: false, next: [] };
+    return { finished: true, next: claimedJobs(row.jobs) };
   }
 
-  /** Only dependents that became runnable wake workers: waking on every completion would stampede busy workers. */
-  private async wakeForPromoted(promoted: number): Promise<void> {
-    if (promoted > 0) await this.db.query(this.Q.NOTIFY, [this.channel]);
-  }
-
-  async nextRunAt(): Promise<number | null> {
-    return (await this.db.query<{ at: number | null }>(this.Q.NEXT_RUN_AT))[0]!.at;
+  async nextRunAt(params: NextRunAtParams): Promise<number | null> {
+    return (await this.db.query<{ at: number | null }>(this.Q.NEXT_RUN_AT, [params.queues]))[0]!.at;
   }
 
   // --- Workers ------------------------------------------------------------------------------------------------------
 
   async registerWorker(params: RegisterWorkerParams): Promise<void> {
     const { id, host, pid, pidStart } = params.worker;
-    await this.db.execute(this.Q.UPSERT_WORKER, [id, host, pid, pidStart]);
+    await this.db.execute(this.Q.UPSERT_WORKER, [id, host, pid, pidStart, params.concurrency, params.queues === null ? null : JSON.stringify(params.queues)]);
   }
 
   async heartbeat(params: HeartbeatParams): Promise<HeartbeatReply> {
-    const [row] = await this.db.query<{ stop_request: StopMode | null; registered: boolean; lease_held: boolean; cancel_signal: string | null }>(
-      this.Q.HEARTBEAT, [params.workerId, params.state, params.jobId, params.leaseMs],
+    const [row] = await this.db.query<{ stop_request: StopMode | null; registered: boolean; lost: string[]; cancels: { jobId: string; signal: string }[] | null }>(
+      this.Q.HEARTBEAT, [params.workerId, params.state, params.jobIds, params.leaseMs],
     );
-    return {
-      stopRequest: row?.stop_request ?? null, leaseHeld: row?.lease_held ?? false, cancelSignal: row?.cancel_signal ?? null, registered: row?.registered ?? false,
-    };
+    return { stopRequest: row?.stop_request ?? null, lost: row?.lost ?? [...params.jobIds], cancels: row?.cancels ?? [], registered: row?.registered ?? false };
   }
 
   async listWorkers(params: ListWorkersParams): Promise<WorkerRecord[]> {
@@ -262,6 +269,17 @@ export class PostgresStore implements Store {
   async purge(params: PurgeParams): Promise<number> {
     return this.db.transaction((tx) => purgeIn(tx, this.Q, params));
   }
+
+  // --- Queues: SQL in ./queues.ts -----------------------------------------------------------------------------------
+
+  private queueStore: PostgresQueues | undefined;
+  private get queues(): PostgresQueues {
+    return (this.queueStore ??= new PostgresQueues({ db: this.db, schema: this.channel.slice('queuectl_'.length), channel: this.channel }));
+  }
+
+  listQueues(): Promise<QueueRecord[]> { return this.queues.list(); }
+  setQueue(params: SetQueueParams): Promise<QueueRecord> { return this.queues.set(params); }
+
   // --- Config -------------------------------------------------------------------------------------------------------
 
   async getConfig(): Promise<Record<string, string>> {
@@ -330,4 +348,9 @@ export class PostgresStore implements Store {
   finishedStats(params: FinishedStatsParams): Promise<FinishedStats> { return this.stats.finished(params); }
   attemptTotals(params: AttemptTotalsParams): Promise<AttemptTotals> { return this.stats.totals(params); }
   deleteDeadJobs(params: DeleteDeadJobsParams): Promise<string[]> { return this.stats.deleteDead(params); }
+}
+
+/** CLAIM_JOBS's arguments $1..$5; FINISH_AND_CLAIM takes them from the lease on (the worker is the finish's). */
+function claimArgs(params: ClaimParams): unknown[] {
+  return [params.workerId, params.leaseMs, params.host, Math.max(1, Math.floor(params.limit)), params.queues];
 }

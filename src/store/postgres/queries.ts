@@ -63,14 +63,14 @@ const STATEMENTS = {
   INSERT_JOBS: `
     WITH batch AS (
       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::float8[],
-                           $8::text[], $9::text[], $10::text[], $12::text[])
+                           $8::text[], $9::text[], $10::text[], $12::text[], $13::text[])
                     WITH ORDINALITY AS b(id, command, state, max_retries, priority, run_at, timeout, cwd, env, depends_on,
-                                         last_error, ord)
+                                         last_error, queue, ord)
     ), inserted AS (
       INSERT INTO @schema.jobs (id, command, state, max_retries, priority, run_at, timeout, cwd, env, depends_on,
-                                created_at, updated_at, finished_at, last_error)
+                                created_at, updated_at, finished_at, last_error, queue)
       SELECT id, command, state, max_retries, priority, run_at, timeout, cwd, env, depends_on,
-             $11::bigint, $11::bigint, CASE WHEN state = 'cancelled' THEN $11::bigint END, last_error
+             $11::bigint, $11::bigint, CASE WHEN state = 'cancelled' THEN $11::bigint END, last_error, queue
         FROM batch ORDER BY ord
       ON CONFLICT (id) DO NOTHING
       RETURNING id
@@ -87,12 +87,13 @@ const STATEMENTS = {
   GET_JOBS: `SELECT * FROM @schema.jobs WHERE id = ANY($1::text[])`,
   /**
    * Newest first across the states $1: each state's newest $2 from jobs_state, merged, so a huge state is never
-   * sorted. Listing every job passes every state (one index less to maintain on each insert).
+   * sorted. Listing every job passes every state (one index less to maintain on each insert). $5: a queue, or null.
    */
   LIST_JOBS_IN_STATES: `
     SELECT j.* FROM unnest($1::text[]) AS wanted(state)
       CROSS JOIN LATERAL (
-        SELECT * FROM @schema.jobs WHERE state = wanted.state AND ($3::text IS NULL OR strpos(command, $3) > 0)
+        SELECT * FROM @schema.jobs
+         WHERE state = wanted.state AND ($3::text IS NULL OR strpos(command, $3) > 0) AND ($5::text IS NULL OR queue = $5)
          ORDER BY created_at DESC, seq DESC LIMIT $2::bigint + $4::bigint) j
      ORDER BY j.created_at DESC, j.seq DESC LIMIT $2 OFFSET $4`,
 
@@ -108,14 +109,20 @@ const STATEMENTS = {
 
   // --- Worker side --------------------------------------------------------------------------------------------------
 
-  /** Claims the next due job for worker $1 with a lease of $2 ms, on host $3 (function of migration 3): json or null. */
-  CLAIM_JOB: `SELECT @schema.claim_job($1, $2, $3) AS job`,
+  /**
+   * Claims up to $4 due jobs of the queues $5 (null: all) for worker $1 with a lease of $2 ms, on host $3 (function
+   * of migration 7): a json array in claim order, or null.
+   */
+  CLAIM_JOBS: `SELECT @schema.claim_jobs($1, $2, $3, $4, $5::text[]) AS jobs`,
 
   /**
-   * A worker's report of its job and the claim of its next one, in one call (function of migration 3).
-   * $1..$10 as FINISH_JOB; $11: lease ms; $12: host. One row: applied, promoted (dependents now pending), job (json).
+   * A worker's report of its job and the claim of its next ones, in one call (function of migration 7), and in the
+   * same statement the wake-up it calls for: dependents became runnable, or a slot of a limited queue was freed.
+   * $1..$10 as FINISH_JOB; $11: lease ms; $12: host; $13: limit; $14: queues; $15: the channel.
    */
-  FINISH_AND_CLAIM: `SELECT applied, promoted, job FROM @schema.finish_and_claim($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+  FINISH_AND_CLAIM: `
+    SELECT applied, jobs, CASE WHEN promoted > 0 OR wake THEN pg_notify($15, '') END AS notified
+      FROM @schema.finish_and_claim($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text[])`,
 
   /** $1: job, $2: attempt, $3: worker, $4: pid, $5: pid start. */
   RECORD_ATTEMPT_PROCESS: `
@@ -140,32 +147,61 @@ const STATEMENTS = {
   MARK_OUTPUT_TRUNCATED: `
     UPDATE @schema.attempts SET output_truncated = true, output_bytes = $3 WHERE job_id = $1 AND attempt = $2`,
 
-  /** The guarded report of an attempt, then its dependents (function of migration 3). $1..$10: see finish_job. */
-  FINISH_JOB: `SELECT applied, promoted FROM @schema.finish_job($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+  /**
+   * The guarded report of an attempt, then its dependents (function of migration 7), and the wake-up it calls for
+   * (see FINISH_AND_CLAIM). $1..$10: see finish_job; $11: the channel.
+   */
+  FINISH_JOB: `
+    SELECT applied, CASE WHEN promoted > 0 OR queue_limited THEN pg_notify($11, '') END AS notified
+      FROM @schema.finish_job($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
   /** Cancels what waits downstream of $1, which ended $2 (function of migration 3). */
   CANCEL_DEPENDENTS: `SELECT @schema.cancel_dependents($1, $2)`,
 
+  /**
+   * When an idle worker serving the queues $1 (null: all) should look again: the earliest run_at not yet due, or the
+   * next start a rate-limited queue with due jobs allows. Paused queues and queues at their limit are left out:
+   * resuming and a freed slot notify instead.
+   */
   NEXT_RUN_AT: `
-    SELECT min(run_at) AS at FROM @schema.jobs WHERE state IN ('pending', 'failed') AND run_at > ${NOW_MS}`,
+    WITH n AS (SELECT ${NOW_MS} AS now),
+    held AS (
+      SELECT name FROM @schema.queues q
+       WHERE paused OR concurrency <= (SELECT count(*) FROM @schema.jobs j WHERE j.queue = q.name AND j.state = 'processing')
+    )
+    SELECT least(
+      (SELECT min(run_at) FROM @schema.jobs, n
+        WHERE state IN ('pending', 'failed') AND run_at > n.now
+          AND ($1::text[] IS NULL OR queue = ANY($1::text[])) AND queue NOT IN (SELECT name FROM held)),
+      (SELECT min(greatest(q.rate_next_at, s.started_at + q.rate_period_ms))
+         FROM @schema.queues q
+         LEFT JOIN @schema.queue_starts s ON s.queue = q.name AND s.slot = q.rate_slot % q.rate_count
+        WHERE q.rate_count IS NOT NULL AND q.name NOT IN (SELECT name FROM held)
+          AND ($1::text[] IS NULL OR q.name = ANY($1::text[]))
+          AND EXISTS (SELECT 1 FROM @schema.jobs j, n
+                       WHERE j.queue = q.name AND j.state IN ('pending', 'failed') AND j.run_at <= n.now))
+    ) AS at`,
 
   // --- Workers ------------------------------------------------------------------------------------------------------
 
-  /** $1: id, $2: host, $3: pid, $4: pid start. */
+  /** $1: id, $2: host, $3: pid, $4: pid start, $5: concurrency, $6: queues (JSON text, or null for all). */
   UPSERT_WORKER: `
-    INSERT INTO @schema.workers (id, host, pid, pid_start, state, started_at, last_heartbeat)
-    VALUES ($1, $2, $3, $4, 'idle', ${NOW_MS}, ${NOW_MS})
-    ON CONFLICT (id) DO UPDATE SET last_heartbeat = excluded.last_heartbeat`,
+    INSERT INTO @schema.workers (id, host, pid, pid_start, state, started_at, last_heartbeat, concurrency, queues)
+    VALUES ($1, $2, $3, $4, 'idle', ${NOW_MS}, ${NOW_MS}, $5, $6)
+    ON CONFLICT (id) DO UPDATE SET last_heartbeat = excluded.last_heartbeat, concurrency = excluded.concurrency, queues = excluded.queues`,
 
   /**
-   * The heartbeat in one statement: renews its job's lease while the worker still holds it, and marks the worker
-   * alive. It locks the job row before the worker row; claims and finishes lock no worker row, so none deadlock.
-   * $1: worker, $2: worker state, $3: job (or null), $4: lease ms.
+   * The heartbeat in one statement: renews the leases of the jobs the worker still holds among $3, and marks the
+   * worker alive. It locks the job rows (in id order, as a cancel does) before the worker row; claims and finishes
+   * lock no worker row, so none deadlock. $1: worker, $2: worker state, $3: job ids, $4: lease ms.
+   * lost: the ids of $3 not renewed; cancels: [{jobId, signal}] of the renewed ones a cancel flagged, or null.
    */
   HEARTBEAT: `
-    WITH lease AS (
+    WITH held AS (
+      SELECT id FROM @schema.jobs WHERE id = ANY($3::text[]) AND state = 'processing' AND worker_id = $1 ORDER BY id FOR UPDATE
+    ), lease AS (
       UPDATE @schema.jobs SET lease_expires_at = ${NOW_MS} + $4::bigint
-       WHERE $3::text IS NOT NULL AND id = $3 AND state = 'processing' AND worker_id = $1
-      RETURNING cancel_signal
+       WHERE id IN (SELECT id FROM held) AND state = 'processing' AND worker_id = $1
+      RETURNING id, cancel_signal
     ), worker AS (
       UPDATE @schema.workers SET last_heartbeat = ${NOW_MS}, state = $2
        WHERE id = $1 AND (SELECT count(*) FROM lease) >= 0  -- always true: makes the lease update run first
@@ -173,17 +209,27 @@ const STATEMENTS = {
     )
     SELECT (SELECT stop_request FROM worker) AS stop_request,
            EXISTS (SELECT 1 FROM worker) AS registered,
-           EXISTS (SELECT 1 FROM lease) AS lease_held,
-           (SELECT cancel_signal FROM lease) AS cancel_signal`,
+           ARRAY(SELECT unnest($3::text[]) EXCEPT SELECT id FROM lease) AS lost,
+           (SELECT json_agg(json_build_object('jobId', id, 'signal', cancel_signal) ORDER BY id)
+              FROM lease WHERE cancel_signal IS NOT NULL) AS cancels`,
 
-  /** $1: stale after ms. A worker's job and busy/idle state are read from the jobs it holds (as on SQLite). */
+  /**
+   * $1: stale after ms. A worker's jobs (oldest claim first) and busy/idle state are read from the jobs it holds (as
+   * on SQLite).
+   */
   LIST_WORKERS: `
-    SELECT w.id, w.host, w.pid, w.pid_start, w.started_at, w.last_heartbeat, w.stop_request, held.id AS current_job,
+    SELECT w.id, w.host, w.pid, w.pid_start, w.started_at, w.last_heartbeat, w.stop_request, w.concurrency, w.queues,
+           held.ids AS running_jobs,
            CASE WHEN w.state = 'stopping' OR w.stop_request IS NOT NULL THEN 'stopping'
-                WHEN held.id IS NOT NULL THEN 'busy' ELSE 'idle' END AS state,
+                WHEN held.ids IS NOT NULL THEN 'busy' ELSE 'idle' END AS state,
            w.last_heartbeat < ${NOW_MS} - $1::bigint AS heartbeat_expired
       FROM @schema.workers w
-      LEFT JOIN LATERAL (SELECT id FROM @schema.jobs WHERE state = 'processing' AND worker_id = w.id LIMIT 1) held ON true
+      LEFT JOIN (
+        SELECT j.worker_id, json_agg(j.id ORDER BY a.started_at, j.priority DESC, j.run_at, j.created_at, j.seq) AS ids
+          FROM @schema.jobs j JOIN @schema.attempts a ON a.job_id = j.id AND a.attempt = j.runs
+         WHERE j.state = 'processing'
+         GROUP BY j.worker_id
+      ) held ON held.worker_id = w.id
      ORDER BY w.host, w.started_at, w.id`,
   DELETE_WORKER: `DELETE FROM @schema.workers WHERE id = $1`,
 
@@ -206,11 +252,11 @@ const STATEMENTS = {
 
   // --- Operator actions ---------------------------------------------------------------------------------------------
 
-  /** $1: ids. Returns those moved back to pending. */
+  /** $1: ids; $2: completed jobs too. Returns those moved back to pending; their attempts stay. */
   RETRY_JOBS: `
     UPDATE @schema.jobs SET state = 'pending', attempts = 0, run_at = ${NOW_MS}, finished_at = NULL, last_error = NULL,
                             exit_code = NULL, updated_at = ${NOW_MS}
-     WHERE id = ANY($1::text[]) AND state IN ('dead', 'cancelled')
+     WHERE id = ANY($1::text[]) AND (state IN ('dead', 'cancelled') OR ($2::boolean AND state = 'completed'))
     RETURNING id`,
   LOCK_DEAD_IDS: `SELECT id FROM @schema.jobs WHERE state = 'dead' ORDER BY created_at, seq FOR UPDATE`,
   /** States of the named jobs, locked for the cancel that follows. */
@@ -233,9 +279,9 @@ const STATEMENTS = {
   /** $1: id, $2: signal. */
   FLAG_CANCEL: `UPDATE @schema.jobs SET cancel_signal = $2, updated_at = ${NOW_MS} WHERE id = $1 AND state = 'processing'`,
 
-  /** $1: state, $2: older than ms, $3: at most this many. */
+  /** $1: state, $2: older than ms, $3: at most this many, $4: only this queue (or null). */
   SELECT_FINISHED_BEFORE: `
-    SELECT id FROM @schema.jobs WHERE state = $1 AND finished_at <= ${NOW_MS} - $2::bigint
+    SELECT id FROM @schema.jobs WHERE state = $1 AND finished_at <= ${NOW_MS} - $2::bigint AND ($4::text IS NULL OR queue = $4)
      ORDER BY finished_at LIMIT $3 FOR UPDATE`,
 
   /** Deletes jobs and their history in one statement. $1: ids. */

@@ -46,6 +46,18 @@ jobs.lease_expires_at bigint
 jobs.last_error text
 jobs.exit_code integer
 jobs.cancel_signal text
+jobs.queue text not null default 'default'::text
+queue_starts.queue text not null
+queue_starts.slot integer not null
+queue_starts.started_at bigint not null
+queues.name text not null
+queues.concurrency integer
+queues.rate_count integer
+queues.rate_period_ms bigint
+queues.paused boolean not null default false
+queues.rate_next_at bigint not null default 0
+queues.rate_slot bigint not null default 0
+queues.updated_at bigint
 schedules.name text not null
 schedules.cron text
 schedules.every_ms bigint
@@ -71,6 +83,8 @@ workers.started_at bigint not null
 workers.last_heartbeat bigint not null
 workers.current_job text
 workers.stop_request text
+workers.concurrency integer not null default 1
+workers.queues text
 
 @schema.attempts attempts_pkey PRIMARY KEY (job_id, attempt)
 @schema.config config_pkey PRIMARY KEY (key)
@@ -78,6 +92,9 @@ workers.stop_request text
 @schema.job_deps job_deps_pkey PRIMARY KEY (job_id, depends_on)
 @schema.job_output job_output_pkey PRIMARY KEY (job_id, attempt, seq)
 @schema.jobs jobs_pkey PRIMARY KEY (id)
+@schema.queue_starts queue_starts_pkey PRIMARY KEY (queue, slot)
+@schema.queues queues_check CHECK (((rate_count IS NULL) = (rate_period_ms IS NULL)))
+@schema.queues queues_pkey PRIMARY KEY (name)
 @schema.schedules schedules_check CHECK (((cron IS NULL) <> (every_ms IS NULL)))
 @schema.schedules schedules_pkey PRIMARY KEY (name)
 @schema.schema_migrations schema_migrations_pkey PRIMARY KEY (version)
@@ -93,8 +110,12 @@ CREATE UNIQUE INDEX job_output_pkey ON @schema.job_output USING btree (job_id, a
 CREATE INDEX jobs_finished ON @schema.jobs USING btree (state, finished_at) WHERE (finished_at IS NOT NULL)
 CREATE INDEX jobs_pending_run_at ON @schema.jobs USING btree (run_at) WHERE (state = 'pending'::text)
 CREATE UNIQUE INDEX jobs_pkey ON @schema.jobs USING btree (id)
+CREATE INDEX jobs_queue_runnable ON @schema.jobs USING btree (queue, priority DESC, run_at, created_at, seq) WHERE (state = ANY (ARRAY['pending'::text, 'failed'::text]))
+CREATE INDEX jobs_queue_state ON @schema.jobs USING btree (queue, state)
 CREATE INDEX jobs_runnable ON @schema.jobs USING btree (priority DESC, run_at, created_at, seq) WHERE (state = ANY (ARRAY['pending'::text, 'failed'::text]))
 CREATE INDEX jobs_state ON @schema.jobs USING btree (state, created_at, seq)
+CREATE UNIQUE INDEX queue_starts_pkey ON @schema.queue_starts USING btree (queue, slot)
+CREATE UNIQUE INDEX queues_pkey ON @schema.queues USING btree (name)
 CREATE INDEX schedules_due ON @schema.schedules USING btree (next_run_at) WHERE (NOT paused)
 CREATE UNIQUE INDEX schedules_pkey ON @schema.schedules USING btree (name)
 CREATE UNIQUE INDEX schema_migrations_pkey ON @schema.schema_migrations USING btree (version)
@@ -121,57 +142,173 @@ AS $function$
         ON CONFLICT (job_id) DO NOTHING;
       $function$
 
-CREATE OR REPLACE FUNCTION @schema.claim_job(p_worker_id text, p_lease bigint, p_host text)
+CREATE OR REPLACE FUNCTION @schema.claim_jobs(p_worker_id text, p_lease bigint, p_host text, p_limit integer, p_queues text[])
  RETURNS json
  LANGUAGE plpgsql
 AS $function$
       DECLARE
-        now_ms bigint := floor(extract(epoch FROM now()) * 1000)::bigint;
-        v_job  json;
+        now_ms   bigint := floor(extract(epoch FROM now()) * 1000)::bigint;
+        v_clock  bigint;
+        v_held   text[];
+        v_lock   text[];
+        v_open   text[] := '{}';
+        v_room   integer[] := '{}';
+        v_started text[];
+        v_room_q integer;
+        v_jobs   json;
+        v_q      record;
       BEGIN
-        WITH claimed AS (
+        SELECT array_agg(name) INTO v_held FROM "@schema".queues
+         WHERE (paused OR concurrency IS NOT NULL OR rate_count IS NOT NULL)
+           AND (p_queues IS NULL OR name = ANY(p_queues));
+
+        IF v_held IS NOT NULL THEN
+          -- The rate by the database's clock as it reads now, not the transaction's start: the ring's times follow
+          -- the order in which claimers held the queue's lock.
+          v_clock := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+          SELECT array_agg(name ORDER BY name) INTO v_lock FROM "@schema".queues q
+           WHERE name = ANY(v_held) AND NOT paused AND (concurrency IS NOT NULL OR rate_count IS NOT NULL)
+             AND (rate_count IS NULL OR rate_next_at <= v_clock)
+             AND (concurrency IS NULL
+                  OR concurrency > (SELECT count(*) FROM "@schema".jobs j WHERE j.queue = q.name AND j.state = 'processing'))
+             AND EXISTS (SELECT 1 FROM "@schema".jobs j
+                          WHERE j.queue = q.name AND j.state IN ('pending', 'failed') AND j.run_at <= now_ms);
+        END IF;
+
+        IF v_lock IS NOT NULL THEN
+          PERFORM 1 FROM "@schema".queues WHERE name = ANY(v_lock) ORDER BY name FOR UPDATE;
+          -- Read after the locks: every claimer that held them before us has committed, and its claims count here.
+          v_clock := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+          FOR v_q IN SELECT * FROM "@schema".queues WHERE name = ANY(v_lock) ORDER BY name LOOP
+            CONTINUE WHEN v_q.paused;
+            v_room_q := p_limit;
+            IF v_q.concurrency IS NOT NULL THEN
+              v_room_q := least(v_room_q, v_q.concurrency
+                - (SELECT count(*) FROM "@schema".jobs j WHERE j.queue = v_q.name AND j.state = 'processing')::integer);
+            END IF;
+            IF v_q.rate_count IS NOT NULL AND v_room_q > 0 THEN
+              IF v_clock < v_q.rate_next_at OR EXISTS (
+                   SELECT 1 FROM "@schema".queue_starts s
+                    WHERE s.queue = v_q.name AND s.slot = v_q.rate_slot % v_q.rate_count AND v_clock < s.started_at + v_q.rate_period_ms) THEN
+                v_room_q := 0;
+              ELSE
+                v_room_q := 1;
+              END IF;
+            END IF;
+            IF v_room_q > 0 THEN
+              v_open := v_open || v_q.name;
+              v_room := v_room || v_room_q;
+            END IF;
+          END LOOP;
+        END IF;
+
+        IF cardinality(v_open) = 0 THEN
+          WITH claimed AS (
+            UPDATE "@schema".jobs
+               SET state = 'processing', attempts = attempts + 1, runs = runs + 1, worker_id = p_worker_id,
+                   lease_expires_at = now_ms + p_lease, updated_at = now_ms, cancel_signal = NULL
+             WHERE id = ANY(ARRAY(
+                     SELECT id FROM "@schema".jobs
+                      WHERE state IN ('pending', 'failed') AND run_at <= now_ms
+                        AND (p_queues IS NULL OR queue = ANY(p_queues)) AND (v_held IS NULL OR queue <> ALL(v_held))
+                      ORDER BY priority DESC, run_at, created_at, seq
+                      LIMIT p_limit
+                      FOR UPDATE SKIP LOCKED))
+            RETURNING *
+          ), attempt AS (
+            INSERT INTO "@schema".attempts (job_id, attempt, worker_id, host, started_at)
+            SELECT id, runs, p_worker_id, p_host, now_ms FROM claimed
+          )
+          SELECT json_agg(row_to_json(c) ORDER BY c.priority DESC, c.run_at, c.created_at, c.seq) INTO v_jobs FROM claimed c;
+          RETURN v_jobs;
+        END IF;
+
+        -- The best p_limit of: the plain walk's first p_limit, and each open queue's share. Rows locked here and not
+        -- taken stay locked to commit: other claimers skip them for that long.
+        WITH shares AS (
+          SELECT j.id, j.priority, j.run_at, j.created_at, j.seq
+            FROM unnest(v_open, v_room) AS o(name, room)
+           CROSS JOIN LATERAL (
+                 SELECT id, priority, run_at, created_at, seq FROM "@schema".jobs
+                  WHERE queue = o.name AND state IN ('pending', 'failed') AND run_at <= now_ms
+                  ORDER BY priority DESC, run_at, created_at, seq
+                  LIMIT o.room
+                  FOR UPDATE SKIP LOCKED) j
+        ), plain AS (
+          SELECT id, priority, run_at, created_at, seq FROM "@schema".jobs
+           WHERE state IN ('pending', 'failed') AND run_at <= now_ms
+             AND (p_queues IS NULL OR queue = ANY(p_queues)) AND queue <> ALL(v_held)
+           ORDER BY priority DESC, run_at, created_at, seq
+           LIMIT p_limit
+           FOR UPDATE SKIP LOCKED
+        ), picked AS (
+          SELECT id FROM (SELECT * FROM shares UNION ALL SELECT * FROM plain) c
+           ORDER BY priority DESC, run_at, created_at, seq
+           LIMIT p_limit
+        ), claimed AS (
           UPDATE "@schema".jobs
              SET state = 'processing', attempts = attempts + 1, runs = runs + 1, worker_id = p_worker_id,
                  lease_expires_at = now_ms + p_lease, updated_at = now_ms, cancel_signal = NULL
-           WHERE id = (SELECT id FROM "@schema".jobs
-                        WHERE state IN ('pending', 'failed') AND run_at <= now_ms
-                        ORDER BY priority DESC, run_at, created_at, seq
-                        LIMIT 1
-                        FOR UPDATE SKIP LOCKED)
+           WHERE id IN (SELECT id FROM picked)
           RETURNING *
         ), attempt AS (
           INSERT INTO "@schema".attempts (job_id, attempt, worker_id, host, started_at)
           SELECT id, runs, p_worker_id, p_host, now_ms FROM claimed
         )
-        SELECT row_to_json(claimed) INTO v_job FROM claimed;
-        RETURN v_job;
+        SELECT json_agg(row_to_json(c) ORDER BY c.priority DESC, c.run_at, c.created_at, c.seq),
+               array_agg(DISTINCT c.queue) FILTER (WHERE c.queue = ANY(v_open))
+          INTO v_jobs, v_started
+          FROM claimed c;
+
+        -- Each rate-limited queue that started a job (one at most) records it: the ring slot, and the next start
+        -- one spacing on from the later of the planned start and half a spacing ago (late wake-ups do not drift).
+        IF v_started IS NOT NULL THEN
+          WITH started AS (
+            UPDATE "@schema".queues
+               SET rate_slot = rate_slot + 1, updated_at = now_ms,
+                   rate_next_at = round(greatest(rate_next_at::float8, v_clock - rate_period_ms::float8 / rate_count / 2)
+                                        + rate_period_ms::float8 / rate_count)::bigint
+             WHERE name = ANY(v_started) AND rate_count IS NOT NULL
+            RETURNING name, ((rate_slot - 1) % rate_count)::integer AS slot
+          )
+          INSERT INTO "@schema".queue_starts (queue, slot, started_at)
+          SELECT name, slot, v_clock FROM started
+          ON CONFLICT (queue, slot) DO UPDATE SET started_at = excluded.started_at;
+        END IF;
+        RETURN v_jobs;
       END
       $function$
 
-CREATE OR REPLACE FUNCTION @schema.finish_and_claim(p_state text, p_uncounted integer, p_delay bigint, p_error text, p_exit_code integer, p_job_id text, p_worker_id text, p_attempt integer, p_outcome text, p_signal text, p_lease bigint, p_host text)
- RETURNS TABLE(applied boolean, promoted integer, job json)
+CREATE OR REPLACE FUNCTION @schema.finish_and_claim(p_state text, p_uncounted integer, p_delay bigint, p_error text, p_exit_code integer, p_job_id text, p_worker_id text, p_attempt integer, p_outcome text, p_signal text, p_lease bigint, p_host text, p_limit integer, p_queues text[])
+ RETURNS TABLE(applied boolean, promoted integer, wake boolean, jobs json)
  LANGUAGE plpgsql
 AS $function$
       DECLARE
         v_finish record;
+        v_jobs   json;
       BEGIN
         SELECT * INTO v_finish
           FROM "@schema".finish_job(p_state, p_uncounted, p_delay, p_error, p_exit_code, p_job_id, p_worker_id, p_attempt, p_outcome, p_signal);
         IF NOT v_finish.applied THEN
-          RETURN QUERY SELECT false, 0, NULL::json;
+          RETURN QUERY SELECT false, 0, false, NULL::json;
           RETURN;
         END IF;
-        RETURN QUERY SELECT true, v_finish.promoted, "@schema".claim_job(p_worker_id, p_lease, p_host);
+        v_jobs := "@schema".claim_jobs(p_worker_id, p_lease, p_host, p_limit, p_queues);
+        RETURN QUERY SELECT true, v_finish.promoted,
+          v_finish.queue_limited AND NOT EXISTS (SELECT 1 FROM json_array_elements(coalesce(v_jobs, '[]'::json)) e
+                                            WHERE e->>'queue' = v_finish.job_queue),
+          v_jobs;
       END
       $function$
 
 CREATE OR REPLACE FUNCTION @schema.finish_job(p_state text, p_uncounted integer, p_delay bigint, p_error text, p_exit_code integer, p_job_id text, p_worker_id text, p_attempt integer, p_outcome text, p_signal text)
- RETURNS TABLE(applied boolean, promoted integer)
+ RETURNS TABLE(applied boolean, promoted integer, job_queue text, queue_limited boolean)
  LANGUAGE plpgsql
 AS $function$
       DECLARE
         now_ms  bigint := floor(extract(epoch FROM now()) * 1000)::bigint;
         v_moved integer := 0;
+        v_queue text;
       BEGIN
         UPDATE "@schema".jobs
            SET state = p_state,
@@ -180,9 +317,10 @@ AS $function$
                finished_at = CASE WHEN p_state IN ('completed', 'dead', 'cancelled') THEN now_ms END,
                worker_id = NULL, lease_expires_at = NULL, cancel_signal = NULL,
                last_error = p_error, exit_code = p_exit_code, updated_at = now_ms
-         WHERE id = p_job_id AND state = 'processing' AND worker_id = p_worker_id AND runs = p_attempt;
+         WHERE id = p_job_id AND state = 'processing' AND worker_id = p_worker_id AND runs = p_attempt
+        RETURNING jobs.queue INTO v_queue;
         IF NOT FOUND THEN
-          RETURN QUERY SELECT false, 0;
+          RETURN QUERY SELECT false, 0, NULL::text, false;
           RETURN;
         END IF;
         UPDATE "@schema".attempts SET finished_at = now_ms, outcome = p_outcome, exit_code = p_exit_code, signal = p_signal, error = p_error
@@ -206,7 +344,8 @@ AS $function$
         ELSIF p_state IN ('dead', 'cancelled') THEN
           PERFORM "@schema".cancel_dependents(p_job_id, p_state);
         END IF;
-        RETURN QUERY SELECT true, v_moved;
+        RETURN QUERY SELECT true, v_moved, v_queue,
+          EXISTS (SELECT 1 FROM "@schema".queues q WHERE q.name = v_queue AND q.concurrency IS NOT NULL);
       END
       $function$
 
@@ -217,3 +356,4 @@ AS $function$
 4 claims and reports write no worker row
 5 schedules (recurring jobs)
 6 stats indexes
+7 named queues, their limits and multi-job claims
