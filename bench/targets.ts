@@ -95,22 +95,28 @@ export interface Workers {
   stop(): Promise<void>;
 }
 
-export async function startWorkers(target: Target, count: number, cleanup: Cleanup): Promise<Workers> {
+/**
+ * `worker start --count COUNT --concurrency CONCURRENCY`; `stopTimeoutSeconds` is how long a stop lets jobs in hand
+ * finish before they are killed (and put back).
+ */
+export async function startWorkers(target: Target, count: number, cleanup: Cleanup, options: { concurrency?: number; stopTimeoutSeconds?: number } = {}): Promise<Workers> {
+  const concurrency = options.concurrency ?? 1;
+  const stopTimeout = String(options.stopTimeoutSeconds ?? 5);
   const identities: { pid: number; start: string | null }[] = [];
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
     // Through the store, so it also reaches workers that registered before `worker start` returned their pids.
-    await runCli(target.env, ['worker', 'stop', '--timeout', '5'], { allowFailure: true });
-    const deadline = Date.now() + 5000;
+    await runCli(target.env, ['worker', 'stop', '--timeout', stopTimeout], { allowFailure: true });
+    const deadline = Date.now() + 5000 + Number(stopTimeout) * 1000;
     while (identities.some((w) => isProcessAlive(w.pid, w.start)) && Date.now() < deadline) await sleep(50);
     // Still here: kill by force, but only the very processes we started (same PID and start time).
     for (const w of identities) if (isProcessAlive(w.pid, w.start)) signalProcessGroup(w.pid, w.start, 'SIGKILL');
   };
   // Registered before the start, so an interruption while they start still stops them.
   cleanup.defer('stop workers', stop);
-  const started = await runCli(target.env, ['worker', 'start', '--count', String(count)]);
+  const started = await runCli(target.env, ['worker', 'start', '--count', String(count), '--concurrency', String(concurrency)]);
   const pids = (/pid ([\d ]+)/.exec(started.stdout)?.[1] ?? '').trim().split(/\s+/).map(Number).filter((pid) => pid > 0);
   identities.push(...pids.map((pid) => ({ pid, start: processStartTime(pid) })));
   if (pids.length !== count) throw new Error(`worker start: expected ${count} pids in '${started.stdout.trim()}'`);
