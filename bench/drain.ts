@@ -4,7 +4,7 @@ import type { Attempt } from '../src/core/job';
 import { Cleanup, median, progress, runCli, sleep } from './harness';
 import { existsSync, writeFileSync } from 'node:fs';
 import { workerSpawnEngine, type SpawnEngine } from '../src/worker/spawn';
-import { ADDON_PATH, measureSpawnCeiling, type CeilingResult } from './spawn-ceiling';
+import { ADDON_PATH, addonHasSpawnAsync, measureSpawnCeiling, type CeilingResult } from './spawn-ceiling';
 import { createTarget, startWorkers, workerLogTail, type Backend } from './targets';
 
 /** Jobs in flight in every shape, and in the spawn loops. */
@@ -35,10 +35,10 @@ export interface ShapeDrain {
   /**
    * The rate as a share of ceilings of the same round, median over rounds: `oneProcess`, the child_process loop with
    * 1 process × 4 in flight (issue 10's baseline); `native`, the addon's posix_spawn loop, 1 process × 4, no queue
-   * (the workers' own way to spawn: the strict baseline; null without the addon); `best`, the higher child_process
-   * shape (issue 14's).
+   * (issue 14's native ceiling; null without the addon); `threaded`, the addon's loop starting each child on the
+   * threadpool as the workers do (null without it); `best`, the higher child_process shape (issue 14's).
    */
-  ratio: { oneProcess: number; native: number | null; best: number };
+  ratio: { oneProcess: number; native: number | null; threaded: number | null; best: number };
   /** Every round's share of the posix_spawn loop (else of the child_process 1 × 4 loop), in round order. */
   roundsRatio: number[];
   /** Jobs per worker process (from the attempts' worker_id), ascending, in the last round. */
@@ -70,6 +70,8 @@ export interface DrainResult {
   ceiling: { oneProcess: number; fourProcesses: number; baseline: number; cpuMsPerRun: number; runs: { shape: string; perSecond: number }[] };
   /** The addon's own loop, 1 process × 4 in flight, no queue (median over rounds); null without the addon. */
   nativeCeiling: { perSecond: number; cpuMsPerRun: number; runs: number[] } | null;
+  /** The same loop with spawnAsync (each start on the threadpool, as workers start jobs); null without it. */
+  threadedCeiling: { perSecond: number; cpuMsPerRun: number; runs: number[] } | null;
   /** Each shape of DRAIN_SHAPES, in that order. */
   shapes: ShapeDrain[];
   /** The 1-minute load average at the start of each round (the machine is shared). */
@@ -92,6 +94,7 @@ export async function measureDrain(params: { backend: Backend; jobs: number; rou
   const file = join(dir, 'jobs.jsonl');
   writeFileSync(file, Array.from({ length: jobs }, () => '{"command":"true"}\n').join(''));
   const native = existsSync(ADDON_PATH);
+  const threaded = native && addonHasSpawnAsync();
 
   const perRound: { ceilings: CeilingResult[]; drains: Map<DrainShape, DrainOnce> }[] = [];
   const loadAverages: number[] = [];
@@ -103,6 +106,7 @@ export async function measureDrain(params: { backend: Backend; jobs: number; rou
       () => measureSpawnCeiling(jobs, IN_FLIGHT, 1, dir),
       () => measureSpawnCeiling(jobs, IN_FLIGHT, IN_FLIGHT, dir),
       ...(native ? [() => measureSpawnCeiling(jobs, IN_FLIGHT, 1, dir, 'posix_spawn')] : []),
+      ...(threaded ? [() => measureSpawnCeiling(jobs, IN_FLIGHT, 1, dir, 'posix_spawn_async')] : []),
     ];
     if (turned) loops.reverse();
     const ceilings: CeilingResult[] = [];
@@ -117,7 +121,10 @@ export async function measureDrain(params: { backend: Backend; jobs: number; rou
   const roundCeilings = perRound.map(({ ceilings }) => {
     const oneProcess = of(ceilings, 'child_process', 1)!;
     const fourProcesses = of(ceilings, 'child_process', IN_FLIGHT)!;
-    return { oneProcess, fourProcesses, best: Math.max(oneProcess.perSecond, fourProcesses.perSecond), native: of(ceilings, 'posix_spawn', 1) ?? null };
+    return {
+      oneProcess, fourProcesses, best: Math.max(oneProcess.perSecond, fourProcesses.perSecond),
+      native: of(ceilings, 'posix_spawn', 1) ?? null, threaded: of(ceilings, 'posix_spawn_async', 1) ?? null,
+    };
   });
   const oneProcess = median(roundCeilings.map((c) => c.oneProcess.perSecond));
   const fourProcesses = median(roundCeilings.map((c) => c.fourProcesses.perSecond));
@@ -134,10 +141,14 @@ export async function measureDrain(params: { backend: Backend; jobs: number; rou
     nativeCeiling: native
       ? { perSecond: median(roundCeilings.map((c) => c.native!.perSecond)), cpuMsPerRun: median(roundCeilings.map((c) => c.native!.cpuMsPerRun)), runs: roundCeilings.map((c) => c.native!.perSecond) }
       : null,
+    threadedCeiling: threaded
+      ? { perSecond: median(roundCeilings.map((c) => c.threaded!.perSecond)), cpuMsPerRun: median(roundCeilings.map((c) => c.threaded!.cpuMsPerRun)), runs: roundCeilings.map((c) => c.threaded!.perSecond) }
+      : null,
     shapes: shapes.map((shape) => {
       const drains = perRound.map(({ drains }) => drains.get(shape)!.figures);
       const rate = (i: number) => drains[i]!.jobsPerSecond;
       const nativeRatios = native ? roundCeilings.map((c, i) => rate(i) / c.native!.perSecond) : null;
+      const threadedRatios = threaded ? roundCeilings.map((c, i) => rate(i) / c.threaded!.perSecond) : null;
       const oneProcessRatios = roundCeilings.map((c, i) => rate(i) / c.oneProcess.perSecond);
       const pick = (f: (d: DrainFigures) => number) => median(drains.map(f));
       const cpu = drains.map((d) => d.cpuMsPerJob);
@@ -146,7 +157,10 @@ export async function measureDrain(params: { backend: Backend; jobs: number; rou
         drainMs: pick((d) => d.drainMs),
         jobsPerSecond: pick((d) => d.jobsPerSecond),
         roundsPerSecond: drains.map((d) => d.jobsPerSecond),
-        ratio: { oneProcess: median(oneProcessRatios), native: nativeRatios === null ? null : median(nativeRatios), best: median(roundCeilings.map((c, i) => rate(i) / c.best)) },
+        ratio: {
+          oneProcess: median(oneProcessRatios), native: nativeRatios === null ? null : median(nativeRatios),
+          threaded: threadedRatios === null ? null : median(threadedRatios), best: median(roundCeilings.map((c, i) => rate(i) / c.best)),
+        },
         roundsRatio: nativeRatios ?? oneProcessRatios,
         perWorker: drains[drains.length - 1]!.perWorker,
         perJob: { inJobMs: pick((d) => d.perJob.inJobMs), meanInJobMs: pick((d) => d.perJob.meanInJobMs), idleSlotMs: pick((d) => d.perJob.idleSlotMs) },
