@@ -12,7 +12,7 @@ import { measureRecovery } from './recovery';
 import { renderMarkdown, type BenchResults, type Outcome } from './report';
 import { measureStartup } from './startup';
 import { measureStoreThroughput } from './store-throughput';
-import { DEFAULT_PG_URL, postgresUnavailable, type Backend } from './targets';
+import { DEFAULT_PG_URL, postgresUnavailable, usePgUrl, type Backend } from './targets';
 
 /**
  * The benchmark suite: `npm run bench [-- --quick] [--pg | --no-pg] [--pg-url URL] [--only startup,drain,…]`.
@@ -72,6 +72,7 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   const pgUrl = values['pg-url']!;
+  usePgUrl(pgUrl);
   let pgReason: string | null = 'disabled with --no-pg';
   if (!values['no-pg']) {
     pgReason = await postgresUnavailable(pgUrl);

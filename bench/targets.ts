@@ -13,6 +13,12 @@ export type Backend = 'sqlite' | 'postgres';
 
 export const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
+/** The server PostgreSQL targets are made on: --pg-url (run.ts sets it), else the default. */
+let pgUrlInUse = DEFAULT_PG_URL;
+export function usePgUrl(url: string): void {
+  pgUrlInUse = url;
+}
+
 /** One fresh, empty store for one measurement: a SQLite file in a temp dir, or a new PostgreSQL schema. */
 export interface Target {
   backend: Backend;
@@ -30,7 +36,7 @@ export interface Target {
  * Creates a target and registers its removal. A PostgreSQL schema is dropped with `psql` (the bench stays out of
  * the `pg` driver, which only src/store may use); if that fails the schema's name is printed for manual removal.
  */
-export function createTarget(backend: Backend, name: string, cleanup: Cleanup, pgUrl = DEFAULT_PG_URL): Target {
+export function createTarget(backend: Backend, name: string, cleanup: Cleanup, pgUrl = pgUrlInUse): Target {
   const dir = mkdtempSync(join(tmpdir(), `queuectl-bench-${name}-`));
   cleanup.defer(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
   // Worker logs of a PostgreSQL store go to $XDG_DATA_HOME/queuectl/: keep them in the temp dir too.
