@@ -5,7 +5,7 @@ import { existsSync, openSync, closeSync, statSync, writeFileSync, writeSync } f
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock';
-import { StoreUnavailableError } from '../../src/core/errors';
+import { StoreUnavailableError, UsageError } from '../../src/core/errors';
 import type { AttemptResult } from '../../src/core/transitions';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations/index';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
@@ -82,7 +82,9 @@ describe('SqliteStore', () => {
         (await store.listAttempts({ jobId: 'old' })).map((a) => [a.attempt, a.workerId, a.startedAt, a.finishedAt, a.outcome, a.exitCode]),
         [[1, 'w_gone', 10, 20, 'exit', 1]],
       );
-      const [claimed] = await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 1, queues: null });
+      assert.equal((await store.getJob({ id: 'old' }))?.queue, 'default', 'a job from before queues lands in default');
+      assert.deepEqual((await store.listQueues()).map((q) => [q.name, q.counts.failed, q.concurrency, q.rate, q.paused]), [['default', 1, null, null, false]]);
+      const [claimed] = await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 1, queues: ['default'] });
       assert.deepEqual([claimed?.job.id, claimed?.attempt], ['old', 2], 'the next attempt follows the migrated one');
       assert.equal((await store.listAttempts({ jobId: 'old' })).length, 2);
     });
@@ -112,7 +114,40 @@ describe('SqliteStore', () => {
     });
   });
 
+  describe('queue settings', () => {
+    it('refuses a bad name, a limit of 0 or a rate of 0 with a UsageError, changing nothing', async () => {
+      const store = open(join(dir, 'queue.db'));
+      await assert.rejects(store.setQueue({ name: 'bad name', paused: true }), UsageError);
+      await assert.rejects(store.setQueue({ name: 'q', concurrency: 0 }), (err: unknown) => err instanceof UsageError && /concurrency/.test(err.message));
+      await assert.rejects(store.setQueue({ name: 'q', rate: { count: 0, periodMs: 1000 } }), (err: unknown) => err instanceof UsageError && /rate/.test(err.message));
+      await assert.rejects(store.setQueue({ name: 'q', rate: { count: 1, periodMs: 0.5 } }), UsageError);
+      assert.deepEqual(await store.listQueues(), []);
+    });
+  });
+
   describe('with a manual clock', () => {
+    it('a rate of 20/s starts 200 jobs in 9.5 to 10.5 s, never 21 in a second, however late the claimers wake', async () => {
+      const clock = new ManualClock();
+      const store = open(join(dir, 'queue.db'), { clock });
+      await store.setQueue({ name: 'api', rate: { count: 20, periodMs: 1_000 } });
+      await store.enqueue({ jobs: Array.from({ length: 200 }, (_, i) => newJob(`j${i}`, { queue: 'api' })), ifNotExists: false });
+      const starts: number[] = [];
+      // Claimers that wake up to 30 ms after the time nextRunAt names, in a fixed pseudo-random pattern.
+      for (let late = 7; starts.length < 200; late = (late * 13 + 5) % 31) {
+        const claimed = await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 4, queues: null });
+        if (claimed.length > 0) {
+          starts.push(...claimed.map(() => clock.now()));
+          continue;
+        }
+        const at = await store.nextRunAt({ queues: null });
+        assert.ok(at !== null && at > clock.now());
+        clock.advance(at - clock.now() + late);
+      }
+      const span = starts[199]! - starts[0]!;
+      assert.ok(span >= 9_500 && span <= 10_500, `200 starts took ${span} ms`);
+      for (let i = 20; i < starts.length; i++) assert.ok(starts[i]! - starts[i - 20]! >= 1_000, `at most 20 starts in any second (start ${i})`);
+    });
+
     it('schedules delays, retries and leases exactly', async () => {
       const clock = new ManualClock();
       const store = open(join(dir, 'queue.db'), { clock });

@@ -27,6 +27,9 @@ export function clientConfig(url: string): ClientConfig {
     // Finds a dead server (or a dropped NAT mapping) under an idle LISTEN connection.
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
+    // Every statement here is short; JIT compiling one costs 0.1-2.5 s, and a tiny table without statistics yet
+    // (queues, a fresh schema) makes the planner's estimates large enough to call it in (measured on nextRunAt).
+    options: '-c jit=off',
   };
 }
 

@@ -165,7 +165,7 @@ export class PostgresStore implements Store {
   // --- Worker side --------------------------------------------------------------------------------------------------
 
   async claim(params: ClaimParams): Promise<ClaimedJob[]> {
-    const row = (await this.db.query<{ jobs: JobRow[] | null }>(this.Q.CLAIM_JOBS, claimArgs(params)))[0];
+    const row = (await this.db.query<{ jobs: JobRow[] | null }>(this.Q.CLAIM_JOBS, [...claimArgs(params), this.channel]))[0];
     return claimedJobs(row?.jobs ?? null);
   }
 

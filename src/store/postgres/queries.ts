@@ -111,9 +111,12 @@ const STATEMENTS = {
 
   /**
    * Claims up to $4 due jobs of the queues $5 (null: all) for worker $1 with a lease of $2 ms, on host $3 (function
-   * of migration 7): a json array in claim order, or null.
+   * of migration 7): a json array in claim order, or null; and wakes idle workers on the channel $6 when the claim
+   * left rows it locked untaken.
    */
-  CLAIM_JOBS: `SELECT @schema.claim_jobs($1, $2, $3, $4, $5::text[]) AS jobs`,
+  CLAIM_JOBS: `
+    SELECT claimed_jobs AS jobs, CASE WHEN leftover THEN pg_notify($6, '') END AS notified
+      FROM @schema.claim_jobs($1, $2, $3, $4, $5::text[])`,
 
   /**
    * A worker's report of its job and the claim of its next ones, in one call (function of migration 7), and in the
@@ -158,27 +161,29 @@ const STATEMENTS = {
   CANCEL_DEPENDENTS: `SELECT @schema.cancel_dependents($1, $2)`,
 
   /**
-   * When an idle worker serving the queues $1 (null: all) should look again: the earliest run_at not yet due, or the
-   * next start a rate-limited queue with due jobs allows. Paused queues and queues at their limit are left out:
-   * resuming and a freed slot notify instead.
+   * When an idle worker serving the queues $1 (null: all) should look again: the earliest run_at not yet due (pending
+   * jobs through jobs_pending_run_at; retries apart), or the next start a rate-limited queue with due jobs allows.
+   * Paused queues and queues at their limit are left out: resuming and a freed slot notify instead.
    */
   NEXT_RUN_AT: `
-    WITH n AS (SELECT ${NOW_MS} AS now),
-    held AS (
+    WITH held AS (
       SELECT name FROM @schema.queues q
        WHERE paused OR concurrency <= (SELECT count(*) FROM @schema.jobs j WHERE j.queue = q.name AND j.state = 'processing')
     )
     SELECT least(
-      (SELECT min(run_at) FROM @schema.jobs, n
-        WHERE state IN ('pending', 'failed') AND run_at > n.now
+      (SELECT min(run_at) FROM @schema.jobs
+        WHERE state = 'pending' AND run_at > ${NOW_MS}
+          AND ($1::text[] IS NULL OR queue = ANY($1::text[])) AND queue NOT IN (SELECT name FROM held)),
+      (SELECT min(run_at) FROM @schema.jobs
+        WHERE state = 'failed' AND run_at > ${NOW_MS}
           AND ($1::text[] IS NULL OR queue = ANY($1::text[])) AND queue NOT IN (SELECT name FROM held)),
       (SELECT min(greatest(q.rate_next_at, s.started_at + q.rate_period_ms))
          FROM @schema.queues q
          LEFT JOIN @schema.queue_starts s ON s.queue = q.name AND s.slot = q.rate_slot % q.rate_count
         WHERE q.rate_count IS NOT NULL AND q.name NOT IN (SELECT name FROM held)
           AND ($1::text[] IS NULL OR q.name = ANY($1::text[]))
-          AND EXISTS (SELECT 1 FROM @schema.jobs j, n
-                       WHERE j.queue = q.name AND j.state IN ('pending', 'failed') AND j.run_at <= n.now))
+          AND EXISTS (SELECT 1 FROM @schema.jobs j
+                       WHERE j.queue = q.name AND j.state IN ('pending', 'failed') AND j.run_at <= ${NOW_MS}))
     ) AS at`,
 
   // --- Workers ------------------------------------------------------------------------------------------------------

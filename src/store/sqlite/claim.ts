@@ -6,20 +6,39 @@ import { hasDueJobs, isBlocked, nextRateStart, recordRateStart, specialQueues, s
 
 /*
  * The claim, inside the caller's write transaction (BEGIN IMMEDIATE serializes claimers, so each queue's count and
- * pace stay true until commit). With no paused or restricted queue in play it is one statement with LIMIT; otherwise
- * it walks the runnable jobs in claim order, giving each restricted queue at most what its limit and rate allow.
+ * pace stay true until commit). A claim of every queue, or of one, with none paused or limited in play is one
+ * statement with LIMIT. Otherwise it picks the jobs first, in claim order and within each queue's budget, then
+ * takes them one by one.
  */
+
+/** A runnable job as a claim orders it (seq is the rowid: the last tie-break, "oldest first" within a batch). */
+interface Candidate {
+  seq: number;
+  queue: string;
+  priority: number;
+  run_at: number;
+  created_at: number;
+}
 
 type ClaimedRow = JobRow & { seq: number };
 
-/** Claim order: priority, then the earliest run_at, then the oldest (rowid breaks ties within a batch). */
-function byClaimOrder(a: ClaimedRow, b: ClaimedRow): number {
+/**
+ * How many jobs of queues that may start nothing more a walk of all runnable jobs passes over before it gives up and
+ * takes each other queue's best jobs from jobs_queue_runnable instead: a full or paused queue's backlog ahead of the
+ * others in claim order must not make every claim step over it (and hold the write lock meanwhile). Measured here:
+ * each job passed over costs about 2 us, the per-queue way about 30 us more than the fast path whatever the backlog.
+ */
+const MAX_PASSED_OVER = 16;
+
+/** Claim order: priority, then the earliest run_at, then the oldest. */
+function byClaimOrder(a: Candidate, b: Candidate): number {
   return b.priority - a.priority || a.run_at - b.run_at || a.created_at - b.created_at || a.seq - b.seq;
 }
 
 export function claimIn(db: Connection, params: ClaimParams, now: number): ClaimedJob[] {
   const special = specialQueues((sql) => db.stmt(sql), params.queues);
-  const rows = special.length === 0 ? claimFast(db, params, now) : claimWalking(db, params, special, now);
+  const fast = special.length === 0 && (params.queues === null || params.queues.length === 1);
+  const rows = fast ? claimFast(db, params, now) : claimPicked(db, params, special, now);
   const insertAttempt = db.stmt(Q.INSERT_ATTEMPT);
   return rows.map((row) => {
     insertAttempt.run({ jobId: row.id, attempt: row.runs, workerId: params.workerId, host: params.host, now });
@@ -27,55 +46,67 @@ export function claimIn(db: Connection, params: ClaimParams, now: number): Claim
   });
 }
 
+/** Every queue, or a single one, with no paused or limited queue in play: one statement. */
 function claimFast(db: Connection, params: ClaimParams, now: number): ClaimedRow[] {
-  const values = { workerId: params.workerId, leaseMs: params.leaseMs, now, limit: params.limit };
-  const rows = (params.queues === null
-    ? db.stmt(Q.CLAIM_JOBS).all(values)
-    : db.stmt(Q.CLAIM_JOBS_OF_QUEUES).all({ ...values, queues: JSON.stringify(params.queues) })) as ClaimedRow[];
-  return rows.length > 1 ? rows.sort(byClaimOrder) : rows;
+  const queue = params.queues?.[0] ?? null;
+  const values = { workerId: params.workerId, leaseMs: params.leaseMs, now, limit: params.limit, queue };
+  if (params.limit === 1) {
+    const row = db.stmt(queue === null ? Q.CLAIM_ONE_JOB : Q.CLAIM_ONE_JOB_OF_QUEUE).get(values) as ClaimedRow | undefined;
+    return row ? [row] : [];
+  }
+  return (db.stmt(queue === null ? Q.CLAIM_JOBS : Q.CLAIM_JOBS_OF_QUEUE).all(values) as ClaimedRow[]).sort(byClaimOrder);
+}
+
+/** Picks within each queue's budget (paused: none; a limit: its free slots; a rate: one when due), then takes. */
+function claimPicked(db: Connection, params: ClaimParams, special: SpecialQueueRow[], now: number): ClaimedRow[] {
+  const budgets = new Map<string, number>();
+  for (const row of special) budgets.set(row.name, startBudget(row, now));
+  const picked = params.queues === null ? walkAll(db, params.limit, budgets, now) : null;
+  const chosen = picked ?? bestOfEachQueue(db, params.queues ?? runnableQueues(db), params.limit, budgets, now);
+  const take = db.stmt(Q.CLAIM_JOB_AT);
+  const rated = new Map(special.filter((row) => row.rate_count !== null).map((row) => [row.name, row]));
+  return chosen.map((candidate) => {
+    const row = take.get({ seq: candidate.seq, workerId: params.workerId, leaseMs: params.leaseMs, now }) as ClaimedRow;
+    const rate = rated.get(row.queue);
+    if (rate) recordRateStart((sql) => db.stmt(sql), rate, now);
+    return row;
+  });
 }
 
 /**
- * Walks the due jobs in claim order, leaving out queues that may start nothing more. When a queue uses up its budget
- * the walk starts again without it, rather than stepping over its remaining jobs one by one.
+ * Walks all due jobs in claim order, passing over those of queues whose budget is spent; null when it passed over
+ * more than MAX_PASSED_OVER before it had `limit` jobs.
  */
-function claimWalking(db: Connection, params: ClaimParams, special: SpecialQueueRow[], now: number): ClaimedRow[] {
-  const budgets = new Map<string, number>();
-  const rated = new Map<string, SpecialQueueRow>();
-  const excluded: string[] = [];
-  for (const row of special) {
-    const budget = startBudget(row, now);
-    if (budget <= 0) excluded.push(row.name);
-    else if (budget !== Number.POSITIVE_INFINITY) budgets.set(row.name, budget);
-    if (row.rate_count !== null && budget > 0) rated.set(row.name, row);
-  }
-  const queues = params.queues === null ? null : JSON.stringify(params.queues);
-  const walk = db.stmt(Q.RUNNABLE_CANDIDATES);
-  const take = db.stmt(Q.CLAIM_JOB_BY_ID);
-  const claimed: ClaimedRow[] = [];
-  for (;;) {
-    const picked: string[] = [];
-    let usedUp = false;
-    for (const candidate of walk.iterate({ now, queues, excluded: JSON.stringify(excluded) }) as IterableIterator<{ id: string; queue: string }>) {
-      picked.push(candidate.id);
-      const left = budgets.get(candidate.queue);
-      if (left !== undefined) {
-        budgets.set(candidate.queue, left - 1);
-        if (left === 1) {
-          excluded.push(candidate.queue);
-          usedUp = true;
-        }
-      }
-      if (usedUp || claimed.length + picked.length >= params.limit) break;
+function walkAll(db: Connection, limit: number, budgets: Map<string, number>, now: number): Candidate[] | null {
+  const left = new Map(budgets);
+  const picked: Candidate[] = [];
+  let passedOver = 0;
+  for (const candidate of db.stmt(Q.WALK_RUNNABLE).iterate({ now }) as IterableIterator<Candidate>) {
+    const budget = left.get(candidate.queue);
+    if (budget === undefined || budget > 0) {
+      if (budget !== undefined) left.set(candidate.queue, budget - 1);
+      picked.push(candidate);
+      if (picked.length === limit) break;
+    } else if (++passedOver > MAX_PASSED_OVER) {
+      return null;
     }
-    for (const id of picked) {
-      const row = take.get({ id, workerId: params.workerId, leaseMs: params.leaseMs, now }) as ClaimedRow;
-      const rate = rated.get(row.queue);
-      if (rate) recordRateStart((sql) => db.stmt(sql), rate, now);
-      claimed.push(row);
-    }
-    if (!usedUp || claimed.length >= params.limit) return claimed;
   }
+  return picked;
+}
+
+/** Each queue's best due jobs within its budget, merged in claim order: as many index seeks as queues. */
+function bestOfEachQueue(db: Connection, queues: readonly string[], limit: number, budgets: Map<string, number>, now: number): Candidate[] {
+  const candidates: Candidate[] = [];
+  const ofQueue = db.stmt(Q.RUNNABLE_OF_QUEUE);
+  for (const queue of new Set(queues)) {
+    const take = Math.min(limit, budgets.get(queue) ?? limit);
+    if (take > 0) candidates.push(...(ofQueue.all({ queue, now, limit: take }) as Candidate[]));
+  }
+  return candidates.sort(byClaimOrder).slice(0, limit);
+}
+
+function runnableQueues(db: Connection): string[] {
+  return (db.stmt(Q.RUNNABLE_QUEUES).all() as { name: string }[]).map((row) => row.name);
 }
 
 /**

@@ -14,7 +14,7 @@ import type Database from 'better-sqlite3';
 export const SPECIAL_QUEUES = `
   SELECT q.name, q.concurrency, q.rate_count, q.rate_period_ms, q.paused, q.rate_next_at, q.rate_slot,
          CASE WHEN q.concurrency IS NULL THEN 0
-              ELSE (SELECT count(*) FROM jobs WHERE queue = q.name AND state = 'processing') END AS running,
+              ELSE (SELECT count(*) FROM jobs INDEXED BY jobs_queue_state WHERE queue = q.name AND state = 'processing' AND state <> 'pending') END AS running,
          CASE WHEN q.rate_count IS NULL THEN NULL
               ELSE (SELECT started_at FROM queue_starts WHERE queue = q.name AND slot = q.rate_slot % q.rate_count) END AS slot_started_at
     FROM queues q
@@ -25,7 +25,7 @@ const RECORD_START = `
   ON CONFLICT (queue, slot) DO UPDATE SET started_at = excluded.started_at`;
 const ADVANCE_RATE = `UPDATE queues SET rate_slot = rate_slot + 1, rate_next_at = @nextAt WHERE name = @queue`;
 const HAS_DUE_JOBS = `
-  SELECT EXISTS (SELECT 1 FROM jobs WHERE queue = @queue AND state IN ('pending', 'failed') AND run_at <= @now) AS due`;
+  SELECT EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_queue_runnable WHERE queue = @queue AND state IN ('pending', 'failed') AND run_at <= @now) AS due`;
 
 export interface SpecialQueueRow {
   name: string;

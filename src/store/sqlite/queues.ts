@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { emptyCounts, type JobCounts, type JobState } from '../../core/job';
-import { validateQueueName, type QueueRecord } from '../../core/queue-settings';
+import { UsageError } from '../../core/errors';
+import { MAX_QUEUE_CONCURRENCY, MAX_RATE_COUNT, validateQueueName, type QueueRecord } from '../../core/queue-settings';
 import type { SetQueueParams } from '../store';
 
 /*
@@ -8,8 +9,16 @@ import type { SetQueueParams } from '../store';
  * delegates to. The claim reads the same rows through ./queue-rules.ts.
  */
 
-const COUNT_BY_QUEUE = `SELECT queue, state, count(*) AS n FROM jobs GROUP BY queue, state`;
-const COUNT_QUEUE = `SELECT state, count(*) AS n FROM jobs WHERE queue = ? GROUP BY state`;
+/**
+ * Jobs per queue and state, from the indexes alone: every state but pending from jobs_queue_state, and the runnable
+ * ones (pending and failed) from jobs_queue_runnable, as state 'runnable'; pending is runnable less failed.
+ */
+const COUNT_BY_QUEUE = `
+  SELECT queue, state, count(*) AS n FROM jobs INDEXED BY jobs_queue_state WHERE state <> 'pending' AND (@queue IS NULL OR queue = @queue)
+   GROUP BY queue, state
+  UNION ALL
+  SELECT queue, 'runnable', count(*) FROM jobs INDEXED BY jobs_queue_runnable WHERE state IN ('pending', 'failed') AND (@queue IS NULL OR queue = @queue)
+   GROUP BY queue`;
 const LIST_SETTINGS = `SELECT * FROM queues ORDER BY name`;
 const GET_SETTINGS = `SELECT * FROM queues WHERE name = ?`;
 const UPSERT_SETTINGS = `
@@ -43,18 +52,25 @@ function toQueue(name: string, counts: JobCounts, settings: SettingsRow | undefi
   return { name, counts, running: counts.processing, concurrency: settings?.concurrency ?? null, rate, paused: settings?.paused === 1 };
 }
 
+const isWhole = (n: number, min: number, max: number) => Number.isSafeInteger(n) && n >= min && n <= max;
+
+/** The settings a caller of the library may pass beyond what the CLI parses: a limit of 0 would be a silent pause. */
+function checkSettings(params: SetQueueParams): void {
+  if (params.concurrency != null && !isWhole(params.concurrency, 1, MAX_QUEUE_CONCURRENCY)) {
+    throw new UsageError(`concurrency: expected a whole number from 1 to ${MAX_QUEUE_CONCURRENCY} (null lifts the limit), got ${params.concurrency}`);
+  }
+  if (params.rate != null && !(isWhole(params.rate.count, 1, MAX_RATE_COUNT) && isWhole(params.rate.periodMs, 1, Number.MAX_SAFE_INTEGER))) {
+    throw new UsageError(`rate: expected 1 to ${MAX_RATE_COUNT} jobs per a whole number of milliseconds, got ${params.rate.count} per ${params.rate.periodMs} ms`);
+  }
+}
+
 export class SqliteQueues {
   constructor(private readonly db: SqliteQueueAccess) {}
 
   /** Every queue that has jobs or a settings row, by name. */
   list(): Promise<QueueRecord[]> {
     return this.db.read(() => {
-      const counts = new Map<string, JobCounts>();
-      for (const row of this.db.stmt(COUNT_BY_QUEUE).all() as { queue: string; state: JobState; n: number }[]) {
-        let queue = counts.get(row.queue);
-        if (!queue) counts.set(row.queue, (queue = emptyCounts()));
-        queue[row.state] = row.n;
-      }
+      const counts = this.countJobs(null);
       const settings = new Map((this.db.stmt(LIST_SETTINGS).all() as SettingsRow[]).map((row) => [row.name, row]));
       const names = [...new Set([...counts.keys(), ...settings.keys()])].sort();
       return names.map((name) => toQueue(name, counts.get(name) ?? emptyCounts(), settings.get(name)));
@@ -64,6 +80,7 @@ export class SqliteQueues {
   /** Upserts the settings given (absent fields stay, null lifts), then wakes workers: a limit may have gone. */
   async set(params: SetQueueParams): Promise<QueueRecord> {
     const name = validateQueueName(params.name);
+    checkSettings(params);
     const record = await this.db.write(() => {
       const old = this.db.stmt(GET_SETTINGS).get(name) as SettingsRow | undefined;
       const concurrency = params.concurrency === undefined ? (old?.concurrency ?? null) : params.concurrency;
@@ -75,11 +92,23 @@ export class SqliteQueues {
         this.db.stmt(RESET_RATE).run(name);
         this.db.stmt(CLEAR_RING).run(name);
       }
-      const counts = emptyCounts();
-      for (const row of this.db.stmt(COUNT_QUEUE).all(name) as { state: JobState; n: number }[]) counts[row.state] = row.n;
-      return toQueue(name, counts, this.db.stmt(GET_SETTINGS).get(name) as SettingsRow);
+      return toQueue(name, this.countJobs(name).get(name) ?? emptyCounts(), this.db.stmt(GET_SETTINGS).get(name) as SettingsRow);
     });
     await this.db.notify();
     return record;
+  }
+
+  /** The jobs per state of each queue (of `queue` alone when given). */
+  private countJobs(queue: string | null): Map<string, JobCounts> {
+    const counts = new Map<string, JobCounts>();
+    const runnable = new Map<string, number>();
+    for (const row of this.db.stmt(COUNT_BY_QUEUE).all({ queue }) as { queue: string; state: JobState | 'runnable'; n: number }[]) {
+      let ofQueue = counts.get(row.queue);
+      if (!ofQueue) counts.set(row.queue, (ofQueue = emptyCounts()));
+      if (row.state === 'runnable') runnable.set(row.queue, row.n);
+      else ofQueue[row.state] = row.n;
+    }
+    for (const [name, n] of runnable) counts.get(name)!.pending = n - counts.get(name)!.failed;
+    return counts;
   }
 }

@@ -144,7 +144,7 @@ export class SqliteStore implements Store {
     return this.db.read(() => this.db.stmt(Q.READ_OUTPUT).all(params.jobId, params.attempt, params.afterSeq ?? 0) as OutputChunk[]);
   }
 
-  // --- Worker side: the transaction bodies are in ./finish.ts and ./output.ts -----------------------------------------
+  // --- Worker side: the transaction bodies are in ./claim.ts, ./finish.ts and ./output.ts --------------------------
 
   async claim(params: ClaimParams): Promise<ClaimedJob[]> {
     return this.db.write(() => claimIn(this.db, params, this.clock.now()));
@@ -219,7 +219,19 @@ export class SqliteStore implements Store {
   }
 
   async listWorkers(params: ListWorkersParams): Promise<WorkerRecord[]> {
-    return this.db.read(() => (this.db.stmt(Q.LIST_WORKERS).all({ now: this.clock.now(), staleAfterMs: params.staleAfterMs }) as WorkerRow[]).map(toWorker));
+    return this.db.read(() => {
+      const running = new Map<string, string[]>();
+      for (const row of this.db.stmt(Q.RUNNING_JOBS).all() as { worker_id: string; id: string }[]) {
+        const jobs = running.get(row.worker_id);
+        if (jobs) jobs.push(row.id);
+        else running.set(row.worker_id, [row.id]);
+      }
+      const rows = this.db.stmt(Q.LIST_WORKERS).all({ now: this.clock.now(), staleAfterMs: params.staleAfterMs }) as WorkerRow[];
+      return rows.map((row) => {
+        const jobs = running.get(row.id) ?? null;
+        return toWorker({ ...row, running_jobs: jobs, state: jobs && row.state === 'idle' ? 'busy' : row.state });
+      });
+    });
   }
 
   async removeWorker(params: RemoveWorkerParams): Promise<void> {

@@ -93,6 +93,14 @@ export function enqueueContract(it: ContractIt): void {
       assert.deepEqual(results.map((r) => [r.job.id, r.job.state]), [['c', 'waiting'], ['b', 'waiting'], ['a', 'pending']]);
     });
 
+    it('getJobs reads the jobs of many ids at once, leaving out unknown ones', async ({ store }) => {
+      await store.enqueue({ jobs: [newJob('a'), newJob('b', { queue: 'other' }), newJob('c')], ifNotExists: false });
+      const jobs = await store.getJobs({ ids: ['c', 'nope', 'a', 'b'] });
+      assert.deepEqual(jobs.map((job) => job.id).sort(), ['a', 'b', 'c']);
+      for (const job of jobs) assert.deepEqual(job, await store.getJob({ id: job.id }));
+      assert.deepEqual(await store.getJobs({ ids: [] }), []);
+    });
+
     it('getJob of an unknown id is null', async ({ store }) => {
       assert.equal(await store.getJob({ id: 'nope' }), null);
     });

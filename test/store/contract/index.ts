@@ -7,6 +7,7 @@ import { finishContract } from './finish';
 import { leasesContract } from './leases';
 import { operatorContract } from './operator';
 import { outputContract } from './output';
+import { queuesContract } from './queues';
 import { schedulesContract } from './schedules';
 import { contractIt, type MakeStore } from './store-under-test';
 import { wakeupsContract } from './wakeups';
@@ -31,6 +32,7 @@ export function runStoreContract(name: string, makeStore: MakeStore, options: { 
     workersContract(it);
     leasesContract(it);
     operatorContract(it);
+    queuesContract(it);
     configContract(it);
     wakeupsContract(it);
     schedulesContract(it);

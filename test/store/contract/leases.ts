@@ -17,6 +17,24 @@ export function leasesContract(it: ContractIt): void {
       assert.equal((await store.listLeases())[0]?.leaseExpired, false);
     });
 
+    it('renews every lease asked in one heartbeat, and reports the lost ones and the cancels', async ({ store }) => {
+      await store.enqueue({ jobs: ['a', 'b', 'c', 'd'].map((id) => newJob(id)), ifNotExists: false });
+      const claimed = await store.claim({ workerId: 'w1', host: 'h', leaseMs: 50, limit: 4, queues: null });
+      assert.deepEqual(claimed.map((c) => c.job.id), ['a', 'b', 'c', 'd']);
+      // b is taken away (a reaper recovered it and w2 runs it), d ended, c is cancelled.
+      const lost: AttemptResult = { outcome: 'worker_lost', exitCode: null, signal: null, error: 'worker lost' };
+      assert.equal(await store.finishAttempt({ jobId: 'b', workerId: 'w1', attempt: 1, result: lost, next: next('failed', 0) }), true);
+      assert.equal((await claimNext(store, 'w2', 50))?.job.id, 'b');
+      assert.equal(await store.finishAttempt({ jobId: 'd', workerId: 'w1', attempt: 1, result: ok, next: next('completed') }), true);
+      await store.cancel({ ids: ['c'], signal: 'SIGTERM' });
+      const before = await store.now();
+      const reply = await store.heartbeat({ workerId: 'w1', state: 'busy', jobIds: ['a', 'b', 'c', 'd', 'unknown'], leaseMs: 60_000 });
+      assert.deepEqual([reply.lost.sort(), reply.cancels, reply.registered], [['b', 'd', 'unknown'], [{ jobId: 'c', signal: 'SIGTERM' }], false]);
+      for (const id of ['a', 'c']) assert.ok((await store.getJob({ id }))!.leaseExpiresAt! >= before + 60_000, `${id}'s lease renewed`);
+      assert.ok((await store.getJob({ id: 'b' }))!.leaseExpiresAt! < before + 60_000, "w2's lease is not w1's to renew");
+      assert.deepEqual((await store.getJob({ id: 'd' }))?.leaseExpiresAt, null);
+    });
+
     it('tells a worker its lease is gone once the job was taken from it', async ({ store }) => {
       await store.enqueue({ jobs: [newJob('a')], ifNotExists: false });
       const first = await claimNext(store, 'w1');

@@ -18,6 +18,19 @@ export function operatorContract(it: ContractIt): void {
       assert.deepEqual([again?.job.id, again?.attempt, again?.job.attempts], ['d', 2, 1]);
     });
 
+    it('retries a completed job with includeCompleted: pending again, history kept, the next attempt numbered on', async ({ store }) => {
+      await store.enqueue({ jobs: [newJob('c', { priority: 1 }), newJob('d', { maxRetries: 0 })], ifNotExists: false });
+      await runAttempt(store, 'c', ok, next('completed'));
+      await runAttempt(store, 'd', exit(1), next('dead'));
+      assert.deepEqual((await store.retryJobs({ ids: ['c', 'd'], includeCompleted: true })).sort(), ['c', 'd']);
+      const job = await store.getJob({ id: 'c' });
+      assert.deepEqual([job?.state, job?.attempts, job?.finishedAt, job?.exitCode], ['pending', 0, null, null]);
+      assert.deepEqual((await store.listAttempts({ jobId: 'c' })).map((a) => [a.attempt, a.outcome]), [[1, 'exit']]);
+      const again = await claimNext(store);
+      assert.deepEqual([again?.job.id, again?.attempt], ['c', 2]);
+      await assert.rejects(store.retryJobs({ ids: ['c'], includeCompleted: true }), errorLike(ConflictError, /'c'/), 'a processing job is not retried');
+    });
+
     it('refuses to retry a job that is not dead, and unknown ids, changing nothing', async ({ store }) => {
       await store.enqueue({ jobs: [newJob('c', { priority: 1 }), newJob('d')], ifNotExists: false });
       await runAttempt(store, 'c', ok, next('completed'));

@@ -40,6 +40,20 @@ export function workersContract(it: ContractIt): void {
       assert.deepEqual((await store.listWorkers({ staleAfterMs: 60_000 })).map((w) => w.id), ['w2']);
     });
 
+    it('stores a worker\'s slots and queues, and lists every job it runs, oldest claim first', async ({ store, elapse }) => {
+      await store.registerWorker({ worker: { id: 'w1', host: 'h', pid: 7, pidStart: null }, concurrency: 4, queues: ['email', 'video'] });
+      await store.enqueue({ jobs: [newJob('first', { queue: 'email' }), newJob('second', { queue: 'video', priority: 1 }), newJob('third', { queue: 'email' })], ifNotExists: false });
+      assert.deepEqual((await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 1, queues: ['email'] })).map((c) => c.job.id), ['first']);
+      await elapse(2);
+      assert.deepEqual((await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 2, queues: ['email', 'video'] })).map((c) => c.job.id), ['second', 'third']);
+      const [busy] = await store.listWorkers({ staleAfterMs: 60_000 });
+      assert.deepEqual([busy?.state, busy?.runningJobs.slice(0, 1), busy?.runningJobs.slice(1).sort(), busy?.concurrency, busy?.queues], ['busy', ['first'], ['second', 'third'], 4, ['email', 'video']]);
+      // Registering again (a restart with other settings) updates them.
+      await store.registerWorker({ worker: { id: 'w1', host: 'h', pid: 7, pidStart: null }, concurrency: 8, queues: null });
+      const [again] = await store.listWorkers({ staleAfterMs: 60_000 });
+      assert.deepEqual([again?.concurrency, again?.queues, again?.runningJobs.length], [8, null, 3]);
+    });
+
     it('flags a worker whose last heartbeat is older than staleAfterMs', async ({ store, elapse }) => {
       await registerWorker(store, 'w1');
       await elapse(21);

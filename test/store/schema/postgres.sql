@@ -143,24 +143,49 @@ AS $function$
       $function$
 
 CREATE OR REPLACE FUNCTION @schema.claim_jobs(p_worker_id text, p_lease bigint, p_host text, p_limit integer, p_queues text[])
- RETURNS json
+ RETURNS TABLE(claimed_jobs json, leftover boolean)
  LANGUAGE plpgsql
+ SET enable_sort TO 'off'
+ SET jit TO 'off'
 AS $function$
       DECLARE
-        now_ms   bigint := floor(extract(epoch FROM now()) * 1000)::bigint;
-        v_clock  bigint;
-        v_held   text[];
-        v_lock   text[];
-        v_open   text[] := '{}';
-        v_room   integer[] := '{}';
+        now_ms    bigint := floor(extract(epoch FROM now()) * 1000)::bigint;
+        v_clock   bigint;
+        v_held    text[];
+        v_lock    text[];
+        v_names   text[];
+        v_open    text[] := '{}';
+        v_room    integer[] := '{}';
         v_started text[];
-        v_room_q integer;
-        v_jobs   json;
-        v_q      record;
+        v_room_q  integer;
+        v_jobs    json;
+        v_left    boolean;
+        v_q       record;
       BEGIN
         SELECT array_agg(name) INTO v_held FROM "@schema".queues
          WHERE (paused OR concurrency IS NOT NULL OR rate_count IS NOT NULL)
            AND (p_queues IS NULL OR name = ANY(p_queues));
+
+        IF v_held IS NULL AND p_queues IS NULL THEN
+          WITH claimed AS (
+            UPDATE "@schema".jobs
+               SET state = 'processing', attempts = attempts + 1, runs = runs + 1, worker_id = p_worker_id,
+                   lease_expires_at = now_ms + p_lease, updated_at = now_ms, cancel_signal = NULL
+             WHERE id = ANY(ARRAY(
+                     SELECT id FROM "@schema".jobs
+                      WHERE state IN ('pending', 'failed') AND run_at <= now_ms
+                      ORDER BY priority DESC, run_at, created_at, seq
+                      LIMIT p_limit
+                      FOR UPDATE SKIP LOCKED))
+            RETURNING *
+          ), attempt AS (
+            INSERT INTO "@schema".attempts (job_id, attempt, worker_id, host, started_at)
+            SELECT id, runs, p_worker_id, p_host, now_ms FROM claimed
+          )
+          SELECT json_agg(row_to_json(c) ORDER BY c.priority DESC, c.run_at, c.created_at, c.seq) INTO v_jobs FROM claimed c;
+          RETURN QUERY SELECT v_jobs, false;
+          RETURN;
+        END IF;
 
         IF v_held IS NOT NULL THEN
           -- The rate by the database's clock as it reads now, not the transaction's start: the ring's times follow
@@ -202,29 +227,26 @@ AS $function$
           END LOOP;
         END IF;
 
-        IF cardinality(v_open) = 0 THEN
-          WITH claimed AS (
-            UPDATE "@schema".jobs
-               SET state = 'processing', attempts = attempts + 1, runs = runs + 1, worker_id = p_worker_id,
-                   lease_expires_at = now_ms + p_lease, updated_at = now_ms, cancel_signal = NULL
-             WHERE id = ANY(ARRAY(
-                     SELECT id FROM "@schema".jobs
-                      WHERE state IN ('pending', 'failed') AND run_at <= now_ms
-                        AND (p_queues IS NULL OR queue = ANY(p_queues)) AND (v_held IS NULL OR queue <> ALL(v_held))
-                      ORDER BY priority DESC, run_at, created_at, seq
-                      LIMIT p_limit
-                      FOR UPDATE SKIP LOCKED))
-            RETURNING *
-          ), attempt AS (
-            INSERT INTO "@schema".attempts (job_id, attempt, worker_id, host, started_at)
-            SELECT id, runs, p_worker_id, p_host, now_ms FROM claimed
+        IF p_queues IS NOT NULL THEN
+          SELECT array_agg(DISTINCT name) INTO v_names FROM unnest(p_queues) AS name;
+        ELSE
+          WITH RECURSIVE runnable(name) AS (
+            SELECT (SELECT min(queue) FROM "@schema".jobs WHERE state IN ('pending', 'failed'))
+            UNION ALL
+            SELECT (SELECT min(queue) FROM "@schema".jobs WHERE state IN ('pending', 'failed') AND queue > runnable.name)
+              FROM runnable WHERE runnable.name IS NOT NULL
           )
-          SELECT json_agg(row_to_json(c) ORDER BY c.priority DESC, c.run_at, c.created_at, c.seq) INTO v_jobs FROM claimed c;
-          RETURN v_jobs;
+          SELECT array_agg(name) INTO v_names FROM runnable WHERE name IS NOT NULL;
+        END IF;
+        SELECT v_open || coalesce(array_agg(name), '{}'), v_room || coalesce(array_agg(p_limit), '{}')
+          INTO v_open, v_room
+          FROM unnest(v_names) AS name WHERE v_held IS NULL OR name <> ALL(v_held);
+        IF cardinality(v_open) = 0 THEN
+          RETURN QUERY SELECT NULL::json, false;
+          RETURN;
         END IF;
 
-        -- The best p_limit of: the plain walk's first p_limit, and each open queue's share. Rows locked here and not
-        -- taken stay locked to commit: other claimers skip them for that long.
+        -- Each queue's best share, then the best p_limit of them.
         WITH shares AS (
           SELECT j.id, j.priority, j.run_at, j.created_at, j.seq
             FROM unnest(v_open, v_room) AS o(name, room)
@@ -234,17 +256,8 @@ AS $function$
                   ORDER BY priority DESC, run_at, created_at, seq
                   LIMIT o.room
                   FOR UPDATE SKIP LOCKED) j
-        ), plain AS (
-          SELECT id, priority, run_at, created_at, seq FROM "@schema".jobs
-           WHERE state IN ('pending', 'failed') AND run_at <= now_ms
-             AND (p_queues IS NULL OR queue = ANY(p_queues)) AND queue <> ALL(v_held)
-           ORDER BY priority DESC, run_at, created_at, seq
-           LIMIT p_limit
-           FOR UPDATE SKIP LOCKED
         ), picked AS (
-          SELECT id FROM (SELECT * FROM shares UNION ALL SELECT * FROM plain) c
-           ORDER BY priority DESC, run_at, created_at, seq
-           LIMIT p_limit
+          SELECT id FROM shares ORDER BY priority DESC, run_at, created_at, seq LIMIT p_limit
         ), claimed AS (
           UPDATE "@schema".jobs
              SET state = 'processing', attempts = attempts + 1, runs = runs + 1, worker_id = p_worker_id,
@@ -256,8 +269,9 @@ AS $function$
           SELECT id, runs, p_worker_id, p_host, now_ms FROM claimed
         )
         SELECT json_agg(row_to_json(c) ORDER BY c.priority DESC, c.run_at, c.created_at, c.seq),
-               array_agg(DISTINCT c.queue) FILTER (WHERE c.queue = ANY(v_open))
-          INTO v_jobs, v_started
+               array_agg(DISTINCT c.queue) FILTER (WHERE c.queue = ANY(v_lock)),
+               (SELECT count(*) FROM shares) > count(*)
+          INTO v_jobs, v_started, v_left
           FROM claimed c;
 
         -- Each rate-limited queue that started a job (one at most) records it: the ring slot, and the next start
@@ -275,7 +289,7 @@ AS $function$
           SELECT name, slot, v_clock FROM started
           ON CONFLICT (queue, slot) DO UPDATE SET started_at = excluded.started_at;
         END IF;
-        RETURN v_jobs;
+        RETURN QUERY SELECT v_jobs, v_left;
       END
       $function$
 
@@ -285,7 +299,7 @@ CREATE OR REPLACE FUNCTION @schema.finish_and_claim(p_state text, p_uncounted in
 AS $function$
       DECLARE
         v_finish record;
-        v_jobs   json;
+        v_claim  record;
       BEGIN
         SELECT * INTO v_finish
           FROM "@schema".finish_job(p_state, p_uncounted, p_delay, p_error, p_exit_code, p_job_id, p_worker_id, p_attempt, p_outcome, p_signal);
@@ -293,11 +307,12 @@ AS $function$
           RETURN QUERY SELECT false, 0, false, NULL::json;
           RETURN;
         END IF;
-        v_jobs := "@schema".claim_jobs(p_worker_id, p_lease, p_host, p_limit, p_queues);
+        SELECT * INTO v_claim FROM "@schema".claim_jobs(p_worker_id, p_lease, p_host, p_limit, p_queues);
         RETURN QUERY SELECT true, v_finish.promoted,
-          v_finish.queue_limited AND NOT EXISTS (SELECT 1 FROM json_array_elements(coalesce(v_jobs, '[]'::json)) e
-                                            WHERE e->>'queue' = v_finish.job_queue),
-          v_jobs;
+          v_claim.leftover
+            OR (v_finish.queue_limited AND NOT EXISTS (SELECT 1 FROM json_array_elements(coalesce(v_claim.claimed_jobs, '[]'::json)) e
+                                                        WHERE e->>'queue' = v_finish.job_queue)),
+          v_claim.claimed_jobs;
       END
       $function$
 
@@ -357,3 +372,4 @@ AS $function$
 5 schedules (recurring jobs)
 6 stats indexes
 7 named queues, their limits and multi-job claims
+8 a claim that leaves rows locked wakes idle workers

@@ -12,8 +12,11 @@ CREATE INDEX jobs_finished ON jobs (state, finished_at) WHERE finished_at IS NOT
 index jobs_pending_run_at
 CREATE INDEX jobs_pending_run_at ON jobs (run_at) WHERE state = 'pending'
 
+index jobs_queue_runnable
+CREATE INDEX jobs_queue_runnable ON jobs (queue, priority DESC, run_at, created_at) WHERE state IN ('pending', 'failed')
+
 index jobs_queue_state
-CREATE INDEX jobs_queue_state ON jobs (queue, state)
+CREATE INDEX jobs_queue_state ON jobs (queue, state) WHERE state <> 'pending'
 
 index jobs_runnable
 CREATE INDEX jobs_runnable ON jobs (priority DESC, run_at, created_at) WHERE state IN ('pending', 'failed')

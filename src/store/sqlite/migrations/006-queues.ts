@@ -7,8 +7,12 @@ export const migration: Migration = {
   sql: `
       -- Every job belongs to a named queue; jobs from before queues existed land in 'default'.
       ALTER TABLE jobs ADD COLUMN queue TEXT NOT NULL DEFAULT 'default';
-      -- A queue's jobs per state: the concurrency limit's count of its processing jobs, and queue list's counts.
-      CREATE INDEX jobs_queue_state ON jobs (queue, state);
+      -- A queue's jobs per state but pending (a bulk enqueue writes no entry here): the concurrency limit's count of
+      -- its processing jobs, and queue list's counts (pending ones are counted from jobs_queue_runnable).
+      CREATE INDEX jobs_queue_state ON jobs (queue, state) WHERE state <> 'pending';
+      -- Each queue's runnable jobs in claim order: when a paused or full queue's backlog lies ahead of the others in
+      -- jobs_runnable, a claim takes each other queue's best jobs from here instead of stepping over that backlog.
+      CREATE INDEX jobs_queue_runnable ON jobs (queue, priority DESC, run_at, created_at) WHERE state IN ('pending', 'failed');
 
       -- A queue's settings; a row exists only once a setting was made. rate_next_at and rate_slot pace a rate:
       -- the earliest next start, and the ring slot (rate_slot % rate_count) the next start writes.
