@@ -19,7 +19,7 @@ export { JOB_STATES, TERMINAL_STATES, ATTEMPT_OUTCOMES, type Job, type JobState,
 export { CONFIG_KEYS, type Config, type ConfigKey } from './core/config';
 export { QueueError, UsageError, NotFoundError, ConflictError, StoreUnavailableError } from './core/errors';
 export { jobToJson, attemptToJson, workerToJson, type JobJson } from './core/serialize';
-export { Worker, type WorkerOptions } from './worker/worker';
+export { Worker, WORKER_POOL_SIZE, type WorkerOptions } from './worker/worker';
 export { openStore, defaultDatabasePath, resolveStoreLocation, type OpenStoreOptions } from './store/open-store';
 export type { Store } from './store/store';
 export { wait, follow, type FollowedChunk } from './follow';

@@ -5,7 +5,7 @@ import { isQueueError, StoreCorruptError } from '../core/errors';
 import { isTerminal, type JobState } from '../core/job';
 import { workerStaleAfterMs } from '../core/worker-liveness';
 import { validateWorkerConcurrency, validateWorkerQueues } from '../core/worker-slots';
-import type { ClaimParams, FinishAndClaimResult, FinishParams, StopMode, Store, WorkerState } from '../store/store';
+import type { ClaimedJob, ClaimParams, FinishAndClaimResult, FinishParams, StopMode, Store, WorkerState } from '../store/store';
 import { runFinishHook } from './finish-hook';
 import { JobRun, type Claim, type JobRunContext } from './job-run';
 import { callDeadlineMs, Heartbeat, type WorkerRegistration } from './lease';
@@ -25,11 +25,19 @@ import { Wakeup } from './wakeup';
 
 /** An idle worker looks at the store at least this often even without a wake-up (a lost notify costs this much). */
 const FALLBACK_POLL_MS = 5000;
+/**
+ * The pooled store connections a worker process opens (OpenStoreOptions.poolSize): its slots, heartbeat and services
+ * take turns on one, so on PostgreSQL it holds 2 with its LISTEN, whatever its concurrency.
+ */
+export const WORKER_POOL_SIZE = 1;
 /** Errors the worker does not ride out: one of these ends it (its jobs are killed and left to their leases). */
 const FATAL_ERRORS: (abstract new (...args: never[]) => Error)[] = [StoreCorruptError];
 
 export interface WorkerOptions {
-  /** The worker bounds the store's calls by its lease (Store.setCallDeadline). */
+  /**
+   * The worker bounds the store's calls by its lease (Store.setCallDeadline). Opened with `poolSize:
+   * WORKER_POOL_SIZE`, a PostgreSQL store costs the worker 2 connections whatever its concurrency.
+   */
   store: Store;
   host?: string;
   log?: (line: string) => void;
@@ -218,16 +226,19 @@ export class Worker {
     const sentAt = this.clock.now();
     const params = this.claimParams(limit);
     this.reserved += limit;
+    let claimed: ClaimedJob[] | null = null;
     try {
-      const claimed = await this.store.claim(params);
-      return claimed.map((job) => ({ claimed: job, sentAt, leaseMs: params.leaseMs }));
+      claimed = await this.store.claim(params);
     } catch (err) {
       this.failed('claim', err);
-      await this.wakeup.wait(500);
-      return [];
     } finally {
       this.reserved -= limit;
     }
+    if (claimed === null) {
+      await this.wakeup.wait(500);
+      return [];
+    }
+    return claimed.map((job) => ({ claimed: job, sentAt, leaseMs: params.leaseMs }));
   }
 
   /** Puts a claimed job in a slot; when its end is reported, the slot goes to what that report claimed along. */

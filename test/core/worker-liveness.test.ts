@@ -6,7 +6,7 @@ import { isWorkerAlive, workerLiveness, workerStaleAfterMs, type HostView } from
 import { isProcessAlive, processStartTime, thisHost } from '../../src/platform/process-info';
 
 const worker = (fields: Partial<WorkerRecord> = {}): WorkerRecord => ({
-  id: 'w1', host: 'here', pid: 4242, pidStart: '1000', state: 'idle', startedAt: 0, lastHeartbeat: 0, currentJob: null,
+  id: 'w1', host: 'here', pid: 4242, pidStart: '1000', state: 'idle', startedAt: 0, lastHeartbeat: 0, runningJobs: [], concurrency: 1, queues: null,
   stopRequest: null, heartbeatExpired: false, ...fields,
 });
 

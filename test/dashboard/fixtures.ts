@@ -28,10 +28,10 @@ export async function enqueue(store: Store, job: { id: string; command: string; 
 
 /** Claims the next job as worker `workerId` (registered first) and returns its attempt. */
 export async function claim(store: Store, workerId = 'w-test'): Promise<{ id: string; attempt: number }> {
-  await store.registerWorker({ worker: { id: workerId, host: 'test-host', pid: process.pid, pidStart: null } });
-  const claimed = await store.claim({ workerId, host: 'test-host', leaseMs: 60_000 });
+  await store.registerWorker({ worker: { id: workerId, host: 'test-host', pid: process.pid, pidStart: null }, concurrency: 1, queues: null });
+  const [claimed] = await store.claim({ workerId, host: 'test-host', leaseMs: 60_000, limit: 1, queues: null });
   if (!claimed) throw new Error('nothing to claim');
-  await store.heartbeat({ workerId, state: 'busy', jobId: claimed.job.id, leaseMs: 60_000 });
+  await store.heartbeat({ workerId, state: 'busy', jobIds: [claimed.job.id], leaseMs: 60_000 });
   return { id: claimed.job.id, attempt: claimed.attempt };
 }
 

@@ -1,7 +1,7 @@
 import { parseQueueList } from '../../core/queue-settings';
 import { validateWorkerConcurrency } from '../../core/worker-slots';
 import { recordLocalWorker } from '../../worker/local-workers';
-import { Worker } from '../../worker/worker';
+import { Worker, WORKER_POOL_SIZE } from '../../worker/worker';
 import { WorkerLog } from '../../worker/worker-log';
 import type { CliContext } from '../context';
 
@@ -15,7 +15,8 @@ export async function run(ctx: CliContext, options: { concurrency?: number; queu
   const queues = options.queue === undefined ? null : parseQueueList(options.queue);
   WorkerLog.guardStandardStreams();
   const log = new WorkerLog();
-  const queue = await ctx.open({ durability: 'normal', create: true });
+  // One pooled connection for every statement, whatever the concurrency: with its LISTEN, 2 on PostgreSQL.
+  const queue = await ctx.open({ durability: 'normal', create: true, poolSize: WORKER_POOL_SIZE });
   const worker: Worker = new Worker({ store: queue.store, concurrency, queues, log: (line) => log.write(`${worker.id} ${line}`) });
   const forget = recordLocalWorker(queue.store.location);
   let signals = 0;

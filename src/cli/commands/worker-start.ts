@@ -2,7 +2,7 @@ import { UsageError } from '../../core/errors';
 import { parseQueueList } from '../../core/queue-settings';
 import { validateWorkerConcurrency } from '../../core/worker-slots';
 import { recordLocalWorker } from '../../worker/local-workers';
-import { Worker } from '../../worker/worker';
+import { Worker, WORKER_POOL_SIZE } from '../../worker/worker';
 import type { CliContext } from '../context';
 import { printLine } from '../output';
 
@@ -29,8 +29,9 @@ export async function run(ctx: CliContext, options: StartOptions): Promise<void>
   };
   if (options.count !== undefined) validateCount(options.count);
   // Without --count, the `worker-count` config (default 1): read from the store, which this command creates anyway.
-  const durability = options.foreground ? 'normal' : undefined;
-  const count = options.count ?? (await (await ctx.open({ create: true, durability })).config())['worker-count'];
+  // In the foreground this process is the workers': it opens the store as `worker run` does.
+  const opening = options.foreground ? ({ create: true, durability: 'normal', poolSize: WORKER_POOL_SIZE } as const) : ({ create: true } as const);
+  const count = options.count ?? (await (await ctx.open(opening)).config())['worker-count'];
   validateCount(count);
   if (options.foreground) return runForeground(ctx, count, shape);
   const queue = await ctx.open({ create: true });
@@ -48,7 +49,7 @@ function validateCount(count: number): void {
 
 /** N workers in this process, attached to the terminal. */
 async function runForeground(ctx: CliContext, count: number, shape: WorkerShape): Promise<void> {
-  const queue = await ctx.open({ durability: 'normal', create: true });
+  const queue = await ctx.open({ durability: 'normal', create: true, poolSize: WORKER_POOL_SIZE });
   const workers = Array.from({ length: count }, () => new Worker({ store: queue.store, ...shape }));
   let signals = 0;
   const onSignal = () => {
@@ -60,7 +61,7 @@ async function runForeground(ctx: CliContext, count: number, shape: WorkerShape)
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const each = shape.concurrency === 1 ? '' : `, ${shape.concurrency} jobs at once each`;
-  process.stderr.write(`queuectl: ${count} worker(s)${each} running in the foreground on ${queue.store.location}\n`);
+  process.stderr.write(`queuectl: ${count} worker(s) running in the foreground on ${queue.store.location}${each}\n`);
   const forget = recordLocalWorker(queue.store.location);
   try {
     await Promise.all(workers.map((worker) => worker.run()));
