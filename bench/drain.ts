@@ -5,7 +5,7 @@ import { Cleanup, median, progress, runCli, sleep } from './harness';
 import { existsSync, writeFileSync } from 'node:fs';
 import { workerSpawnEngine, type SpawnEngine } from '../src/worker/spawn';
 import { ADDON_PATH, addonHasSpawnAsync, measureSpawnCeiling, type CeilingResult } from './spawn-ceiling';
-import { createTarget, startWorkers, workerLogTail, type Backend } from './targets';
+import { createTarget, processesCpuMs, startWorkers, workerBackends, workerLogTail, type Backend } from './targets';
 
 /** Jobs in flight in every shape, and in the spawn loops. */
 const IN_FLIGHT = 4;
@@ -56,6 +56,12 @@ export interface ShapeDrain {
    * (median). On a saturated machine every CPU millisecond costs several of wall time, so this is the overhead to cut.
    */
   cpuMsPerJob: number | null;
+  /**
+   * PostgreSQL: CPU time per job of the server processes serving the workers' statements (median; null for SQLite,
+   * whose work is in the workers' own figure), and how many were found in the last round.
+   */
+  serverCpuMsPerJob: number | null;
+  serverProcesses: number;
 }
 
 export interface DrainResult {
@@ -166,6 +172,8 @@ export async function measureDrain(params: { backend: Backend; jobs: number; rou
         perJob: { inJobMs: pick((d) => d.perJob.inJobMs), meanInJobMs: pick((d) => d.perJob.meanInJobMs), idleSlotMs: pick((d) => d.perJob.idleSlotMs) },
         rampMs: pick((d) => d.rampMs),
         cpuMsPerJob: cpu.every((ms) => ms !== null) ? median(cpu as number[]) : null,
+        serverCpuMsPerJob: drains.every((d) => d.serverCpuMsPerJob !== null) ? median(drains.map((d) => d.serverCpuMsPerJob!)) : null,
+        serverProcesses: drains[drains.length - 1]!.serverProcesses,
       };
     }),
     loadAverages,
@@ -196,6 +204,12 @@ async function drainInto(params: { backend: Backend; jobs: number; file: string;
   const workers = await startWorkers(target, shape.count, cleanup, { concurrency: shape.concurrency });
   // Counted from here: what the workers used while starting is theirs, not the drain's.
   const cpuBefore = workers.cpuMs();
+  // One pooled connection per worker: found once each one's last statement named the schema (a heartbeat at the latest).
+  const backends = new Set<number>();
+  for (const deadline = Date.now() + 3000; backend === 'postgres' && backends.size < shape.count && Date.now() < deadline; await sleep(100)) {
+    for (const pid of workerBackends(target)) backends.add(pid);
+  }
+  const serverCpuBefore = processesCpuMs([...backends]);
   await runCli(target.env, ['enqueue', '--file', file]);
   const timeoutMs = 60_000 + jobs * 50;
   const deadline = Date.now() + timeoutMs;
@@ -208,6 +222,8 @@ async function drainInto(params: { backend: Backend; jobs: number; file: string;
     await sleep(100);
   }
   const cpu = workers.cpuMs().map((ms, i) => (ms === null || cpuBefore[i] === null ? null : ms - cpuBefore[i]!));
+  const serverCpuAfter = processesCpuMs([...backends]);
+  const serverCpu = backends.size === 0 || serverCpuBefore === null || serverCpuAfter === null ? null : serverCpuAfter - serverCpuBefore;
   const engines = new Set(workers.pids.map(workerSpawnEngine));
   const engine: SpawnEngine | 'unknown' = engines.size === 1 ? ([...engines][0] ?? 'unknown') : 'unknown';
   await workers.stop();
@@ -232,6 +248,8 @@ async function drainInto(params: { backend: Backend; jobs: number; file: string;
     perJob: { inJobMs: median(inJob), meanInJobMs: inJobTotal / jobs, idleSlotMs: (slots * drainMs - inJobTotal) / jobs },
     rampMs: Math.max(...[...byWorker.values()].map((list) => Math.min(...list.map((a) => a.startedAt)))) - firstStart,
     cpuMsPerJob: cpu.every((ms) => ms !== null) ? cpu.reduce((sum: number, ms) => sum + ms!, 0) / jobs : null,
+    serverCpuMsPerJob: serverCpu === null ? null : serverCpu / jobs,
+    serverProcesses: backends.size,
   };
   return { engine, figures };
 }

@@ -49,7 +49,9 @@ export function createTarget(backend: Backend, name: string, cleanup: Cleanup, p
   const schema = `qbench_${name.replace(/\W/g, '_')}_${randomBytes(4).toString('hex')}`;
   cleanup.defer(`drop schema ${schema}`, () => dropSchema(pgUrl, schema));
   const env = benchEnv({ QUEUECTL_DB: pgUrl, QUEUECTL_SCHEMA: schema, XDG_DATA_HOME: dir });
-  return { backend, location: pgUrl, env, dir, open: (options = {}) => openTracked(pgUrl, schema, options, cleanup) };
+  // The bench's own connections carry a name of their own, so the workers' server processes can be told apart.
+  const benchUrl = `${pgUrl}${pgUrl.includes('?') ? '&' : '?'}application_name=${BENCH_APPLICATION}`;
+  return { backend, location: pgUrl, env, dir, open: (options = {}) => openTracked(benchUrl, schema, options, cleanup) };
 }
 
 async function openTracked(location: string, schema: string | null, options: OpenStoreOptions, cleanup: Cleanup): Promise<Store> {
@@ -64,6 +66,25 @@ async function openTracked(location: string, schema: string | null, options: Ope
     if (previous === undefined) delete process.env.QUEUECTL_SCHEMA;
     else process.env.QUEUECTL_SCHEMA = previous;
   }
+}
+
+/** The application_name of the bench's own PostgreSQL connections (workers' are `queuectl`). */
+const BENCH_APPLICATION = 'queuectl_bench';
+
+/**
+ * The server processes (PostgreSQL backends on this host) serving the workers of a target: connections named
+ * `queuectl` whose last statement named the target's schema (each worker's pooled connection once it has claimed;
+ * its LISTEN connection names only the channel). Read with `psql`; empty for SQLite or when that fails.
+ */
+export function workerBackends(target: Target): number[] {
+  const schema = target.env.QUEUECTL_SCHEMA;
+  if (target.backend !== 'postgres' || !schema) return [];
+  const result = spawnSync('psql', [target.location, '-X', '-A', '-t', '-c', `SELECT pid FROM pg_stat_activity WHERE application_name = 'queuectl' AND query LIKE '%"${schema}"%'`], {
+    encoding: 'utf8',
+    env: { ...process.env, PGCONNECT_TIMEOUT: '5' },
+    timeout: 30_000,
+  });
+  return result.status === 0 ? result.stdout.split('\n').map(Number).filter((pid) => pid > 0) : [];
 }
 
 function dropSchema(url: string, schema: string): void {
@@ -127,6 +148,12 @@ export async function startWorkers(target: Target, count: number, cleanup: Clean
   identities.push(...pids.map((pid) => ({ pid, start: processStartTime(pid) })));
   if (pids.length !== count) throw new Error(`worker start: expected ${count} pids in '${started.stdout.trim()}'`);
   return { pids, stop, cpuMs: () => pids.map(processCpuMs) };
+}
+
+/** Summed CPU time (ms) of these processes so far; null when one is unreadable. */
+export function processesCpuMs(pids: number[]): number | null {
+  const each = pids.map(processCpuMs);
+  return each.some((ms) => ms === null) ? null : each.reduce((sum: number, ms) => sum + ms!, 0);
 }
 
 /** A process's own CPU time so far (utime + stime from /proc/PID/stat, in clock ticks of 10 ms), or null. */
