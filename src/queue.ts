@@ -2,6 +2,8 @@ import { CONFIG_KEY_NAMES, CONFIG_KEYS, displayConfigValue, normalizeConfigKey, 
 import { NotFoundError, UsageError } from './core/errors';
 import { isJobState, isTerminal, JOB_STATES, type Attempt, type Job, type JobCounts, type JobState, type OutputChunk } from './core/job';
 import { parseJobSpec, type JobSpecInput, type ParsedJobSpec } from './core/job-spec';
+import { validateQueueName, type QueueRecord } from './core/queue-settings';
+import { queueSettingsChange, type QueueSettingsInput } from './core/queue-settings-input';
 import type { CancelResult, EnqueueResult, WorkerRecord } from './core/records';
 import { isWorkerAlive, workerStaleAfterMs } from './core/worker-liveness';
 import { thisHost } from './platform/process-info';
@@ -38,7 +40,7 @@ export class Queue {
 
   /**
    * Validates and enqueues jobs given as plain objects, the same shape as the CLI's JSON
-   * (`{ command, id?, max_retries?, priority?, run_at?, delay?, timeout?, cwd?, env?, depends_on? }`).
+   * (`{ command, id?, queue?, max_retries?, priority?, run_at?, delay?, timeout?, cwd?, env?, depends_on? }`).
    * A job without `cwd` runs in this process's working directory.
    */
   async add(input: JobSpecInput | JobSpecInput[], options: { ifNotExists?: boolean } = {}): Promise<Job[]> {
@@ -52,26 +54,51 @@ export class Queue {
     return job;
   }
 
-  async list(options: { state?: string; limit?: number; offset?: number; command?: string } = {}): Promise<Job[]> {
-    // Every state named: each is read newest first through its index, where "no filter" would sort the whole table.
-    const states = options.state === undefined ? [...JOB_STATES] : [parseState(options.state)];
-    return this.store.listJobs({ states, limit: options.limit ?? 50, offset: options.offset, commandContains: options.command });
+  /** The jobs of `ids` that exist (in no particular order), in one query however many ids. */
+  async getJobs(ids: string[]): Promise<Job[]> {
+    return ids.length === 0 ? [] : this.store.getJobs({ ids });
   }
 
-  async status(): Promise<QueueStatus> {
-    const [summary, workers] = await Promise.all([this.store.countJobsCapped({ cap: COUNT_CAP }), this.workers()]);
-    const live = workers.filter((worker) => worker.alive);
+  /**
+   * Calls `onEnd` when a job of this store reaches its end (completed, dead, cancelled) in any process: on SQLite
+   * through a file beside the database, on PostgreSQL by LISTEN. Returns the function that unsubscribes.
+   */
+  async subscribeToEnds(onEnd: () => void): Promise<() => Promise<void>> {
+    return this.store.subscribeToEnds(onEnd);
+  }
+
+  /** Jobs newest first: in `state`, of `queue`, whose command contains `command`. */
+  async list(options: { state?: string; queue?: string; limit?: number; offset?: number; command?: string } = {}): Promise<Job[]> {
+    // Every state named: each is read newest first through its index, where "no filter" would sort the whole table.
+    const states = options.state === undefined ? [...JOB_STATES] : [parseState(options.state)];
+    const queue = optionalQueueName(options.queue);
+    return this.store.listJobs({ states, queue, limit: options.limit ?? 50, offset: options.offset, commandContains: options.command });
+  }
+
+  /**
+   * Counts per state, workers, the oldest due job and the next run, with every queue's counts and settings. With
+   * `queue`, the counts and workers are that queue's (a queue no job names and nothing was set on is a NotFoundError).
+   */
+  async status(options: { queue?: string } = {}): Promise<QueueStatus> {
+    const name = optionalQueueName(options.queue);
+    const [summary, workers, queues] = await Promise.all([this.store.countJobsCapped({ cap: COUNT_CAP }), this.workers(), this.store.listQueues()]);
+    const selected = name === undefined ? null : (queues.find((record) => record.name === name) ?? null);
+    if (name !== undefined && selected === null) throw noQueue(name);
+    const live = workers.filter((worker) => worker.alive && (selected === null || worker.queues === null || worker.queues.includes(selected.name)));
     const byHost: Record<string, number> = {};
     for (const worker of live) byHost[worker.host] = (byHost[worker.host] ?? 0) + 1;
     return {
-      counts: summary.counts,
-      cappedStates: summary.capped,
+      counts: selected === null ? summary.counts : selected.counts,
+      cappedStates: selected === null ? summary.capped : [],
       activeWorkers: live.length,
       busyWorkers: live.filter((worker) => worker.state === 'busy').length,
       workersByHost: byHost,
-      oldestPendingAgeMs: summary.oldestPendingAt === null ? null : Math.max(0, summary.now - summary.oldestPendingAt),
-      nextRunInMs: summary.nextRunAt == null ? null : Math.max(0, summary.nextRunAt - summary.now),
+      // The store times these across every queue: for one queue they are not known.
+      oldestPendingAgeMs: selected !== null || summary.oldestPendingAt === null ? null : Math.max(0, summary.now - summary.oldestPendingAt),
+      nextRunInMs: selected !== null || summary.nextRunAt == null ? null : Math.max(0, summary.nextRunAt - summary.now),
       workers,
+      queues,
+      queue: selected,
     };
   }
 
@@ -108,13 +135,25 @@ export class Queue {
     return this.store.readOutput({ jobId: id, attempt, afterSeq });
   }
 
-  async dlqList(limit = 1000): Promise<Job[]> {
-    return this.store.listJobs({ states: ['dead'], limit });
+  /** Dead jobs, newest first (of `queue`, when given). */
+  async dlqList(options: { limit?: number; queue?: string } = {}): Promise<Job[]> {
+    return this.store.listJobs({ states: ['dead'], limit: options.limit ?? 1000, queue: optionalQueueName(options.queue) });
   }
 
   async dlqRetry(options: { ids?: string[]; all?: boolean }): Promise<string[]> {
     if (!options.all && (!options.ids || options.ids.length === 0)) throw new UsageError('dlq retry: give job ids or --all');
     return this.store.retryJobs({ ids: options.ids, allDead: options.all === true });
+  }
+
+  /**
+   * Re-runs finished jobs, completed ones too (pueue's `restart`): each goes back to pending with its attempts reset
+   * and its history kept. All or nothing: an unknown id (NotFoundError) or a job not finished yet (ConflictError)
+   * changes nothing.
+   */
+  async retry(ids: string[]): Promise<string[]> {
+    if (ids.length === 0) throw new UsageError('retry: give at least one job id');
+    // An id given twice is one job to re-run, not a conflict with itself.
+    return this.store.retryJobs({ ids: [...new Set(ids)], includeCompleted: true });
   }
 
   async dlqClear(): Promise<number> {
@@ -126,9 +165,39 @@ export class Queue {
     return this.store.cancel({ ids, signal: parseSignal(signal) });
   }
 
-  async purge(options: { states: string[]; olderThanMs: number; dryRun?: boolean }): Promise<number> {
+  /** Deletes finished jobs in `states` (of `queue`, when given) that finished more than `olderThanMs` ago. */
+  async purge(options: { states: string[]; olderThanMs: number; dryRun?: boolean; queue?: string }): Promise<number> {
     const states = options.states.map(parseFinishedState);
-    return this.store.purge({ states, olderThanMs: options.olderThanMs, dryRun: options.dryRun === true });
+    return this.store.purge({ states, olderThanMs: options.olderThanMs, dryRun: options.dryRun === true, queue: optionalQueueName(options.queue) });
+  }
+
+  // --- Named queues ----------------------------------------------------------------------------------------------
+
+  /** Every queue that has jobs or settings, by name: its jobs per state, running jobs, limit, rate and paused flag. */
+  async listQueues(): Promise<QueueRecord[]> {
+    return this.store.listQueues();
+  }
+
+  /**
+   * Caps how many of a queue's jobs run at once across all workers (`concurrency`; 0 or null lifts it) and how many
+   * start per interval (`rate`: `'10/s'`, `{ count, periodMs }`, or null to lift it). Settings left out stay as they
+   * are; the queue need not have jobs yet. Idle workers are woken to take what a lifted limit frees.
+   */
+  async setQueue(name: string, settings: QueueSettingsInput): Promise<QueueRecord> {
+    return this.store.setQueue({ name: validateQueueName(name), ...queueSettingsChange(settings) });
+  }
+
+  /** A paused queue's jobs are not claimed; its running jobs finish. */
+  async pauseQueue(name: string): Promise<QueueRecord> {
+    return this.store.setQueue({ name: validateQueueName(name), paused: true });
+  }
+
+  /** Its jobs are claimed again; idle workers are woken. A queue that is not paused is left as it is. */
+  async resumeQueue(name: string): Promise<QueueRecord> {
+    validateQueueName(name);
+    const record = (await this.store.listQueues()).find((queue) => queue.name === name);
+    if (record === undefined) throw noQueue(name);
+    return record.paused ? this.store.setQueue({ name, paused: false }) : record;
   }
 
   async config(): Promise<Config> {
@@ -297,6 +366,14 @@ export interface QueueStats {
   workers: ListedWorker[];
 }
 
+function optionalQueueName(name: string | undefined): string | undefined {
+  return name === undefined ? undefined : validateQueueName(name);
+}
+
+function noQueue(name: string): NotFoundError {
+  return new NotFoundError(`no queue named '${name}': no job names it and nothing was set on it; see 'queuectl queue list'`);
+}
+
 function noSchedule(name: string): NotFoundError {
   return new NotFoundError(`no schedule named '${name}'; see 'queuectl schedule list'`);
 }
@@ -313,6 +390,10 @@ export interface QueueStatus {
   /** How long until the next pending job not yet due becomes due. */
   nextRunInMs: number | null;
   workers: ListedWorker[];
+  /** Every queue, by name, with its counts and settings. */
+  queues: QueueRecord[];
+  /** The queue asked for (`status({ queue })`): counts and workers above are its own. Null: every queue. */
+  queue: QueueRecord | null;
 }
 
 /** A registered worker, with whether it is alive (see `Queue.workers`). */

@@ -1,4 +1,5 @@
 import { isTerminal, type Job } from '../core/job';
+import { wait } from '../follow';
 import type { Queue } from '../queue';
 import { WorkerNotice } from './worker-notice';
 
@@ -54,15 +55,11 @@ export function exitCodeOf(job: Job): number {
   return 1;
 }
 
-/** Polls until every job is finished or the deadline passes; returns the jobs as last seen. */
+/**
+ * Waits until every job is finished or the deadline passes (see `wait`: one query per store wake-up for the jobs still
+ * open, and a slow fallback poll); says once on stderr if no worker is running. Returns the jobs as last seen.
+ */
 export async function waitForJobs(queue: Queue, ids: string[], timeoutMs: number | null): Promise<{ jobs: Job[]; timedOut: boolean }> {
-  const deadline = timeoutMs === null ? Infinity : Date.now() + timeoutMs;
   const notice = new WorkerNotice(queue);
-  for (;;) {
-    const jobs = await Promise.all(ids.map((id) => queue.getJob(id)));
-    if (jobs.every((job) => isTerminal(job.state))) return { jobs, timedOut: false };
-    if (Date.now() >= deadline) return { jobs, timedOut: true };
-    await notice.check();
-    await sleep(Math.min(POLL_MS, Math.max(1, deadline - Date.now())));
-  }
+  return wait(queue, ids, { timeoutMs: timeoutMs ?? undefined, onLook: () => notice.check() });
 }

@@ -17,6 +17,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   dlqList: () => import('./commands/dlq-list'),
   dlqRetry: () => import('./commands/dlq-retry'),
   dlqClear: () => import('./commands/dlq-clear'),
+  retry: () => import('./commands/retry'),
   configGet: () => import('./commands/config-get'),
   configSet: () => import('./commands/config-set'),
   configList: () => import('./commands/config-list'),
@@ -37,6 +38,10 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   stats: () => import('./commands/stats'),
   metrics: () => import('./commands/metrics'),
   dashboard: () => import('./commands/dashboard'),
+  queueList: () => import('./commands/queue-list'),
+  queueSet: () => import('./commands/queue-set'),
+  queuePause: () => import('./commands/queue-pause'),
+  queueResume: () => import('./commands/queue-resume'),
 };
 
 let exitCode = 0;
@@ -75,10 +80,11 @@ function buildProgram(): Command {
   program
     .command('enqueue')
     .description('add a job: queuectl enqueue \'{"id":"backup","command":"./backup.sh"}\'')
-    .argument('[json]', 'the job as JSON (fields: id, command, max_retries, priority, run_at, delay, timeout, cwd, env, depends_on, if_not_exists)')
+    .argument('[json]', 'the job as JSON (fields: id, command, queue, max_retries, priority, run_at, delay, timeout, cwd, env, depends_on, if_not_exists)')
     .option('-c, --command <cmd>', 'shell command to run')
     .option('--command-file <file>', 'read the command from a file')
     .option('--id <id>', 'job id (default: a short random id)')
+    .option('--queue <name>', 'the named queue it goes to (default: default)')
     .option('--max-retries <n>', 're-runs after the first failure (default: config max-retries)')
     .option('--priority <n>', 'higher runs first (default 0)')
     .option('--delay <duration>', 'run no earlier than this from now (e.g. 90s, 10m, 1h; a bare number is seconds)')
@@ -94,12 +100,18 @@ function buildProgram(): Command {
     .option('--json', 'print the job as JSON')
     .action(action('enqueue', program));
 
-  program.command('status').description('job counts per state, workers, oldest pending job').option('--json', 'JSON output').action(action('status', program));
+  program
+    .command('status')
+    .description('job counts per state (and per queue), workers, oldest pending job')
+    .option('--queue <name>', 'only this queue: its counts, settings and the workers serving it')
+    .option('--json', 'JSON output')
+    .action(action('status', program));
 
   program
     .command('list')
     .description('list jobs, newest first')
     .option('-s, --state <state>', 'only jobs in this state')
+    .option('--queue <name>', 'only jobs of this queue')
     .option('-n, --limit <n>', 'at most this many (default 50)', integerOption('--limit', MAX_LIST_LIMIT))
     .option('--offset <n>', 'skip this many first (for paging)', integerOption('--offset', MAX_LIST_LIMIT))
     .option('--command <text>', 'only jobs whose command contains this text')
@@ -139,12 +151,20 @@ function buildProgram(): Command {
     .description('delete finished jobs older than a duration')
     .requiredOption('--older-than <duration>', 'e.g. 7d, 12h, 30m')
     .option('-s, --state <state>', 'completed, dead or cancelled (repeatable; default all three)', collect)
+    .option('--queue <name>', 'only jobs of this queue')
     .option('--dry-run', 'only count')
     .option('--json', 'JSON output')
     .action(action('purge', program));
 
+  program
+    .command('retry')
+    .description('run finished jobs again (completed, dead or cancelled), attempts reset, history kept')
+    .argument('<ids...>')
+    .option('--json', 'JSON output')
+    .action(action('retry', program));
+
   const dlq = program.command('dlq').description('the dead letter queue: jobs that used up their retries');
-  dlq.command('list').description('list dead jobs').option('--json', 'JSON output').action(action('dlqList', program));
+  dlq.command('list').description('list dead jobs').option('--queue <name>', 'only jobs of this queue').option('--json', 'JSON output').action(action('dlqList', program));
   dlq
     .command('retry')
     .description('move dead jobs back to pending with attempts reset (history kept)')
@@ -177,6 +197,7 @@ function buildProgram(): Command {
     .option('--host <host>', 'only the workers of this host')
     .action(action('workerStop', program));
   worker.command('list').description('registered workers').option('--json', 'JSON output').action(action('workerList', program));
+  addQueueCommands(program);
   const schedule = program.command('schedule').description('recurring jobs: a cron expression or an interval that enqueues a job at each tick');
   schedule
     .command('add')
@@ -190,6 +211,7 @@ function buildProgram(): Command {
     .option('--replace', 'overwrite a schedule of the same name')
     .option('-c, --command <cmd>', 'shell command each job runs')
     .option('--command-file <file>', 'read the command from a file')
+    .option('--queue <name>', 'the named queue each job goes to (default: default)')
     .option('--max-retries <n>', 're-runs after the first failure (default: config max-retries)')
     .option('--priority <n>', 'higher runs first (default 0)')
     .option('--timeout <duration>', 'kill the job after this long (e.g. 10m; default: config job-timeout)')
@@ -226,6 +248,7 @@ function buildProgram(): Command {
     .description('print a shell completion script: eval "$(queuectl completion bash)"')
     .argument('[shell]', 'bash, zsh or fish')
     .addOption(new Option('--ids', 'job ids, one a line (what the scripts complete ids from)').hideHelp())
+    .addOption(new Option('--queues', 'queue names, one a line (what the scripts complete queue names from)').hideHelp())
     // The generator walks the command tree, so it is given the program.
     .action((shell: string | undefined, options: object, command: Command) => completion(shell, options, program, command));
   worker.addCommand(
@@ -238,6 +261,22 @@ function buildProgram(): Command {
   );
   addHiddenAliases(program);
   return program;
+}
+
+/** `queue list|set|pause|resume`: named queues, their limits and rates. */
+function addQueueCommands(program: Command): void {
+  const queue = program.command('queue').description('named queues: counts, concurrency limits, rate limits, pause');
+  queue.command('list').description('every queue: jobs per state, running, limit, rate, paused').option('--json', 'JSON output').action(action('queueList', program));
+  queue
+    .command('set')
+    .description('limit a queue across all workers and hosts: queuectl queue set email --concurrency 3 --rate 10/s')
+    .argument('<name>')
+    .option('--concurrency <n>', 'at most this many of its jobs run at once (0 or unset: no limit)')
+    .option('--rate <n/unit>', 'at most this many of its jobs start per second, minute or hour, e.g. 10/s, 100/m, 5/h (unset: no limit)')
+    .option('--json', 'print the queue as JSON')
+    .action(action('queueSet', program));
+  queue.command('pause').description('start none of its jobs until resumed (running ones finish)').argument('<name>').action(action('queuePause', program));
+  queue.command('resume').description('start its jobs again').argument('<name>').action(action('queueResume', program));
 }
 
 /** Commander's error text on one line: its first line, a "(Did you mean …?)" it adds, then the usage hint. */

@@ -1,4 +1,5 @@
-import type { Attempt, Job } from './job';
+import type { Attempt, Job, JobCounts } from './job';
+import { formatRate, type QueueRecord } from './queue-settings';
 import type { WorkerRecord } from './records';
 
 /*
@@ -18,6 +19,7 @@ const iso = (ms: number | null): string | null => (ms === null ? null : isoTime(
 export interface JobJson {
   id: string;
   command: string;
+  queue: string;
   state: string;
   attempts: number;
   max_retries: number;
@@ -40,6 +42,7 @@ export function jobToJson(job: Job): JobJson {
   return {
     id: job.id,
     command: job.command,
+    queue: job.queue,
     state: job.state,
     attempts: job.attempts,
     max_retries: job.maxRetries,
@@ -56,6 +59,29 @@ export function jobToJson(job: Job): JobJson {
     lease_expires_at: iso(job.leaseExpiresAt),
     last_error: job.lastError,
     exit_code: job.exitCode,
+  };
+}
+
+export interface QueueJson {
+  name: string;
+  /** Its jobs per state (every state, zero included). */
+  jobs: JobCounts;
+  running: number;
+  /** At most this many of its jobs run at once across all workers; null: no limit. */
+  concurrency: number | null;
+  /** `10/s`, `100/m`, `5/h`; null: no rate limit. */
+  rate: string | null;
+  paused: boolean;
+}
+
+export function queueToJson(queue: QueueRecord): QueueJson {
+  return {
+    name: queue.name,
+    jobs: queue.counts,
+    running: queue.running,
+    concurrency: queue.concurrency,
+    rate: queue.rate === null ? null : formatRate(queue.rate),
+    paused: queue.paused,
   };
 }
 

@@ -156,6 +156,11 @@ export interface Store {
   notify(): Promise<void>;
   /** Calls `onWake` when any process notifies. Returns the function that unsubscribes. */
   subscribe(onWake: () => void): Promise<() => Promise<void>>;
+  /**
+   * Calls `onEnd` when a job reaches its end (completed, dead or cancelled) in any process: what `wait` listens to. A
+   * channel of its own, so that ends never wake idle workers (which would all run a claim on every finish).
+   */
+  subscribeToEnds(onEnd: () => void): Promise<() => Promise<void>>;
 
   // --- Schedules (recurring jobs): one row per schedule; its ticks become ordinary jobs ------------------------------
 

@@ -18,7 +18,7 @@ for (const backend of backends()) {
     beforeEach(async () => {
       session = await CliSession.open(backend);
       // Something in every part of the store, so "unchanged" means something (set up in-process: it is not under test).
-      const job = { maxRetries: null, runAt: null, timeout: null, cwd: null, env: null, dependsOn: [] };
+      const job = { queue: 'default', maxRetries: null, runAt: null, timeout: null, cwd: null, env: null, dependsOn: [] };
       await session.temp.store.enqueue({
         jobs: [
           { ...job, id: 'seeded', command: 'echo seeded', priority: 3, delayMs: 0 },

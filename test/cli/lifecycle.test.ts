@@ -36,7 +36,7 @@ for (const backend of backends()) {
       assert.ok(ms(shown.finished_at) >= ms(attempt!.started_at));
 
       const status = await s.json<Record<string, unknown>>(['status']);
-      assert.deepEqual(Object.keys(status).sort(), ['jobs', 'jobs_capped', 'next_run_in_seconds', 'oldest_pending_age_seconds', 'store', 'workers']);
+      assert.deepEqual(Object.keys(status).sort(), ['jobs', 'jobs_capped', 'next_run_in_seconds', 'oldest_pending_age_seconds', 'queues', 'store', 'workers']);
       assert.deepEqual(status.jobs, { waiting: 0, pending: 0, processing: 0, completed: 1, failed: 0, dead: 0, cancelled: 0 });
       assert.equal((status.workers as { active: number }).active, 1);
       assert.equal(status.oldest_pending_age_seconds, null);

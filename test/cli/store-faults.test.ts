@@ -53,7 +53,7 @@ describe('stored values no Date can hold still list and show', () => {
     session = await CliSession.open(sqlite);
     // As an older queuectl stored `--delay 99999999999999999999`: the store itself does not bound what it is given.
     await session.temp.store.enqueue({
-      jobs: [{ id: 'far', command: 'true', maxRetries: null, priority: 0, runAt: null, delayMs: 1e20, timeout: null, cwd: null, env: null, dependsOn: [] }],
+      jobs: [{ id: 'far', command: 'true', queue: 'default', maxRetries: null, priority: 0, runAt: null, delayMs: 1e20, timeout: null, cwd: null, env: null, dependsOn: [] }],
       ifNotExists: false,
     });
     const listed = JSON.parse(await session.ok(['list', '--json'])) as { id: string; run_at: string }[];

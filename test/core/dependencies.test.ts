@@ -6,7 +6,7 @@ import type { JobState } from '../../src/core/job';
 import type { NewJob } from '../../src/core/job-spec';
 
 function job(id: string, dependsOn: string[] = []): NewJob {
-  return { id, command: 'true', maxRetries: null, priority: 0, runAt: null, delayMs: 0, timeout: null, cwd: null, env: null, dependsOn };
+  return { id, command: 'true', queue: 'default', maxRetries: null, priority: 0, runAt: null, delayMs: 0, timeout: null, cwd: null, env: null, dependsOn };
 }
 
 /** A store holding these jobs. */

@@ -48,7 +48,7 @@ describe('SqliteStore', () => {
       const mode = (p: string) => statSync(p).mode & 0o777;
       assert.equal(mode(join(dir, 'data')), 0o700);
       assert.equal(mode(join(dir, 'data', 'queuectl')), 0o700);
-      for (const file of ['queue.db', 'queue.db-wal', 'queue.db-wake']) {
+      for (const file of ['queue.db', 'queue.db-wal', 'queue.db-wake', 'queue.db-ended']) {
         assert.equal(mode(join(dir, 'data', 'queuectl', file)), 0o600, file);
       }
     });

@@ -7,6 +7,8 @@ import { printLine } from '../output';
 /** Commands whose argument is a job id: their completion asks the store (`queuectl completion --ids`). */
 const JOB_ID_COMMANDS = ['show', 'logs', 'cancel', 'wait', 'retry'];
 const CONFIG_KEY_COMMANDS = ['config get', 'config set', 'config unset'];
+/** Commands whose argument is a queue name: their completion asks the store (`queuectl completion --queues`). */
+const QUEUE_NAME_COMMANDS = ['queue set', 'queue pause', 'queue resume'];
 
 interface Node {
   path: string;
@@ -49,11 +51,13 @@ _queuectl() {
   case "$path" in
 ${cases}
   esac
+  if [[ "\${COMP_WORDS[COMP_CWORD - 1]}" == --queue ]]; then COMPREPLY=($(compgen -W "$(queuectl completion --queues 2>/dev/null)" -- "$cur")); return; fi
   if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "$opts" -- "$cur")); return; fi
   if [[ -n "$subs" ]]; then COMPREPLY=($(compgen -W "$subs" -- "$cur")); return; fi
   case "$path" in
     ${CONFIG_KEY_COMMANDS.map((p) => `"${p}"`).join('|')}) ((nargs == 0)) && COMPREPLY=($(compgen -W "${CONFIG_KEY_NAMES.join(' ')}" -- "$cur")); return ;;
     ${JOB_ID_COMMANDS.map((p) => `"${p}"`).join('|')}) COMPREPLY=($(compgen -W "$(queuectl completion --ids 2>/dev/null)" -- "$cur")); return ;;
+    ${QUEUE_NAME_COMMANDS.map((p) => `"${p}"`).join('|')}) ((nargs == 0)) && COMPREPLY=($(compgen -W "$(queuectl completion --queues 2>/dev/null)" -- "$cur")); return ;;
   esac
   COMPREPLY=($(compgen -f -- "$cur"))
 }
@@ -78,21 +82,30 @@ function fishScript(nodes: Node[]): string {
   for (const option of top.options) lines.push(`complete -c queuectl -l ${option.replace(/^--/, '')}`);
   for (const node of nodes) {
     if (node.path === '') continue;
-    const words = node.path.split(' ');
-    const condition = `__fish_seen_subcommand_from ${words[words.length - 1]}`;
+    // Every word of the path, so `queue set` and `config set` complete apart.
+    const condition = node.path.split(' ').map((word) => `__fish_seen_subcommand_from ${word}`).join('; and ');
     if (node.subcommands.length > 0) lines.push(`complete -c queuectl -n '${condition}' -a '${node.subcommands.join(' ')}'`);
     for (const option of node.options) if (option.startsWith('--')) lines.push(`complete -c queuectl -n '${condition}' -l ${option.slice(2)}`);
   }
-  lines.push(`complete -c queuectl -n '__fish_seen_subcommand_from get set unset' -a '${CONFIG_KEY_NAMES.join(' ')}'`);
+  lines.push(`complete -c queuectl -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from get set unset' -a '${CONFIG_KEY_NAMES.join(' ')}'`);
+  lines.push(`complete -c queuectl -n '__fish_seen_subcommand_from queue; and __fish_seen_subcommand_from set pause resume' -a '(queuectl completion --queues 2>/dev/null)'`);
+  lines.push(`complete -c queuectl -l queue -x -a '(queuectl completion --queues 2>/dev/null)'`);
   lines.push(`complete -c queuectl -n '__fish_seen_subcommand_from ${JOB_ID_COMMANDS.join(' ')}' -a '(queuectl completion --ids 2>/dev/null)'`);
   return `${lines.join('\n')}\n`;
 }
 
-/** `queuectl completion bash|zsh|fish`: a script generated from the command tree; `--ids`: job ids, for the scripts. */
-export async function run(ctx: CliContext, shell: string | undefined, options: { ids?: boolean }, program: Command): Promise<void> {
+/**
+ * `queuectl completion bash|zsh|fish`: a script generated from the command tree; `--ids` (job ids) and `--queues`
+ * (queue names), for the scripts.
+ */
+export async function run(ctx: CliContext, shell: string | undefined, options: { ids?: boolean; queues?: boolean }, program: Command): Promise<void> {
   if (options.ids) {
     const jobs = await (await ctx.open()).list({ limit: 500 });
     for (const job of jobs) printLine(job.id);
+    return;
+  }
+  if (options.queues) {
+    for (const queue of await (await ctx.open()).listQueues()) printLine(queue.name);
     return;
   }
   const nodes: Node[] = [];

@@ -11,6 +11,7 @@ export interface EnqueueOptions {
   command?: string;
   commandFile?: string;
   id?: string;
+  queue?: string;
   maxRetries?: string;
   priority?: string;
   delay?: string;
@@ -61,6 +62,7 @@ export function specFromFlags(options: EnqueueOptions): UncheckedJobSpec {
   }
   if (options.command !== undefined) spec.command = options.command;
   if (options.id !== undefined) spec.id = options.id;
+  if (options.queue !== undefined) spec.queue = options.queue;
   if (options.maxRetries !== undefined) spec.max_retries = numeric(options.maxRetries);
   if (options.priority !== undefined) spec.priority = numeric(options.priority);
   if (options.delay !== undefined) spec.delay = numeric(options.delay);

@@ -10,6 +10,7 @@ export async function run(ctx: CliContext, id: string, options: { json?: boolean
   const fields: [string, string][] = [
     ['id', job.id],
     ['command', job.command],
+    ['queue', job.queue],
     ['state', colorState(job.state)],
     ['attempts', `${job.attempts} of ${job.maxRetries + 1}`],
     ['priority', String(job.priority)],

@@ -7,7 +7,6 @@ import { colorState, printJson, printLine } from '../output';
 export async function run(ctx: CliContext, ids: string[], options: { timeout?: string; json?: boolean }): Promise<number> {
   const timeoutMs = options.timeout === undefined ? null : parseSecondsMs(options.timeout, '--timeout');
   const queue = await ctx.open();
-  for (const id of ids) await queue.getJob(id);
   const { jobs, timedOut } = await waitForJobs(queue, ids, timeoutMs);
   if (options.json) printJson(jobs.map(jobToJson));
   else for (const job of jobs) printLine(`${job.id}  ${colorState(job.state)}${job.lastError ? `  (${job.lastError})` : ''}`);

@@ -12,7 +12,7 @@ import type {
 import type { QueueRecord } from '../../core/queue-settings';
 import { clientConfig, Database, reasonOf, redactUrl } from './connection';
 import { enqueueJobs } from './enqueue';
-import { WakeListener } from './listener';
+import { WakeListener, type WakeKind } from './listener';
 import { migrate } from './migrate';
 import { compileQueries, SCHEMA_NAME_PATTERN, type Queries } from './queries';
 import { cancelIn, clearDeadIn, purgeIn, retryJobsIn } from './operator';
@@ -262,6 +262,7 @@ export class PostgresStore implements Store {
     return this.db.transaction(async (tx) => {
       const results = await cancelIn(tx, this.Q, params);
       if (results.some((result) => result.action === 'signalled')) await tx.query(this.Q.NOTIFY, [this.channel]);
+      if (results.some((result) => result.action === 'cancelled')) await tx.query(this.Q.NOTIFY_ENDED, [this.channel]);
       return results;
     });
   }
@@ -308,7 +309,16 @@ export class PostgresStore implements Store {
   }
 
   async subscribe(onWake: () => void): Promise<() => Promise<void>> {
-    const listener = new WakeListener(clientConfig(this.url), this.channel, onWake);
+    return this.listen(onWake, 'wake');
+  }
+
+  /** Job ends share the channel with their own payload (see listener.ts): workers' listeners pass them over. */
+  async subscribeToEnds(onEnd: () => void): Promise<() => Promise<void>> {
+    return this.listen(onEnd, 'ended');
+  }
+
+  private async listen(onWake: () => void, kind: WakeKind): Promise<() => Promise<void>> {
+    const listener = new WakeListener(clientConfig(this.url), this.channel, onWake, kind);
     this.listeners.add(listener);
     await listener.start();
     return async () => {

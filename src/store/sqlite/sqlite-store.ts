@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../../core/clock';
 import { isQueueError, StoreUnavailableError } from '../../core/errors';
-import { emptyCounts, type Job, type JobState, type OutputChunk } from '../../core/job';
+import { emptyCounts, isTerminal, type Job, type JobState, type OutputChunk } from '../../core/job';
 import type { QueueRecord } from '../../core/queue-settings';
 import type { Schedule } from '../../core/schedule';
 import type {
@@ -49,10 +49,13 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly clock: Clock;
   private readonly wake: WakeFile;
+  /** Touched when a job ends (Store.subscribeToEnds). */
+  private readonly ends: WakeFile;
 
   private constructor(private readonly db: Connection, readonly location: string, options: SqliteStoreOptions) {
     this.clock = options.clock ?? systemClock;
     this.wake = new WakeFile(`${location}-wake`);
+    this.ends = new WakeFile(`${location}-ended`);
   }
 
   /** Opens (creating with owner-only permissions if needed) and migrates the database at `path`. */
@@ -77,6 +80,7 @@ export class SqliteStore implements Store {
     // pages, which a checkpoint copies once however often they changed. Measured here: 4% less CPU per drained job.
     this.db.db.pragma('wal_autocheckpoint = 4000');
     this.wake.ensure();
+    this.ends.ensure();
   }
 
   async now(): Promise<number> {
@@ -168,16 +172,19 @@ export class SqliteStore implements Store {
 
   async finishAttempt(params: FinishParams): Promise<boolean> {
     const applied = await this.db.write(() => finishIn(this.db, params, this.clock.now()));
-    await this.wakeAfterFinish(applied);
+    this.announceFinish(params, applied);
     return applied !== false;
   }
 
   /**
    * Wakes workers only when a finish made work claimable for idle ones: dependents became pending, or a slot of a
-   * queue with a concurrency limit came free. Waking on every completion would stampede busy workers.
+   * queue with a concurrency limit came free (waking them on every completion would stampede busy workers); a job's
+   * end is told on the ends channel, which only `wait` listens to.
    */
-  private async wakeAfterFinish(applied: false | FinishApplied): Promise<void> {
-    if (applied && (applied.promoted > 0 || applied.freedLimitedSlot)) await this.notify();
+  private announceFinish(params: FinishParams, applied: false | FinishApplied): void {
+    if (!applied) return;
+    if (applied.promoted > 0 || applied.freedLimitedSlot) this.wake.notify();
+    if (isTerminal(params.next.state)) this.ends.notify();
   }
 
   async finishAndClaim(params: FinishAndClaimParams): Promise<FinishAndClaimResult> {
@@ -186,7 +193,7 @@ export class SqliteStore implements Store {
       const applied = finishIn(this.db, params.finish, now);
       return { applied, next: applied ? claimIn(this.db, params.claim, now) : [] };
     });
-    await this.wakeAfterFinish(outcome.applied);
+    this.announceFinish(params.finish, outcome.applied);
     return { finished: outcome.applied !== false, next: outcome.next };
   }
 
@@ -273,6 +280,7 @@ export class SqliteStore implements Store {
   async cancel(params: CancelParams): Promise<CancelResult[]> {
     const results = await this.db.write(() => cancelIn(this.db, params, this.clock.now()));
     if (results.some((result) => result.action === 'signalled')) await this.notify();
+    if (results.some((result) => result.action === 'cancelled')) this.ends.notify();
     return results;
   }
 
@@ -317,6 +325,10 @@ export class SqliteStore implements Store {
 
   async subscribe(onWake: () => void): Promise<() => Promise<void>> {
     return this.wake.subscribe(onWake);
+  }
+
+  async subscribeToEnds(onEnd: () => void): Promise<() => Promise<void>> {
+    return this.ends.subscribe(onEnd);
   }
 
   // --- Schedules: SQL and logic in ./schedules.ts ---------------------------------------------------------------------

@@ -15,6 +15,7 @@ describe('queuectl completion', () => {
     dir = tempDir();
     target = { location: join(dir.dir, 'queue.db') };
     await runCli(target, ['enqueue', '--id', 'backup-1', '-c', 'true']);
+    await runCli(target, ['enqueue', '--id', 'mail-1', '--queue', 'email', '-c', 'true']);
     // The script runs `queuectl`: a shim on PATH.
     bin = join(dir.dir, 'bin');
     mkdirSync(bin);
@@ -50,9 +51,20 @@ describe('queuectl completion', () => {
     assert.ok(!complete(['']).includes('init'), 'hidden commands are not offered');
   });
 
+  it('completes the queue commands, their options and queue names from the store', () => {
+    assert.deepEqual(complete(['queue', 'p']), ['pause']);
+    assert.deepEqual(complete(['queue', 'set', 'email', '--c']), ['--concurrency']);
+    assert.deepEqual(complete(['queue', 'set', 'em']), ['email']);
+    assert.deepEqual(complete(['queue', 'resume', '']).sort(), ['default', 'email']);
+    assert.deepEqual(complete(['list', '--queue', 'e']), ['email']);
+    assert.deepEqual(complete(['config', 'set', 'reten']), ['retention'], 'config set still completes keys');
+  });
+
   it('prints zsh and fish scripts, and refuses another shell in one line', async () => {
     assert.match(runCliSyncText(['completion', 'zsh']), /^#compdef queuectl\n/);
-    assert.match(runCliSyncText(['completion', 'fish']), /complete -c queuectl -n __fish_use_subcommand -a 'enqueue status/);
+    const fish = runCliSyncText(['completion', 'fish']);
+    assert.match(fish, /complete -c queuectl -n __fish_use_subcommand -a 'enqueue status/);
+    assert.match(fish, /^complete -c queuectl -n '__fish_seen_subcommand_from queue; and __fish_seen_subcommand_from set' -l rate$/m, 'queue set apart from config set');
     const bad = await runCli(target, ['completion', 'tcsh']);
     assert.deepEqual([bad.code, bad.stderr], [2, "queuectl: completion: give a shell: bash, zsh or fish (got 'tcsh')\n"]);
   });
