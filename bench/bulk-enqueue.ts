@@ -21,7 +21,7 @@ export async function measureBulkEnqueue(params: { backend: Backend; jobs: numbe
   for (let i = 0; i < params.samples; i++) {
     const target = createTarget(params.backend, `bulk${i}`, params.cleanup);
     // Create (migrate) the store first, so the timed run measures the enqueue and not the schema set-up.
-    await runCli(target.env, ['status']);
+    await runCli(target.env, ['init']);
     const file = join(target.dir, 'jobs.jsonl');
     writeFileSync(file, Array.from({ length: params.jobs }, () => '{"command":"true"}\n').join(''));
     const { ms, stdout } = await runCli(target.env, ['enqueue', '--file', file]);

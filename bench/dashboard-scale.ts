@@ -61,9 +61,9 @@ export async function measureDashboardScale(params: { backend: Backend; jobs: nu
   // Some history first: finished attempts (half fail) for stats, then the bulk of pending jobs.
   const spec = (command: string) => parseJobSpec({ command, max_retries: 0 }, target.dir).job;
   await store.enqueue({ jobs: Array.from({ length: FINISHED }, (_, i) => spec(`run ${i}`)), ifNotExists: false });
-  await store.registerWorker({ worker: { id: 'bench-w', host: 'bench', pid: process.pid, pidStart: null } });
+  await store.registerWorker({ worker: { id: 'bench-w', host: 'bench', pid: process.pid, pidStart: null }, concurrency: 1, queues: null });
   for (let i = 0; i < FINISHED; i++) {
-    const claimed = (await store.claim({ workerId: 'bench-w', host: 'bench', leaseMs: 60_000 }))!;
+    const claimed = (await store.claim({ workerId: 'bench-w', host: 'bench', leaseMs: 60_000, limit: 1, queues: null }))[0]!;
     const ok = i % 2 === 0;
     await store.finishAttempt({
       jobId: claimed.job.id, workerId: 'bench-w', attempt: claimed.attempt,

@@ -6,12 +6,13 @@ import { measureBulkEnqueue } from './bulk-enqueue';
 import { measureDashboardScale, renderDashboardScale } from './dashboard-scale';
 import { measureDrain } from './drain';
 import { CLI_BIN, Cleanup, progress } from './harness';
+import { measureMemory } from './memory';
 import { measurePickup } from './pickup';
 import { measureRecovery } from './recovery';
 import { renderMarkdown, type BenchResults, type Outcome } from './report';
 import { measureStartup } from './startup';
 import { measureStoreThroughput } from './store-throughput';
-import { DEFAULT_PG_URL, postgresUnavailable, type Backend } from './targets';
+import { DEFAULT_PG_URL, postgresUnavailable, usePgUrl, type Backend } from './targets';
 
 /**
  * The benchmark suite: `npm run bench [-- --quick] [--pg | --no-pg] [--pg-url URL] [--only startup,drain,…]`.
@@ -20,10 +21,10 @@ import { DEFAULT_PG_URL, postgresUnavailable, type Backend } from './targets';
  */
 
 const SIZES = {
-  full: { startupRuns: 21, drainJobs: 2000, bulkJobs: 100_000, bulkSamples: 5, pickupSamples: 40, recoverySamples: 3, storeJobs: 5000, dashboardJobs: 1_000_000, dashboardSamples: 40 },
-  quick: { startupRuns: 5, drainJobs: 300, bulkJobs: 10_000, bulkSamples: 1, pickupSamples: 10, recoverySamples: 1, storeJobs: 1000, dashboardJobs: 100_000, dashboardSamples: 10 },
+  full: { startupRuns: 21, drainJobs: 2000, drainRounds: 3, bulkJobs: 100_000, bulkSamples: 5, pickupSamples: 40, recoverySamples: 3, storeJobs: 5000, dashboardJobs: 1_000_000, dashboardSamples: 40, memorySlots: 100 },
+  quick: { startupRuns: 5, drainJobs: 300, drainRounds: 1, bulkJobs: 10_000, bulkSamples: 1, pickupSamples: 10, recoverySamples: 1, storeJobs: 1000, dashboardJobs: 100_000, dashboardSamples: 10, memorySlots: 100 },
 };
-const MEASUREMENTS = ['startup', 'drain', 'bulk', 'pickup', 'recovery', 'store', 'dashboard'] as const;
+const MEASUREMENTS = ['startup', 'drain', 'memory', 'bulk', 'pickup', 'recovery', 'store', 'dashboard'] as const;
 type Measurement = (typeof MEASUREMENTS)[number];
 
 /** The cleanup of the measurement running now, so Ctrl+C still stops its workers and removes its files. */
@@ -71,6 +72,7 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   const pgUrl = values['pg-url']!;
+  usePgUrl(pgUrl);
   let pgReason: string | null = 'disabled with --no-pg';
   if (!values['no-pg']) {
     pgReason = await postgresUnavailable(pgUrl);
@@ -87,6 +89,7 @@ async function main(): Promise<number> {
     machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, os: `${process.platform} ${release()}` },
     postgres: { url: pgUrl, used: pgReason === null, reason: pgReason },
     drain: {},
+    memory: {},
     bulk: {},
     pickup: {},
     store: {},
@@ -95,7 +98,10 @@ async function main(): Promise<number> {
 
   if (wanted('startup')) results.startup = await measure('startup', (cleanup) => measureStartup({ runs: sizes.startupRuns, cleanup }));
   for (const backend of backends) {
-    if (wanted('drain')) results.drain[backend] = await measure(`drain/${backend}`, (cleanup) => measureDrain({ backend, jobs: sizes.drainJobs, cleanup }));
+    if (wanted('drain')) results.drain[backend] = await measure(`drain/${backend}`, (cleanup) => measureDrain({ backend, jobs: sizes.drainJobs, rounds: sizes.drainRounds, cleanup }));
+  }
+  for (const backend of backends) {
+    if (wanted('memory')) results.memory[backend] = await measure(`memory/${backend}`, (cleanup) => measureMemory({ backend, slots: sizes.memorySlots, cleanup }));
   }
   for (const backend of backends) {
     if (wanted('bulk')) results.bulk[backend] = await measure(`bulk/${backend}`, (cleanup) => measureBulkEnqueue({ backend, jobs: sizes.bulkJobs, samples: sizes.bulkSamples, cleanup }));

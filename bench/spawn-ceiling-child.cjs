@@ -2,8 +2,10 @@
 // argv: COUNTER_FILE TOTAL_RUNS CONCURRENCY [ENGINE]. Prints "ready", waits for a line on stdin, then keeps
 // CONCURRENCY `sh -c true` in flight. ENGINE `child_process` (the default) is the plain Node way: own process group,
 // piped output, done when the pipes close. ENGINE `posix_spawn` is queuectl's addon (build/Release) with no queue
-// around it: own session, stdout and stderr onto files (as the C loop of issue 14 and the workers do), done at exit. Runs are shared with the other loops through COUNTER_FILE: each run first appends a byte to it and starts
-// only while the file holds at most TOTAL_RUNS bytes, so loops that run faster take more runs, as workers sharing a
+// around it: own session, stdout and stderr onto files (as the C loop of issue 14 and the workers do), done at exit;
+// its `spawn` holds the loop's thread until the child exec'd. ENGINE `posix_spawn_async` is the addon's spawnAsync,
+// which starts each child on a libuv threadpool thread, as the workers do. Runs are shared with the other loops
+// through COUNTER_FILE: each run first appends a byte to it and starts only while the file holds at most TOTAL_RUNS bytes, so loops that run faster take more runs, as workers sharing a
 // queue do, and no loop is left finishing a fixed share alone. Prints {"start","end","runs","cpuMs"} at the end
 // (times in epoch ms; cpuMs is this process's own CPU time from "go" on, its children's not).
 'use strict';
@@ -15,7 +17,7 @@ const [counterFile, totalText, concurrencyText, engine = 'child_process'] = proc
 const total = Number(totalText);
 const concurrency = Math.max(1, Number(concurrencyText));
 const counter = openSync(counterFile, 'a');
-const addon = engine === 'posix_spawn' ? require(join(__dirname, '..', 'build', 'Release', 'queuectl_spawn.node')) : null;
+const addon = engine.startsWith('posix_spawn') ? require(join(__dirname, '..', 'build', 'Release', 'queuectl_spawn.node')) : null;
 const output = addon ? openSync(`${counterFile}.out`, 'a') : -1;
 const wallMs = () => performance.timeOrigin + performance.now();
 
@@ -48,7 +50,14 @@ process.stdin.once('data', () => {
     if (addon) {
       const env = [];
       for (const [name, value] of Object.entries(process.env)) env.push(`${name}=${value}`);
-      addon.spawn('/bin/sh', ['/bin/sh', '-c', 'true'], null, env, output, output, done);
+      if (engine === 'posix_spawn_async') {
+        addon.spawnAsync('/bin/sh', ['/bin/sh', '-c', 'true'], null, env, output, output, (err) => {
+          if (err) {
+            process.stderr.write(`spawn failed: ${err.message}\n`);
+            process.exit(1);
+          }
+        }, done);
+      } else addon.spawn('/bin/sh', ['/bin/sh', '-c', 'true'], null, env, output, output, done);
       return;
     }
     const child = spawn('/bin/sh', ['-c', 'true'], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });

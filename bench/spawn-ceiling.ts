@@ -14,11 +14,23 @@ import { benchEnv } from './harness';
  * are: under tsx's loader, or in the bench's session, the same loop measured up to a third slower (a flattered queue).
  */
 
-/** How a spawn loop starts `sh -c true`: Node's child_process, or queuectl's posix_spawn addon with no queue. */
-export type CeilingEngine = 'child_process' | 'posix_spawn';
+/**
+ * How a spawn loop starts `sh -c true`: Node's child_process, or queuectl's posix_spawn addon with no queue, its
+ * `spawn` on the loop's thread or its `spawnAsync` on the threadpool (as workers start jobs).
+ */
+export type CeilingEngine = 'child_process' | 'posix_spawn' | 'posix_spawn_async';
 
 /** The addon the posix_spawn loop loads; without it only the child_process loops run. */
 export const ADDON_PATH = join(__dirname, '..', 'build', 'Release', 'queuectl_spawn.node');
+
+/** Whether the built addon has spawnAsync (an addon built before it has only spawn). */
+export function addonHasSpawnAsync(): boolean {
+  try {
+    return typeof (require(ADDON_PATH) as { spawnAsync?: unknown }).spawnAsync === 'function';
+  } catch {
+    return false;
+  }
+}
 
 export interface CeilingResult {
   engine: CeilingEngine;

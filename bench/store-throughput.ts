@@ -30,13 +30,13 @@ export async function measureStoreThroughput(params: { backend: Backend; jobs: n
   const newJobs = Array.from({ length: jobs }, () => parseJobSpec({ command: 'true' }, null).job);
   await store.enqueue({ jobs: newJobs, ifNotExists: false });
   const workerIds = Array.from({ length: LOOPS }, (_, i) => `w_bench${i}`);
-  for (const id of workerIds) await store.registerWorker({ worker: { id, host: 'bench', pid: process.pid, pidStart: null } });
+  for (const id of workerIds) await store.registerWorker({ worker: { id, host: 'bench', pid: process.pid, pidStart: null }, concurrency: 1, queues: null });
 
   progress(`store/${backend}: claim + finish ${jobs} jobs in ${LOOPS} loops`);
   let done = 0;
   const loop = async (workerId: string) => {
     for (;;) {
-      const claimed = await store.claim({ workerId, host: 'bench', leaseMs: LEASE_MS });
+      const [claimed] = await store.claim({ workerId, host: 'bench', leaseMs: LEASE_MS, limit: 1, queues: null });
       if (!claimed) return;
       const next = planAfterAttempt(claimed.job, SUCCESS, NO_BACKOFF);
       const ok = await store.finishAttempt({ jobId: claimed.job.id, workerId, attempt: claimed.attempt, result: SUCCESS, next });

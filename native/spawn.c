@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,35 +152,48 @@ static void free_array(char **items) {
 }
 
 #if HAVE_NATIVE_SPAWN
-/**
- * spawn(file, argv, cwd | null, env, stdoutFd, stderrFd, onExit(code | null, signalNumber | null)) -> pid.
- * The child leads a new session (so its own process group), has every signal at its default and none blocked,
- * stdin on /dev/null, stdout and stderr on the given descriptors and no other descriptor. Throws an Error with the
- * errno's `code` when it cannot start (exec and chdir failures included: glibc reports them from the vfork child).
- */
-static napi_value spawn_child(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value args[7];
-  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
-  if (argc != 7) {
-    napi_throw_type_error(env, NULL, "spawn(file, argv, cwd, env, stdoutFd, stderrFd, onExit)");
-    return NULL;
-  }
-  napi_valuetype cwd_type;
-  int32_t out_fd, err_fd;
-  CHECK(napi_typeof(env, args[2], &cwd_type));
-  CHECK(napi_get_value_int32(env, args[4], &out_fd));
-  CHECK(napi_get_value_int32(env, args[5], &err_fd));
-  char *file = string_arg(env, args[0]);
-  char *cwd = cwd_type == napi_string ? string_arg(env, args[2]) : NULL;
-  char **argv = string_array(env, args[1]);
-  char **envp = string_array(env, args[3]);
-  napi_value result = NULL;
-  if (!file || !argv || !envp || (cwd_type == napi_string && !cwd)) {
-    throw_last(env, "spawn: bad argument");
-    goto done;
-  }
+/** What a child is started with: copies owned by the start, freed with it. */
+typedef struct {
+  char *file;
+  char *cwd;
+  char **argv;
+  char **envp;
+  int out_fd, err_fd;
+} start_args;
 
+static void free_start_args(start_args *a) {
+  free(a->file);
+  free(a->cwd);
+  free_array(a->argv);
+  free_array(a->envp);
+}
+
+/** Reads spawn's first six arguments; false (with a JS exception pending) on a bad one. */
+static bool read_start_args(napi_env env, napi_value *args, start_args *a) {
+  memset(a, 0, sizeof *a);
+  napi_valuetype cwd_type;
+  if (napi_typeof(env, args[2], &cwd_type) != napi_ok || napi_get_value_int32(env, args[4], &a->out_fd) != napi_ok ||
+      napi_get_value_int32(env, args[5], &a->err_fd) != napi_ok) {
+    throw_last(env, "spawn: bad argument");
+    return false;
+  }
+  a->file = string_arg(env, args[0]);
+  a->cwd = cwd_type == napi_string ? string_arg(env, args[2]) : NULL;
+  a->argv = string_array(env, args[1]);
+  a->envp = string_array(env, args[3]);
+  if (!a->file || !a->argv || !a->envp || (cwd_type == napi_string && !a->cwd)) {
+    free_start_args(a);
+    throw_last(env, "spawn: bad argument");
+    return false;
+  }
+  return true;
+}
+
+/**
+ * Starts the child and opens its pidfd; touches no JS, so it also runs on a threadpool thread. Returns 0, or the
+ * errno with `*stage` naming the call that failed (a child whose pidfd cannot be opened is killed and reaped).
+ */
+static int start_child(const start_args *a, pid_t *pid, int *pidfd, const char **stage) {
   posix_spawnattr_t attr;
   posix_spawn_file_actions_t actions;
   posix_spawnattr_init(&attr);
@@ -194,37 +208,37 @@ static napi_value spawn_child(napi_env env, napi_callback_info info) {
   // Node ignores SIGPIPE, and an ignored signal stays ignored across exec: every signal back to its default.
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
-  posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
+  posix_spawn_file_actions_adddup2(&actions, a->out_fd, 1);
+  posix_spawn_file_actions_adddup2(&actions, a->err_fd, 2);
 #if GLIBC_AT_LEAST(2, 34)
   // Node opens its descriptors close-on-exec, but an addon or a library may not: the job gets 0, 1 and 2 only.
   posix_spawn_file_actions_addclosefrom_np(&actions, 3);
 #endif
-  if (cwd) posix_spawn_file_actions_addchdir_np(&actions, cwd);
+  if (a->cwd) posix_spawn_file_actions_addchdir_np(&actions, a->cwd);
 
-  pid_t pid = 0;
-  int err = posix_spawn(&pid, file, &actions, &attr, argv, envp);
+  int err = posix_spawn(pid, a->file, &actions, &attr, a->argv, a->envp);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (err != 0) {
-    char what[64];
-    snprintf(what, sizeof what, "posix_spawn %.40s", file);
-    throw_errno(env, what, err);
-    goto done;
+    *stage = "posix_spawn";
+    return err;
   }
-
-  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-  if (pidfd < 0) {
+  *pidfd = (int)syscall(SYS_pidfd_open, *pid, 0);
+  if (*pidfd < 0) {
     // Without a pidfd the child cannot be watched: end it now rather than leave it running unobserved.
-    int open_err = errno;
-    kill(-pid, SIGKILL);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    err = errno;
+    kill(-*pid, SIGKILL);
+    while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR) {
     }
-    throw_errno(env, "pidfd_open", open_err);
-    goto done;
+    *stage = "pidfd_open";
+    return err;
   }
-  fcntl(pidfd, F_SETFD, FD_CLOEXEC);  // pidfd_open sets it already; be explicit for the no-leak guarantee
+  fcntl(*pidfd, F_SETFD, FD_CLOEXEC);  // pidfd_open sets it already; be explicit for the no-leak guarantee
+  return 0;
+}
 
+/** Polls a started child's pidfd on the loop; `on_exit` (a reference the watch takes over) hears of its exit. */
+static void watch_child(napi_env env, pid_t pid, int pidfd, napi_ref on_exit) {
   watched_child *child = calloc(1, sizeof *child);
   uv_loop_t *loop = NULL;
   napi_value resource_name;
@@ -233,19 +247,143 @@ static napi_value spawn_child(napi_env env, napi_callback_info info) {
   child->pid = pid;
   child->pidfd = pidfd;
   child->poll.data = child;
-  napi_create_reference(env, args[6], 1, &child->on_exit);
+  child->on_exit = on_exit;
   napi_create_string_utf8(env, "queuectl:spawn", NAPI_AUTO_LENGTH, &resource_name);
   napi_async_init(env, NULL, resource_name, &child->context);
   uv_poll_init(loop, &child->poll, pidfd);
   uv_poll_start(&child->poll, UV_READABLE, on_pidfd_readable);
-  napi_create_int32(env, pid, &result);
+}
 
-done:
-  free(file);
-  free(cwd);
-  free_array(argv);
-  free_array(envp);
+/**
+ * spawn(file, argv, cwd | null, env, stdoutFd, stderrFd, onExit(code | null, signalNumber | null)) -> pid.
+ * The child leads a new session (so its own process group), has every signal at its default and none blocked,
+ * stdin on /dev/null, stdout and stderr on the given descriptors and no other descriptor. Throws an Error with the
+ * errno's `code` when it cannot start (exec and chdir failures included: glibc reports them from the vfork child).
+ * posix_spawn returns only once the child has exec'd: the calling thread waits that long (see spawnAsync).
+ */
+static napi_value spawn_child(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value args[7];
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  if (argc != 7) {
+    napi_throw_type_error(env, NULL, "spawn(file, argv, cwd, env, stdoutFd, stderrFd, onExit)");
+    return NULL;
+  }
+  start_args a;
+  if (!read_start_args(env, args, &a)) return NULL;
+  pid_t pid = 0;
+  int pidfd = -1;
+  const char *stage = NULL;
+  int err = start_child(&a, &pid, &pidfd, &stage);
+  napi_value result = NULL;
+  if (err != 0) {
+    char what[64];
+    snprintf(what, sizeof what, "%s %.40s", stage, a.file);
+    throw_errno(env, what, err);
+  } else {
+    napi_ref on_exit;
+    napi_create_reference(env, args[6], 1, &on_exit);
+    watch_child(env, pid, pidfd, on_exit);
+    napi_create_int32(env, pid, &result);
+  }
+  free_start_args(&a);
   return result;
+}
+
+/** A start under way on a libuv threadpool thread (spawnAsync). */
+typedef struct {
+  napi_async_work work;
+  napi_ref on_start;
+  napi_ref on_exit;
+  start_args args;
+  pid_t pid;
+  int pidfd;
+  int err;
+  const char *stage;
+} async_start;
+
+static void async_start_execute(napi_env env, void *data) {
+  (void)env;
+  async_start *start = data;
+  start->err = start_child(&start->args, &start->pid, &start->pidfd, &start->stage);
+}
+
+/** Back on the loop: the child is watched (when it started), then onStart(error | null, pid | null) is called. */
+static void async_start_complete(napi_env env, napi_status status, void *data) {
+  async_start *start = data;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value argv[2], callback, resource, resource_name, result;
+  napi_get_null(env, &argv[0]);
+  napi_get_null(env, &argv[1]);
+  if (status == napi_ok && start->err == 0) {
+    watch_child(env, start->pid, start->pidfd, start->on_exit);
+    napi_create_int32(env, start->pid, &argv[1]);
+  } else {
+    napi_delete_reference(env, start->on_exit);
+    char what[64];
+    snprintf(what, sizeof what, "%s %.40s", start->stage ? start->stage : "spawn", start->args.file);
+    // The error as spawn throws it, handed to onStart instead.
+    throw_errno(env, what, start->err != 0 ? start->err : ECANCELED);
+    napi_get_and_clear_last_exception(env, &argv[0]);
+  }
+  napi_get_reference_value(env, start->on_start, &callback);
+  napi_create_object(env, &resource);
+  napi_create_string_utf8(env, "queuectl:spawnStart", NAPI_AUTO_LENGTH, &resource_name);
+  napi_async_context context;
+  napi_async_init(env, NULL, resource_name, &context);
+  if (napi_make_callback(env, context, resource, callback, 2, argv, &result) == napi_pending_exception) {
+    napi_value error;
+    if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
+  }
+  napi_async_destroy(env, context);
+  napi_delete_reference(env, start->on_start);
+  napi_delete_async_work(env, start->work);
+  napi_close_handle_scope(env, scope);
+  free_start_args(&start->args);
+  free(start);
+}
+
+/**
+ * spawnAsync(file, argv, cwd | null, env, stdoutFd, stderrFd, onStart(error | null, pid | null), onExit(code, signal)):
+ * spawn's child, started on a libuv threadpool thread. posix_spawn holds its calling thread until the child has
+ * exec'd (CLONE_VFORK), which on a busy machine is the wait for the child to be scheduled: on the loop's thread that
+ * wait stopped every other slot of the worker too. onStart runs on the loop once the child runs (then onExit follows
+ * its exit) or could not start. The descriptors must stay open until onStart.
+ */
+static napi_value spawn_child_async(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value args[8];
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  if (argc != 8) {
+    napi_throw_type_error(env, NULL, "spawnAsync(file, argv, cwd, env, stdoutFd, stderrFd, onStart, onExit)");
+    return NULL;
+  }
+  async_start *start = calloc(1, sizeof *start);
+  if (!start) return throw_errno(env, "spawnAsync", ENOMEM);
+  if (!read_start_args(env, args, &start->args)) {
+    free(start);
+    return NULL;
+  }
+  start->pidfd = -1;
+  napi_value name;
+  napi_create_string_utf8(env, "queuectl:spawnAsync", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, async_start_execute, async_start_complete, start, &start->work) != napi_ok) {
+    free_start_args(&start->args);
+    free(start);
+    return throw_last(env, "napi_create_async_work");
+  }
+  napi_create_reference(env, args[6], 1, &start->on_start);
+  napi_create_reference(env, args[7], 1, &start->on_exit);
+  if (napi_queue_async_work(env, start->work) != napi_ok) {
+    napi_delete_reference(env, start->on_start);
+    napi_delete_reference(env, start->on_exit);
+    napi_delete_async_work(env, start->work);
+    free_start_args(&start->args);
+    free(start);
+    return throw_last(env, "napi_queue_async_work");
+  }
+  return NULL;
 }
 #endif
 
@@ -274,6 +412,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"unavailableReason", NULL, unavailable_reason, NULL, NULL, NULL, napi_default, NULL},
 #if HAVE_NATIVE_SPAWN
       {"spawn", NULL, spawn_child, NULL, NULL, NULL, napi_default, NULL},
+      {"spawnAsync", NULL, spawn_child_async, NULL, NULL, NULL, napi_default, NULL},
 #endif
   };
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);

@@ -126,16 +126,18 @@ export class JobRun {
     // The claim's reply may come after a pause longer than the lease: then another worker may run the job already.
     this.watchdog.check();
     if (ctx.stopMode() === 'kill') running.kill('SIGTERM', 'stopped');
-    const pid = running.pid;
     // Most jobs of a busy queue end before the delay and never pay for the write (nor for the /proc read); until it is
-    // written, a reaper recovering the job finds the group by the attempt marker in its processes' environment.
-    const recording = pid === null ? null : later(PROCESS_RECORD_DELAY_MS, () =>
-      ctx.guard('record pid', () => ctx.store.recordAttemptProcess({ jobId: job.id, attempt, workerId: ctx.workerId, pid, pidStart: processStartTime(pid) })),
-    );
+    // written, a reaper recovering the job finds the group by the attempt marker in its processes' environment. The pid
+    // is read when the delay is up: a process is started off the loop's thread, and its pid comes a moment later.
+    const recording = later(PROCESS_RECORD_DELAY_MS, async () => {
+      const pid = running.pid;
+      if (pid === null) return;
+      await ctx.guard('record pid', () => ctx.store.recordAttemptProcess({ jobId: job.id, attempt, workerId: ctx.workerId, pid, pidStart: processStartTime(pid) }));
+    });
     const result: AttemptResult = await running.result;
     this.exited = true;
     this.watchdog.stop();
-    await recording?.settle();
+    await recording.settle();
     await output.close();
     const next = planAfterAttempt(job, result, backoffPolicy(config));
     const finish: FinishParams = { jobId: job.id, workerId: ctx.workerId, attempt, result, next };

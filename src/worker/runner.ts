@@ -38,8 +38,11 @@ export type KillReason = Extract<AttemptOutcome, 'timeout' | 'cancelled' | 'stop
  * wrote is in its capture files, read then, and what it left running in its group is ended the same way.
  */
 export class RunningCommand {
-  readonly pid: number | null;
   readonly result: Promise<AttemptResult>;
+  /** The job's process, once spawned (its pid may come a moment later: see SpawnedJob); null when it never was. */
+  private child: SpawnedJob | null = null;
+  /** A signal asked for while the process was still starting, sent as soon as it runs. */
+  private signalOnStart: NodeJS.Signals | null = null;
   private killReason: KillReason | null = null;
   private killTimer: NodeJS.Timeout | null = null;
   private readonly graceMs: number;
@@ -50,7 +53,6 @@ export class RunningCommand {
     this.timeoutSeconds = options.timeoutSeconds;
     const cwdProblem = options.cwd === null ? null : checkDirectory(options.cwd);
     if (cwdProblem) {
-      this.pid = null;
       this.result = Promise.resolve({ outcome: 'spawn_error', exitCode: null, signal: null, error: `could not start: ${cwdProblem}` });
       return;
     }
@@ -58,7 +60,6 @@ export class RunningCommand {
     try {
       capture = new OutputCapture(options.captureDir, options.captureLimitBytes, options.captureName);
     } catch (err) {
-      this.pid = null;
       this.result = Promise.resolve({ outcome: 'spawn_error', exitCode: null, signal: null, error: `could not start: cannot create its output file: ${(err as Error).message}` });
       return;
     }
@@ -74,11 +75,13 @@ export class RunningCommand {
       });
     } catch (err) {
       capture.close();
-      this.pid = null;
       this.result = Promise.resolve({ outcome: 'spawn_error', exitCode: null, signal: null, error: `could not start: ${(err as Error).message}` });
       return;
     }
-    this.pid = child.pid ?? null;
+    this.child = child;
+    void child.started.then(() => {
+      if (this.signalOnStart !== null) this.signalGroup(this.signalOnStart);
+    }, () => undefined);
     // Read while it runs; a job that ends within OUTPUT_POLL_MS is read once, at its end. A file that filled by a
     // quarter of its limit since the last read is read again at once (in FAST_OUTPUT_POLL_MS), so a job writing
     // gigabytes a second keeps its files a few megabytes long.
@@ -137,10 +140,22 @@ export class RunningCommand {
     return { outcome, exitCode, signal: signal ?? null, error: describeResult(result) };
   }
 
-  /** Signals the whole group now and SIGKILLs it after the grace. The first reason given is the one recorded. */
+  /** The job's process (and process group) id: null until its process runs, and when it never did. */
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
+  /**
+   * Signals the whole group now and SIGKILLs it after the grace. The first reason given is the one recorded. A
+   * process still starting gets the signal as soon as it runs (SIGKILL wins over a milder one asked first).
+   */
   kill(signal: NodeJS.Signals, reason: KillReason): void {
-    if (this.pid === null) return;
+    if (this.child === null) return;
     this.killReason ??= reason;
+    if (this.child.pid === null) {
+      if (this.signalOnStart !== 'SIGKILL') this.signalOnStart = signal;
+      return;
+    }
     this.signalGroup(signal);
   }
 

@@ -124,6 +124,16 @@ describe(`RunningCommand (${engine})`, { skip: skipEngine(engine) }, () => {
     assert.deepEqual([pwd, value, ids?.trim().split(/\s+/).map(Number)], [realpathSync(workDir), 'a value', [command.pid, command.pid]]);
   });
 
+  it('kills a command asked to stop while it was still starting, as soon as it runs', async (t) => {
+    // posix_spawn starts the process off the loop's thread: right after the constructor it has no pid yet.
+    const command = run('sleep 30', []);
+    t.after(() => command.pid !== null && signalQuietly(-command.pid));
+    command.kill('SIGKILL', 'cancelled');
+    const result = await command.result;
+    assert.deepEqual([result.outcome, result.signal], ['cancelled', 'SIGKILL']);
+    assert.ok(command.pid !== null && !processRuns(command.pid), 'its process is gone');
+  });
+
   it('on a timeout kills the whole tree, not only the shell', async () => {
     const command = run('sleep 60 & echo $! > sleeper; wait', [], { timeoutSeconds: 0.3, killGraceMs: 200 });
     const result = await command.result;

@@ -75,6 +75,8 @@ for (const engine of SPAWN_ENGINES) {
     if (engine === 'posix_spawn') it('tells a process that loaded the addon (as worker list shows a worker) from one that did not', async () => {
       assert.equal(workerSpawnEngine(process.pid), 'posix_spawn');
       const other = sh('sleep 30');
+      // posix_spawn starts it off the loop's thread: its pid comes with `started`.
+      await other.started;
       assert.equal(workerSpawnEngine(other.pid!), 'child_process');
       process.kill(other.pid!, 'SIGKILL');
       await other.exited;

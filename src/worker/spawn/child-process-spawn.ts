@@ -16,5 +16,9 @@ export function childProcessSpawn(options: SpawnJobOptions): SpawnedJob {
     child.on('error', reject);
     child.on('exit', (code, signal) => resolve({ code, signal }));
   });
-  return { pid: child.pid ?? null, exited };
+  const pid = child.pid ?? null;
+  // Node's spawn has run the child (or failed) by the time it returns.
+  const started = pid === null ? exited.then(() => Promise.reject(new Error('the process did not start'))) : Promise.resolve(pid);
+  started.catch(() => undefined);
+  return { pid, started, exited };
 }

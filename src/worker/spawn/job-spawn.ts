@@ -17,12 +17,15 @@ export interface JobExit {
 }
 
 /**
- * A started job process. `pid` also names its process group; it is null only when the start failed, and `exited`
- * then rejects. A start can also fail by throwing from `spawnJob` itself.
+ * A job process being started. `pid` also names its process group; it is null until the process runs (posix_spawn
+ * starts it off the event loop's thread: `started` settles then) and stays null when the start failed, and `exited`
+ * and `started` then reject. A start can also fail by throwing from `spawnJob` itself.
  */
 export interface SpawnedJob {
-  pid: number | null;
-  exited: Promise<JobExit>;
+  readonly pid: number | null;
+  /** Settles with the pid once the process runs. */
+  readonly started: Promise<number>;
+  readonly exited: Promise<JobExit>;
 }
 
 /** The two ways to start a job: glibc's posix_spawn through queuectl's addon, or Node's child_process (fork). */

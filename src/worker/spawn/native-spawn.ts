@@ -17,6 +17,17 @@ interface SpawnAddon {
     stderrFd: number,
     onExit: (code: number | null, signal: number | null) => void,
   ): number;
+  /** spawn on a threadpool thread (absent from an addon built before it): onStart comes once the child runs. */
+  spawnAsync?(
+    file: string,
+    argv: string[],
+    cwd: string | null,
+    env: string[],
+    stdoutFd: number,
+    stderrFd: number,
+    onStart: (error: Error | null, pid: number | null) => void,
+    onExit: (code: number | null, signal: number | null) => void,
+  ): void;
 }
 
 const signalNames = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
@@ -59,12 +70,36 @@ function nativeSpawn(addon: SpawnAddon, options: SpawnJobOptions): SpawnedJob {
     if (value !== undefined) env.push(`${name}=${value}`);
   }
   let settle!: (exit: JobExit) => void;
-  const exited = new Promise<JobExit>((resolve) => (settle = resolve));
-  // Throws (with the errno's code) when it cannot start: a missing program, a cwd that vanished, too big an env.
-  const pid = addon.spawn(options.file, [options.file, ...options.args], options.cwd, env, options.stdoutFd, options.stderrFd, (code, signal) =>
-    settle({ code, signal: signal === null ? null : (signalNames.get(signal) ?? null) }),
-  );
-  return { pid, exited };
+  let fail!: (err: Error) => void;
+  const exited = new Promise<JobExit>((resolve, reject) => {
+    settle = resolve;
+    fail = reject;
+  });
+  const onExit = (code: number | null, signal: number | null) => settle({ code, signal: signal === null ? null : (signalNames.get(signal) ?? null) });
+  const args = [options.file, ...options.args];
+  if (!addon.spawnAsync) {
+    // Throws (with the errno's code) when it cannot start: a missing program, a cwd that vanished, too big an env.
+    const pid = addon.spawn(options.file, args, options.cwd, env, options.stdoutFd, options.stderrFd, onExit);
+    return { pid, started: Promise.resolve(pid), exited };
+  }
+  // Started off the loop's thread, which posix_spawn would hold until the child exec'd (see native/spawn.c): the pid
+  // comes with onStart, and a start that fails rejects both promises, as a throw from spawn would have.
+  const job: { pid: number | null; started: Promise<number>; exited: Promise<JobExit> } = { pid: null, started: null!, exited };
+  job.started = new Promise<number>((resolve, reject) => {
+    addon.spawnAsync!(options.file, args, options.cwd, env, options.stdoutFd, options.stderrFd, (error, pid) => {
+      if (error !== null || pid === null) {
+        const err = error ?? new Error('posix_spawn: no pid');
+        reject(err);
+        fail(err);
+        return;
+      }
+      job.pid = pid;
+      resolve(pid);
+    }, onExit);
+  });
+  // Callers that only await `exited` hear of a failed start there.
+  job.started.catch(() => undefined);
+  return job;
 }
 
 /**
