@@ -7,10 +7,9 @@ import { waitFor } from '../support/wait-for';
 import { newJob, next, ok } from './contract/job-builders';
 
 /*
- * Wake-ups and job ends share the schema's channel on PostgreSQL, told apart by their payload: a worker's listener
- * must never run a claim because a job ended somewhere, nor `wait` look again because work arrived. Notifications
- * reach one connection in commit order: once the last one, of the kind counted, has arrived, an earlier one of the
- * other kind would have been counted already.
+ * Wake-ups and job ends travel on two channels on PostgreSQL: a worker's listener must never run a claim because a job
+ * ended somewhere, nor `wait` look again because work arrived. Notifications reach one listening connection in commit
+ * order: once the last one it should get has arrived, one sent wrongly to it before would have been counted already.
  */
 describe('PostgresStore wake-ups and job ends', { skip: pgSkipReason() }, () => {
   let temp: TempStore;
@@ -32,7 +31,7 @@ describe('PostgresStore wake-ups and job ends', { skip: pgSkipReason() }, () => 
       assert.equal(await store.finishAttempt({ jobId: 'a', workerId: 'w1', attempt: claimed!.attempt, result: ok, next: next('completed') }), true);
       await store.notify();
       await waitFor('the wake-up', () => wakes > 0);
-      assert.equal(wakes, 1, 'the end came first on the same channel and woke no worker');
+      assert.equal(wakes, 1, 'the end came first and woke no worker');
       await waitFor('the end to be told', () => ends === 1);
     } finally {
       await unsubscribe();
@@ -49,7 +48,7 @@ describe('PostgresStore wake-ups and job ends', { skip: pgSkipReason() }, () => 
       await store.enqueue({ jobs: [newJob('more')], ifNotExists: false });
       assert.deepEqual((await store.cancel({ ids: ['queued'], signal: 'SIGTERM' })).map((result) => result.action), ['cancelled']);
       await waitFor('the cancel to be told', () => ends > 0);
-      assert.equal(ends, 1, 'the wake-ups came first on the same channel and were not told as ends');
+      assert.equal(ends, 1, 'the wake-ups came first and were not told as ends');
     } finally {
       await unsubscribeEnds();
     }

@@ -4,18 +4,8 @@ const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5_000;
 
 /**
- * The payload of the notifications that tell a job's end (Store.subscribeToEnds). They share the store's channel (a
- * channel of their own would not fit PostgreSQL's 63 bytes beside a long schema name); every other notification,
- * payload '', wakes workers, and each listener keeps the kind it wants.
- */
-export const ENDED_PAYLOAD = 'ended';
-
-/** Which notifications a listener passes on: wake-ups (workers) or job ends (`wait`). */
-export type WakeKind = 'wake' | 'ended';
-
-/**
  * One dedicated connection doing `LISTEN` on the store's channel (pooled connections cannot listen: the pool hands
- * them out and takes them back), calling `onWake` for the notifications of its kind. When the connection drops it
+ * them out and takes them back), calling `onWake` for each notification. When the connection drops it
  * reconnects with backoff (100 ms doubling to 5 s) and then calls `onWake` once, since a notification may have gone
  * out while it was away.
  */
@@ -29,7 +19,6 @@ export class WakeListener {
     private readonly config: ClientConfig,
     private readonly channel: string,
     private readonly onWake: () => void,
-    private readonly kind: WakeKind = 'wake',
   ) {}
 
   /** Connects and listens; when that fails it keeps retrying in the background (workers still poll meanwhile). */
@@ -53,8 +42,7 @@ export class WakeListener {
     client.on('error', () => this.drop(client));
     client.on('end', () => this.drop(client));
     client.on('notification', (message) => {
-      const ended = message.payload === ENDED_PAYLOAD;
-      if (message.channel === this.channel && !this.closed && ended === (this.kind === 'ended')) this.onWake();
+      if (message.channel === this.channel && !this.closed) this.onWake();
     });
     try {
       await client.connect();

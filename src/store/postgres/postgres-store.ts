@@ -12,7 +12,7 @@ import type {
 import type { QueueRecord } from '../../core/queue-settings';
 import { clientConfig, Database, reasonOf, redactUrl } from './connection';
 import { enqueueJobs } from './enqueue';
-import { WakeListener, type WakeKind } from './listener';
+import { WakeListener } from './listener';
 import { migrate } from './migrate';
 import { compileQueries, SCHEMA_NAME_PATTERN, type Queries } from './queries';
 import { cancelIn, clearDeadIn, purgeIn, retryJobsIn } from './operator';
@@ -54,13 +54,23 @@ const UNPREPARED = new Set(['MIGRATION_LOCK', 'CREATE_SCHEMA', 'CREATE_MIGRATION
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   private readonly listeners = new Set<WakeListener>();
+  /** Workers' wake-ups travel here. */
+  private readonly channel: string;
+  /**
+   * Job ends (Store.subscribeToEnds, for `wait`) travel on a channel of their own, so workers' listeners never receive
+   * them. Both names fit PostgreSQL's 63 bytes beside a schema name of up to 54.
+   */
+  private readonly endsChannel: string;
 
   private constructor(
     private readonly db: Database,
     private readonly Q: Queries,
     private readonly url: string,
-    private readonly channel: string,
-  ) {}
+    private readonly schema: string,
+  ) {
+    this.channel = `queuectl_${schema}`;
+    this.endsChannel = `qc_ended_${schema}`;
+  }
 
   get location(): string {
     return this.db.location;
@@ -101,7 +111,7 @@ export class PostgresStore implements Store {
       if (isQueueError(err)) throw err;
       throw new StoreUnavailableError(`cannot set up schema "${schema}" in PostgreSQL at ${location}: ${reasonOf(err)}; check the role's privileges`);
     }
-    return new PostgresStore(db, Q, url, `queuectl_${schema}`);
+    return new PostgresStore(db, Q, url, schema);
   }
 
   async now(): Promise<number> {
@@ -190,14 +200,14 @@ export class PostgresStore implements Store {
    * queue with a concurrency limit was freed (waking on every completion would stampede busy workers).
    */
   async finishAttempt(params: FinishParams): Promise<boolean> {
-    const [row] = await this.db.query<{ applied: boolean }>(this.Q.FINISH_JOB, [...finishArgs(params), this.channel]);
+    const [row] = await this.db.query<{ applied: boolean }>(this.Q.FINISH_JOB, [...finishArgs(params), this.channel, this.endsChannel]);
     return row?.applied === true;
   }
 
   /** One round trip (see migration 7); the claim is made for the reporting worker, and wakes as finishAttempt does. */
   async finishAndClaim(params: FinishAndClaimParams): Promise<FinishAndClaimResult> {
     const [row] = await this.db.query<{ applied: boolean; jobs: JobRow[] | null }>(this.Q.FINISH_AND_CLAIM, [
-      ...finishArgs(params.finish), ...claimArgs(params.claim).slice(1), this.channel,
+      ...finishArgs(params.finish), ...claimArgs(params.claim).slice(1), this.channel, this.endsChannel,
     ]);
     if (!row?.applied) return { finished: false, next: [] };
     return { finished: true, next: claimedJobs(row.jobs) };
@@ -264,7 +274,7 @@ export class PostgresStore implements Store {
     return this.db.transaction(async (tx) => {
       const results = await cancelIn(tx, this.Q, params);
       if (results.some((result) => result.action === 'signalled')) await tx.query(this.Q.NOTIFY, [this.channel]);
-      if (results.some((result) => result.action === 'cancelled')) await tx.query(this.Q.NOTIFY_ENDED, [this.channel]);
+      if (results.some((result) => result.action === 'cancelled')) await tx.query(this.Q.NOTIFY, [this.endsChannel]);
       return results;
     });
   }
@@ -277,7 +287,7 @@ export class PostgresStore implements Store {
 
   private queueStore: PostgresQueues | undefined;
   private get queues(): PostgresQueues {
-    return (this.queueStore ??= new PostgresQueues({ db: this.db, schema: this.channel.slice('queuectl_'.length), channel: this.channel }));
+    return (this.queueStore ??= new PostgresQueues({ db: this.db, schema: this.schema, channel: this.channel }));
   }
 
   listQueues(): Promise<QueueRecord[]> { return this.queues.list(); }
@@ -311,16 +321,15 @@ export class PostgresStore implements Store {
   }
 
   async subscribe(onWake: () => void): Promise<() => Promise<void>> {
-    return this.listen(onWake, 'wake');
+    return this.listen(this.channel, onWake);
   }
 
-  /** Job ends share the channel with their own payload (see listener.ts): workers' listeners pass them over. */
   async subscribeToEnds(onEnd: () => void): Promise<() => Promise<void>> {
-    return this.listen(onEnd, 'ended');
+    return this.listen(this.endsChannel, onEnd);
   }
 
-  private async listen(onWake: () => void, kind: WakeKind): Promise<() => Promise<void>> {
-    const listener = new WakeListener(clientConfig(this.url), this.channel, onWake, kind);
+  private async listen(channel: string, onWake: () => void): Promise<() => Promise<void>> {
+    const listener = new WakeListener(clientConfig(this.url), channel, onWake);
     this.listeners.add(listener);
     await listener.start();
     return async () => {
@@ -334,7 +343,7 @@ export class PostgresStore implements Store {
   private scheduleStore: PostgresSchedules | undefined;
   private get schedules(): PostgresSchedules {
     // The channel is `queuectl_<schema>` (see open()).
-    const schema = this.channel.slice('queuectl_'.length);
+    const schema = this.schema;
     return (this.scheduleStore ??= new PostgresSchedules({ db: this.db, Q: this.Q, schema, channel: this.channel }));
   }
 
@@ -352,7 +361,7 @@ export class PostgresStore implements Store {
 
   private statsStore: PostgresStats | undefined;
   private get stats(): PostgresStats {
-    return (this.statsStore ??= new PostgresStats({ db: this.db, schema: this.channel.slice('queuectl_'.length) }));
+    return (this.statsStore ??= new PostgresStats({ db: this.db, schema: this.schema }));
   }
 
   countJobsCapped(params: CountJobsCappedParams): Promise<CappedJobCounts> { return this.stats.countCapped(params); }

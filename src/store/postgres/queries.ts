@@ -47,8 +47,6 @@ const STATEMENTS = {
   NOW: `SELECT ${NOW_MS} AS now`,
   /** $1: the channel. Inside a transaction the notification goes out only if it commits. */
   NOTIFY: `SELECT pg_notify($1, '')`,
-  /** Tells the subscribers of ends (see listener.ts) that jobs ended. $1: the channel. */
-  NOTIFY_ENDED: `SELECT pg_notify($1, 'ended')`,
 
   // --- Jobs ---------------------------------------------------------------------------------------------------------
 
@@ -124,11 +122,11 @@ const STATEMENTS = {
    * A worker's report of its job and the claim of its next ones, in one call (function of migration 8), and in the
    * same statement the wake-up it calls for (dependents became runnable, a slot of a limited queue was freed, rows
    * were left locked) and the job's end when it ended (for `wait`).
-   * $1..$10 as FINISH_JOB; $11: lease ms; $12: host; $13: limit; $14: queues; $15: the channel.
+   * $1..$10 as FINISH_JOB; $11: lease ms; $12: host; $13: limit; $14: queues; $15: the channel; $16: the ends' channel.
    */
   FINISH_AND_CLAIM: `
     SELECT applied, jobs, CASE WHEN promoted > 0 OR wake THEN pg_notify($15, '') END AS notified,
-           CASE WHEN applied AND $1 IN ('completed', 'dead', 'cancelled') THEN pg_notify($15, 'ended') END AS ended
+           CASE WHEN applied AND $1 IN ('completed', 'dead', 'cancelled') THEN pg_notify($16, '') END AS ended
       FROM @schema.finish_and_claim($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text[])`,
 
   /** $1: job, $2: attempt, $3: worker, $4: pid, $5: pid start. */
@@ -156,11 +154,11 @@ const STATEMENTS = {
 
   /**
    * The guarded report of an attempt, then its dependents (function of migration 7), and the wake-up and end it
-   * calls for (see FINISH_AND_CLAIM). $1..$10: see finish_job; $11: the channel.
+   * calls for (see FINISH_AND_CLAIM). $1..$10: see finish_job; $11: the channel; $12: the ends' channel.
    */
   FINISH_JOB: `
     SELECT applied, CASE WHEN promoted > 0 OR queue_limited THEN pg_notify($11, '') END AS notified,
-           CASE WHEN applied AND $1 IN ('completed', 'dead', 'cancelled') THEN pg_notify($11, 'ended') END AS ended
+           CASE WHEN applied AND $1 IN ('completed', 'dead', 'cancelled') THEN pg_notify($12, '') END AS ended
       FROM @schema.finish_job($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
   /** Cancels what waits downstream of $1, which ended $2 (function of migration 3). */
   CANCEL_DEPENDENTS: `SELECT @schema.cancel_dependents($1, $2)`,
