@@ -8,6 +8,7 @@ import { assertCleanFailure, CliSession, readLines, type WorkerJson } from '../s
 import { processRuns } from '../support/processes';
 import { runCli } from '../support/run-cli';
 import { tempDir } from '../support/temp-store';
+import { loggingJob } from '../support/overlap-job';
 
 /** The pid a job wrote to `path`, once it has. */
 const pidIn = (path: string): number | null => {
@@ -29,22 +30,6 @@ function mostAtOnce(attempts: Attempt[]): number {
   return most;
 }
 
-/**
- * A job that logs `start <sh pid>`, `child <sleep pid>` and `end <sh pid>` to `log`. The first attempt sleeps 30 s
- * (so only a kill ends it); later attempts sleep 1 s. Before starting, an attempt logs `overlap <pid>` for every
- * process of an earlier attempt that still runs (zombies, which have exited, do not count).
- */
-const loggingJob = (log: string): string => `
-for p in $(awk '$1 == "start" || $1 == "child" { print $2 }' ${log} 2>/dev/null); do
-  state=$(awk '{ print $3 }' /proc/$p/stat 2>/dev/null)
-  if [ -n "$state" ] && [ "$state" != Z ]; then echo "overlap $p" >> ${log}; fi
-done
-echo "start $$" >> ${log}
-if [ "$QUEUECTL_ATTEMPT" = 1 ]; then sleep 30 & else sleep 1 & fi
-echo "child $!" >> ${log}
-wait
-echo "end $$" >> ${log}
-`;
 
 /** A job that writes the pid of its `sleep 300` to `<id>.pid` in the scratch directory and waits for it. */
 const sleeper = (s: CliSession, id: string) => ({ id, command: `sleep 300 & echo $! > ${s.path(`${id}.pid`)}; wait`, max_retries: 3 });
