@@ -81,7 +81,7 @@ export class Queue {
    */
   async status(options: { queue?: string } = {}): Promise<QueueStatus> {
     const name = optionalQueueName(options.queue);
-    const [summary, workers, queues] = await Promise.all([this.store.countJobsCapped({ cap: COUNT_CAP }), this.workers(), this.store.listQueues()]);
+    const [summary, workers, queues] = await Promise.all([this.store.countJobsCapped({ cap: COUNT_CAP }), this.workers(), this.store.listQueues({ cap: COUNT_CAP })]);
     const selected = name === undefined ? null : (queues.find((record) => record.name === name) ?? null);
     if (name !== undefined && selected === null) throw noQueue(name);
     const live = workers.filter((worker) => worker.alive && (selected === null || worker.queues === null || worker.queues.includes(selected.name)));
@@ -89,7 +89,7 @@ export class Queue {
     for (const worker of live) byHost[worker.host] = (byHost[worker.host] ?? 0) + 1;
     return {
       counts: selected === null ? summary.counts : selected.counts,
-      cappedStates: selected === null ? summary.capped : [],
+      cappedStates: selected === null ? summary.capped : selected.capped,
       activeWorkers: live.length,
       busyWorkers: live.filter((worker) => worker.state === 'busy').length,
       workersByHost: byHost,

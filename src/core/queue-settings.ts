@@ -1,5 +1,5 @@
 import { UsageError } from './errors';
-import type { JobCounts } from './job';
+import type { JobCounts, JobState } from './job';
 
 /*
  * Named queues and the limits an operator puts on them. A job's queue is a name (default `default`); a queue exists
@@ -68,6 +68,8 @@ export function parseQueueConcurrency(value: string, field = '--concurrency'): n
 export interface QueueRecord {
   name: string;
   counts: JobCounts;
+  /** States whose count reached the cap a capped listing was asked with ("at least"); empty when counted exactly. */
+  capped: JobState[];
   /** Jobs of the queue running now (counts.processing). */
   running: number;
   /** At most this many of its jobs run at once across all workers; null: no limit. */

@@ -1,4 +1,4 @@
-import type { Attempt, Job, JobCounts } from './job';
+import type { Attempt, Job, JobCounts, JobState } from './job';
 import { formatRate, type QueueRecord } from './queue-settings';
 import type { WorkerRecord } from './records';
 
@@ -66,6 +66,8 @@ export interface QueueJson {
   name: string;
   /** Its jobs per state (every state, zero included). */
   jobs: JobCounts;
+  /** States whose count is "at least" (status counts each up to 10,000); empty in `queue list`, which counts every job. */
+  jobs_capped: JobState[];
   running: number;
   /** At most this many of its jobs run at once across all workers; null: no limit. */
   concurrency: number | null;
@@ -78,6 +80,7 @@ export function queueToJson(queue: QueueRecord): QueueJson {
   return {
     name: queue.name,
     jobs: queue.counts,
+    jobs_capped: queue.capped,
     running: queue.running,
     concurrency: queue.concurrency,
     rate: queue.rate === null ? null : formatRate(queue.rate),

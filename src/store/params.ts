@@ -228,6 +228,14 @@ export interface ClaimParams {
   queues: string[] | null;
 }
 
+export interface ListQueuesParams {
+  /**
+   * Count each queue's jobs per state up to this many (a state at the cap is listed in `capped`), so the cost stays
+   * bounded on a large store; every job is counted when absent.
+   */
+  cap?: number;
+}
+
 export interface NextRunAtParams {
   /** Only jobs of these queues; every queue when null. */
   queues: string[] | null;

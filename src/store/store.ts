@@ -2,7 +2,7 @@ import type { Attempt, Job, OutputChunk } from '../core/job';
 import type { CancelResult, EndedJob, EnqueueResult, JobCountsSummary, WorkerRecord } from '../core/records';
 import type { QueueRecord } from '../core/queue-settings';
 import type { Schedule } from '../core/schedule';
-import type { AddScheduleParams, AppendOutputParams, AttemptTotals, AttemptTotalsParams, CallDeadlineParams, CancelParams, CappedJobCounts, ClaimParams, ClaimedJob, CountJobsCappedParams, DeleteDeadJobsParams, DueSchedulesParams, DueSchedulesResult, EnqueueParams, FinishAndClaimParams, FinishAndClaimResult, FinishParams, FinishedStats, FinishedStatsParams, FireScheduleParams, FireScheduleResult, GetJobParams, GetJobsParams, GetScheduleParams, HeartbeatParams, HeartbeatReply, NextRunAtParams, SetQueueParams, JobPage, LateResultParams, LeaseRecord, ListAttemptsParams, ListJobsParams, ListWorkersParams, PageJobsParams, PurgeParams, ReadOutputParams, RecordAttemptProcessParams, RegisterWorkerParams, RemoveScheduleParams, RemoveWorkerParams, RequestStopParams, RetryJobsParams, RunScheduleParams, SetConfigParams, SetSchedulePausedParams, TakeFinishHooksParams, UnsetConfigParams } from './params';
+import type { AddScheduleParams, AppendOutputParams, AttemptTotals, AttemptTotalsParams, CallDeadlineParams, CancelParams, CappedJobCounts, ClaimParams, ClaimedJob, CountJobsCappedParams, DeleteDeadJobsParams, DueSchedulesParams, DueSchedulesResult, EnqueueParams, FinishAndClaimParams, FinishAndClaimResult, FinishParams, FinishedStats, FinishedStatsParams, FireScheduleParams, FireScheduleResult, GetJobParams, GetJobsParams, GetScheduleParams, HeartbeatParams, HeartbeatReply, ListQueuesParams, NextRunAtParams, SetQueueParams, JobPage, LateResultParams, LeaseRecord, ListAttemptsParams, ListJobsParams, ListWorkersParams, PageJobsParams, PurgeParams, ReadOutputParams, RecordAttemptProcessParams, RegisterWorkerParams, RemoveScheduleParams, RemoveWorkerParams, RequestStopParams, RetryJobsParams, RunScheduleParams, SetConfigParams, SetSchedulePausedParams, TakeFinishHooksParams, UnsetConfigParams } from './params';
 
 // The records the store returns live in core (core/records.ts); re-exported so adapters and the worker name them here.
 export type { CancelResult, EndedJob, EnqueueResult, JobCountsSummary, StopMode, WorkerIdentity, WorkerRecord, WorkerState } from '../core/records';
@@ -136,8 +136,8 @@ export interface Store {
 
   // --- Queues ---------------------------------------------------------------------------------------------------------
 
-  /** Every queue that has jobs or settings, by name, with its jobs per state and its settings. */
-  listQueues(): Promise<QueueRecord[]>;
+  /** Every queue that has jobs or settings, by name, with its jobs per state (up to `cap`) and its settings. */
+  listQueues(params?: ListQueuesParams): Promise<QueueRecord[]>;
   /**
    * Changes a queue's settings (creating its settings row; the queue need not have jobs yet) and returns it. Lifting a
    * limit, resuming or changing the rate wakes idle workers.

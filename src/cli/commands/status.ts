@@ -47,13 +47,15 @@ function slotCounts(live: ListedWorker[]): { inUse: number; slots: number } {
 function printQueues(queues: QueueRecord[]): void {
   if (queues.length > 1) {
     printLine('Queues');
+    // A count at the cap status counts up to is "at least": shown with a +, as the totals are.
+    const count = (record: QueueRecord, state: JobState) => `${record.counts[state]}${record.capped.includes(state) ? '+' : ''}`;
     const rows = queues.map((record) => [
       record.name,
-      String(record.counts.pending),
-      record.concurrency === null ? String(record.running) : `${record.running}/${record.concurrency}`,
-      String(record.counts.failed),
-      String(record.counts.dead),
-      String(record.counts.completed),
+      count(record, 'pending'),
+      record.concurrency === null ? count(record, 'processing') : `${count(record, 'processing')}/${record.concurrency}`,
+      count(record, 'failed'),
+      count(record, 'dead'),
+      count(record, 'completed'),
       record.concurrency === null && record.rate === null && !record.paused ? '-' : describeQueueSettings(record),
     ]);
     for (const line of formatTable(['queue', 'pending', 'running', 'failed', 'dead', 'completed', 'settings'], rows, null)) printLine(`  ${line}`);

@@ -6,7 +6,7 @@ import type {
   DueSchedulesResult, EndedJob, EnqueueParams, EnqueueResult, FinishAndClaimParams, FinishAndClaimResult, FinishParams, FireScheduleParams,
   FireScheduleResult, GetJobParams, GetJobsParams, GetScheduleParams, HeartbeatParams, HeartbeatReply, JobCountsSummary, LateResultParams, LeaseRecord,
   ListAttemptsParams, ListJobsParams, ListWorkersParams, NextRunAtParams, PurgeParams, ReadOutputParams, RecordAttemptProcessParams, RegisterWorkerParams,
-  RemoveScheduleParams, RemoveWorkerParams, RequestStopParams, RetryJobsParams, RunScheduleParams, SetConfigParams, SetQueueParams, SetSchedulePausedParams,
+  RemoveScheduleParams, RemoveWorkerParams, RequestStopParams, RetryJobsParams, RunScheduleParams, SetConfigParams, ListQueuesParams, SetQueueParams, SetSchedulePausedParams,
   StopMode, Store, TakeFinishHooksParams, UnsetConfigParams, WorkerRecord,
 } from '../store';
 import type { QueueRecord } from '../../core/queue-settings';
@@ -290,7 +290,7 @@ export class PostgresStore implements Store {
     return (this.queueStore ??= new PostgresQueues({ db: this.db, schema: this.schema, channel: this.channel }));
   }
 
-  listQueues(): Promise<QueueRecord[]> { return this.queues.list(); }
+  listQueues(params: ListQueuesParams = {}): Promise<QueueRecord[]> { return this.queues.list(params.cap); }
   setQueue(params: SetQueueParams): Promise<QueueRecord> { return this.queues.set(params); }
 
   // --- Config -------------------------------------------------------------------------------------------------------

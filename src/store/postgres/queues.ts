@@ -27,6 +27,24 @@ const STATEMENTS = {
            q.concurrency, q.rate_count, q.rate_period_ms, coalesce(q.paused, false) AS paused
       FROM names LEFT JOIN @schema.queues q ON q.name = names.name
      ORDER BY names.name COLLATE "C"`,
+  /**
+   * LIST_QUEUES with each state counted up to $1: the queue names by a loose scan of jobs_queue_state (one index seek
+   * per queue), each count a bounded index range, so the cost does not grow with the number of jobs.
+   */
+  LIST_QUEUES_CAPPED: `
+    WITH RECURSIVE job_queues(name) AS (
+      SELECT min(queue) FROM @schema.jobs
+      UNION ALL
+      SELECT (SELECT min(queue) FROM @schema.jobs WHERE queue > job_queues.name) FROM job_queues WHERE job_queues.name IS NOT NULL
+    ), names AS (
+      SELECT name FROM job_queues WHERE name IS NOT NULL UNION SELECT name FROM @schema.queues
+    )
+    SELECT names.name,
+           (SELECT json_object_agg(s.state, (SELECT count(*) FROM (SELECT 1 FROM @schema.jobs j WHERE j.queue = names.name AND j.state = s.state LIMIT $1) c))
+              FROM unnest(ARRAY['waiting', 'pending', 'processing', 'completed', 'failed', 'dead', 'cancelled']) AS s(state)) AS counts,
+           q.concurrency, q.rate_count, q.rate_period_ms, coalesce(q.paused, false) AS paused
+      FROM names LEFT JOIN @schema.queues q ON q.name = names.name
+     ORDER BY names.name COLLATE "C"`,
   /** Creates the settings row of $1 if absent, then locks it for the change that follows. */
   ENSURE_QUEUE: `INSERT INTO @schema.queues (name, updated_at) VALUES ($1, ${NOW_MS}) ON CONFLICT (name) DO NOTHING`,
   LOCK_QUEUE: `SELECT concurrency, rate_count, rate_period_ms, paused FROM @schema.queues WHERE name = $1 FOR UPDATE`,
@@ -59,11 +77,12 @@ interface SettingsRow {
   paused: boolean;
 }
 
-function toQueue(row: QueueRow): QueueRecord {
+function toQueue(row: QueueRow, cap?: number): QueueRecord {
   const counts = { ...emptyCounts(), ...(row.counts ?? {}) };
   return {
     name: row.name,
     counts,
+    capped: cap === undefined ? [] : (Object.keys(counts) as JobState[]).filter((state) => counts[state] >= cap),
     running: counts.processing,
     concurrency: row.concurrency,
     rate: row.rate_count === null || row.rate_period_ms === null ? null : { count: row.rate_count, periodMs: row.rate_period_ms },
@@ -106,8 +125,9 @@ export class PostgresQueues {
     this.S = compiled as QueueQueries;
   }
 
-  async list(): Promise<QueueRecord[]> {
-    return (await this.access.db.query<QueueRow>(this.S.LIST_QUEUES, [null])).map(toQueue);
+  async list(cap?: number): Promise<QueueRecord[]> {
+    if (cap !== undefined) return (await this.access.db.query<QueueRow>(this.S.LIST_QUEUES_CAPPED, [cap])).map((row) => toQueue(row, cap));
+    return (await this.access.db.query<QueueRow>(this.S.LIST_QUEUES, [null])).map((row) => toQueue(row));
   }
 
   /** Upserts the settings row; a changed rate starts its ring over. Wakes idle workers (a resume, a lifted limit). */

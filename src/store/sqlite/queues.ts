@@ -19,6 +19,30 @@ const COUNT_BY_QUEUE = `
   UNION ALL
   SELECT queue, 'runnable', count(*) FROM jobs INDEXED BY jobs_queue_runnable WHERE state IN ('pending', 'failed') AND (@queue IS NULL OR queue = @queue)
    GROUP BY queue`;
+/**
+ * The queue names jobs carry, by a loose index scan of each per-queue index (one seek per queue, whatever the number
+ * of jobs): pending jobs are only in jobs_queue_runnable, the others in jobs_queue_state.
+ */
+const JOB_QUEUES = `
+  WITH RECURSIVE
+    settled(name) AS (
+      SELECT min(queue) FROM jobs INDEXED BY jobs_queue_state WHERE state <> 'pending'
+      UNION ALL
+      SELECT (SELECT min(queue) FROM jobs INDEXED BY jobs_queue_state WHERE state <> 'pending' AND queue > settled.name)
+        FROM settled WHERE settled.name IS NOT NULL),
+    runnable(name) AS (
+      SELECT min(queue) FROM jobs INDEXED BY jobs_queue_runnable WHERE state IN ('pending', 'failed')
+      UNION ALL
+      SELECT (SELECT min(queue) FROM jobs INDEXED BY jobs_queue_runnable WHERE state IN ('pending', 'failed') AND queue > runnable.name)
+        FROM runnable WHERE runnable.name IS NOT NULL)
+  SELECT name FROM settled WHERE name IS NOT NULL UNION SELECT name FROM runnable WHERE name IS NOT NULL`;
+/** One queue's jobs in one state other than pending, counted up to @cap. */
+const COUNT_STATE_CAPPED = `
+  SELECT count(*) AS n FROM (SELECT 1 FROM jobs INDEXED BY jobs_queue_state WHERE queue = @queue AND state = @state AND state <> 'pending' LIMIT @cap)`;
+/** One queue's pending jobs, counted up to @cap through its runnable index (passing over its few failed ones). */
+const COUNT_PENDING_CAPPED = `
+  SELECT count(*) AS n FROM (
+    SELECT 1 FROM jobs INDEXED BY jobs_queue_runnable WHERE queue = @queue AND state IN ('pending', 'failed') AND state = 'pending' LIMIT @cap)`;
 const LIST_SETTINGS = `SELECT * FROM queues ORDER BY name`;
 const GET_SETTINGS = `SELECT * FROM queues WHERE name = ?`;
 const UPSERT_SETTINGS = `
@@ -47,9 +71,9 @@ export interface SqliteQueueAccess {
   notify(): Promise<void>;
 }
 
-function toQueue(name: string, counts: JobCounts, settings: SettingsRow | undefined): QueueRecord {
+function toQueue(name: string, counts: JobCounts, settings: SettingsRow | undefined, capped: JobState[] = []): QueueRecord {
   const rate = settings?.rate_count != null && settings.rate_period_ms != null ? { count: settings.rate_count, periodMs: settings.rate_period_ms } : null;
-  return { name, counts, running: counts.processing, concurrency: settings?.concurrency ?? null, rate, paused: settings?.paused === 1 };
+  return { name, counts, capped, running: counts.processing, concurrency: settings?.concurrency ?? null, rate, paused: settings?.paused === 1 };
 }
 
 const isWhole = (n: number, min: number, max: number) => Number.isSafeInteger(n) && n >= min && n <= max;
@@ -67,9 +91,10 @@ function checkSettings(params: SetQueueParams): void {
 export class SqliteQueues {
   constructor(private readonly db: SqliteQueueAccess) {}
 
-  /** Every queue that has jobs or a settings row, by name. */
-  list(): Promise<QueueRecord[]> {
+  /** Every queue that has jobs or a settings row, by name; with `cap`, each state counted up to it. */
+  list(cap?: number): Promise<QueueRecord[]> {
     return this.db.read(() => {
+      if (cap !== undefined) return this.listCapped(cap);
       const counts = this.countJobs(null);
       const settings = new Map((this.db.stmt(LIST_SETTINGS).all() as SettingsRow[]).map((row) => [row.name, row]));
       const names = [...new Set([...counts.keys(), ...settings.keys()])].sort();
@@ -96,6 +121,24 @@ export class SqliteQueues {
     });
     await this.db.notify();
     return record;
+  }
+
+  /** Finds the queues by their indexes and counts each state up to `cap`: bounded however many jobs there are. */
+  private listCapped(cap: number): QueueRecord[] {
+    const settings = new Map((this.db.stmt(LIST_SETTINGS).all() as SettingsRow[]).map((row) => [row.name, row]));
+    const fromJobs = (this.db.stmt(JOB_QUEUES).all() as { name: string }[]).map((row) => row.name);
+    const names = [...new Set([...fromJobs, ...settings.keys()])].sort();
+    const countState = this.db.stmt(COUNT_STATE_CAPPED);
+    const countPending = this.db.stmt(COUNT_PENDING_CAPPED);
+    return names.map((queue) => {
+      const counts = emptyCounts();
+      const capped: JobState[] = [];
+      for (const state of Object.keys(counts) as JobState[]) {
+        counts[state] = ((state === 'pending' ? countPending.get({ queue, cap }) : countState.get({ queue, state, cap })) as { n: number }).n;
+        if (counts[state] >= cap) capped.push(state);
+      }
+      return toQueue(queue, counts, settings.get(queue), capped);
+    });
   }
 
   /** The jobs per state of each queue (of `queue` alone when given). */

@@ -8,7 +8,7 @@ import type {
   DueSchedulesResult, EndedJob, EnqueueParams, EnqueueResult, FinishAndClaimParams, FinishAndClaimResult, FinishParams, FireScheduleParams,
   FireScheduleResult, GetJobParams, GetJobsParams, GetScheduleParams, HeartbeatParams, HeartbeatReply, JobCountsSummary, LateResultParams, LeaseRecord, ListAttemptsParams,
   ListJobsParams, ListWorkersParams, NextRunAtParams, PurgeParams, ReadOutputParams, RecordAttemptProcessParams, RegisterWorkerParams, RemoveScheduleParams,
-  RemoveWorkerParams, RequestStopParams, RetryJobsParams, RunScheduleParams, SetConfigParams, SetQueueParams, SetSchedulePausedParams, StopMode, Store,
+  RemoveWorkerParams, RequestStopParams, RetryJobsParams, RunScheduleParams, SetConfigParams, ListQueuesParams, SetQueueParams, SetSchedulePausedParams, StopMode, Store,
   TakeFinishHooksParams, UnsetConfigParams, WorkerRecord,
 } from '../store';
 import { translateOpenError } from './file-checks';
@@ -297,7 +297,7 @@ export class SqliteStore implements Store {
     }));
   }
 
-  listQueues(): Promise<QueueRecord[]> { return this.queues.list(); }
+  listQueues(params: ListQueuesParams = {}): Promise<QueueRecord[]> { return this.queues.list(params.cap); }
   setQueue(params: SetQueueParams): Promise<QueueRecord> { return this.queues.set(params); }
 
   // --- Config -------------------------------------------------------------------------------------------------------

@@ -50,14 +50,14 @@ describePerBackend('named queues in the CLI', { workers: 0 }, (session) => {
     assert.equal(await session.say(['queue', 'pause', 'video']), "paused queue video: its jobs wait until 'queuectl queue resume video'");
     // A queue may be set before any job names it.
     const reports = await session.json<QueueJson>(['queue', 'set', 'reports', '--concurrency', 'unset', '--rate', '5/h']);
-    assert.deepEqual(reports, { name: 'reports', jobs: zero, running: 0, concurrency: null, rate: '5/h', paused: false });
+    assert.deepEqual(reports, { name: 'reports', jobs: zero, jobs_capped: [], running: 0, concurrency: null, rate: '5/h', paused: false });
 
     const listed = await session.json<QueueJson[]>(['queue', 'list']);
     assert.deepEqual(listed, [
-      { name: 'default', jobs: { ...zero, pending: 1 }, running: 0, concurrency: null, rate: null, paused: false },
-      { name: 'email', jobs: { ...zero, pending: 2 }, running: 0, concurrency: 3, rate: '10/s', paused: false },
-      { name: 'reports', jobs: zero, running: 0, concurrency: null, rate: '5/h', paused: false },
-      { name: 'video', jobs: { ...zero, pending: 2 }, running: 0, concurrency: null, rate: null, paused: true },
+      { name: 'default', jobs: { ...zero, pending: 1 }, jobs_capped: [], running: 0, concurrency: null, rate: null, paused: false },
+      { name: 'email', jobs: { ...zero, pending: 2 }, jobs_capped: [], running: 0, concurrency: 3, rate: '10/s', paused: false },
+      { name: 'reports', jobs: zero, jobs_capped: [], running: 0, concurrency: null, rate: '5/h', paused: false },
+      { name: 'video', jobs: { ...zero, pending: 2 }, jobs_capped: [], running: 0, concurrency: null, rate: null, paused: true },
     ]);
     assert.equal(
       await session.ok(['queue', 'list']),
@@ -87,7 +87,7 @@ describePerBackend('named queues in the CLI', { workers: 0 }, (session) => {
     assert.match(one, /^ {2}pending {5}2$/m);
     assert.doesNotMatch(one, /Queues|Oldest pending/);
     const oneJson = await session.json<Record<string, unknown>>(['status', '--queue', 'email']);
-    assert.deepEqual(oneJson.queue, { name: 'email', jobs: { ...zero, pending: 2 }, running: 0, concurrency: 3, rate: '10/s', paused: false });
+    assert.deepEqual(oneJson.queue, { name: 'email', jobs: { ...zero, pending: 2 }, jobs_capped: [], running: 0, concurrency: 3, rate: '10/s', paused: false });
     assert.equal((oneJson.jobs as Record<string, number>).pending, 2);
 
     assert.equal(await session.say(['queue', 'resume', 'video']), 'resumed queue video: its jobs start again');

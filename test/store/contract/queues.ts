@@ -54,23 +54,30 @@ export function queuesContract(it: ContractIt): void {
       await store.setQueue({ name: 'video', concurrency: 2 });
 
       assert.deepEqual(await store.listQueues(), [
-        { name: 'default', counts: { ...zeroCounts(), pending: 1, waiting: 1 }, running: 0, concurrency: null, rate: null, paused: false },
-        { name: 'email', counts: { ...zeroCounts(), completed: 1, processing: 1, failed: 1, pending: 1 }, running: 1, concurrency: null, rate: null, paused: false },
-        { name: 'video', counts: zeroCounts(), running: 0, concurrency: 2, rate: null, paused: false },
+        { name: 'default', counts: { ...zeroCounts(), pending: 1, waiting: 1 }, capped: [], running: 0, concurrency: null, rate: null, paused: false },
+        { name: 'email', counts: { ...zeroCounts(), completed: 1, processing: 1, failed: 1, pending: 1 }, capped: [], running: 1, concurrency: null, rate: null, paused: false },
+        { name: 'video', counts: zeroCounts(), capped: [], running: 0, concurrency: 2, rate: null, paused: false },
+      ]);
+      // Counted up to a cap (what status asks, so its cost stays bounded): a state at the cap is "at least".
+      await store.enqueue({ jobs: [newJob('e5', { queue: 'email' }), newJob('e6', { queue: 'email' })], ifNotExists: false });
+      assert.deepEqual(await store.listQueues({ cap: 2 }), [
+        { name: 'default', counts: { ...zeroCounts(), pending: 1, waiting: 1 }, capped: [], running: 0, concurrency: null, rate: null, paused: false },
+        { name: 'email', counts: { ...zeroCounts(), completed: 1, processing: 1, failed: 1, pending: 2 }, capped: ['pending'], running: 1, concurrency: null, rate: null, paused: false },
+        { name: 'video', counts: zeroCounts(), capped: [], running: 0, concurrency: 2, rate: null, paused: false },
       ]);
     });
 
     it('setQueue changes only the fields given, null lifts, and returns the queue', async ({ store }) => {
       await store.enqueue({ jobs: [newJob('v1', { queue: 'video' })], ifNotExists: false });
       const set = await store.setQueue({ name: 'video', concurrency: 3, rate: { count: 10, periodMs: 1_000 } });
-      assert.deepEqual(set, { name: 'video', counts: { ...zeroCounts(), pending: 1 }, running: 0, concurrency: 3, rate: { count: 10, periodMs: 1_000 }, paused: false });
+      assert.deepEqual(set, { name: 'video', counts: { ...zeroCounts(), pending: 1 }, capped: [], running: 0, concurrency: 3, rate: { count: 10, periodMs: 1_000 }, paused: false });
       assert.deepEqual(await store.setQueue({ name: 'video', paused: true }), { ...set, paused: true }, 'pausing keeps the limit and the rate');
       assert.deepEqual(await store.setQueue({ name: 'video', concurrency: null }), { ...set, paused: true, concurrency: null });
       assert.deepEqual(await store.setQueue({ name: 'video', rate: null, paused: false }), { ...set, concurrency: null, rate: null });
       assert.deepEqual(await store.setQueue({ name: 'video' }), { ...set, concurrency: null, rate: null }, 'no fields: nothing changes');
       assert.deepEqual(await queueNamed(store, 'video'), { ...set, concurrency: null, rate: null });
       assert.deepEqual(await store.setQueue({ name: 'empty', paused: true }), {
-        name: 'empty', counts: zeroCounts(), running: 0, concurrency: null, rate: null, paused: true,
+        name: 'empty', counts: zeroCounts(), capped: [], running: 0, concurrency: null, rate: null, paused: true,
       }, 'a queue need not have jobs to be set');
     });
 
