@@ -132,6 +132,7 @@ describe('dashboard in Chromium', { skip }, () => {
 
 describe('dashboard in Chromium: the store goes away and comes back', { skip }, () => {
   it('shows a banner while the store cannot be opened, and recovers without a reload', async () => {
+    assert.ok(CHROMIUM, 'CI=true needs Chromium: .ci/run installs it (apt-get install chromium)');
     const temp = await tempSqliteStore();
     await enqueue(temp.store, { id: 'one', command: 'true', delay: 3600 });
     let down = true;
@@ -145,9 +146,10 @@ describe('dashboard in Chromium: the store goes away and comes back', { skip }, 
       },
     });
     const { url } = await dashboard.listen();
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    let browser: Browser | null = null;
     try {
+      const { chromium } = await import('playwright-core');
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
       const page = await browser.newPage({ viewport: { width: 1200, height: 500 } });
       await page.goto(url);
       await page.locator('#banner', { hasText: 'The store is unavailable' }).waitFor();
@@ -156,7 +158,8 @@ describe('dashboard in Chromium: the store goes away and comes back', { skip }, 
       await page.locator('#banner').waitFor({ state: 'hidden' });
       await page.locator('[data-count="pending"] .value', { hasText: '1' }).waitFor();
     } finally {
-      await browser.close();
+      // A failed launch must not leave the dashboard listening: the test file would never end.
+      await browser?.close();
       await dashboard.close();
       await temp.cleanup();
     }
