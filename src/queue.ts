@@ -1,14 +1,19 @@
 import { CONFIG_KEY_NAMES, CONFIG_KEYS, displayConfigValue, normalizeConfigKey, resolveConfig, validateConfigValue, type Config, type ConfigKey } from './core/config';
 import { NotFoundError, UsageError } from './core/errors';
-import { isJobState, isTerminal, JOB_STATES, type Attempt, type Job, type JobCounts, type JobState, type OutputChunk } from './core/job';
+import { JOB_STATES, type Attempt, type Job, type OutputChunk } from './core/job';
 import { parseJobSpec, type JobSpecInput, type ParsedJobSpec } from './core/job-spec';
 import { validateQueueName, type QueueRecord } from './core/queue-settings';
 import { queueSettingsChange, type QueueSettingsInput } from './core/queue-settings-input';
-import type { CancelResult, EnqueueResult, WorkerRecord } from './core/records';
+import type { CancelResult, EnqueueResult } from './core/records';
 import { isWorkerAlive, workerStaleAfterMs } from './core/worker-liveness';
 import { thisHost } from './platform/process-info';
 import type { NewSchedule, Schedule } from './core/schedule';
-import type { FinishedStats, JobPage, Store } from './store/store';
+import type { JobPage, Store } from './store/store';
+import type { ListedWorker, QueueStats, QueueStatus } from './queue-records';
+import { parseFinishedState, parseSignal, parseState } from './queue-inputs';
+
+export type { ListedWorker, QueueStats, QueueStatus } from './queue-records';
+export { parseFinishedState, parseSignal, parseState } from './queue-inputs';
 
 /**
  * The operations people perform on a queue, shared by the CLI, the dashboard and the library API: they call these,
@@ -351,21 +356,6 @@ export class Queue {
  */
 export const COUNT_CAP = 10_000;
 
-/** What `stats` and the dashboard's overview show. */
-export interface QueueStats {
-  windowMs: number;
-  now: number;
-  counts: JobCounts;
-  /** States whose count reached COUNT_CAP: at least that many. */
-  cappedStates: JobState[];
-  oldestPendingAgeMs: number | null;
-  finished: FinishedStats;
-  finishedPerMinute: number;
-  successRate: number | null;
-  failureRate: number | null;
-  workers: ListedWorker[];
-}
-
 function optionalQueueName(name: string | undefined): string | undefined {
   return name === undefined ? undefined : validateQueueName(name);
 }
@@ -378,47 +368,3 @@ function noSchedule(name: string): NotFoundError {
   return new NotFoundError(`no schedule named '${name}'; see 'queuectl schedule list'`);
 }
 
-export interface QueueStatus {
-  counts: JobCounts;
-  /** States whose count reached COUNT_CAP: at least that many. */
-  cappedStates: JobState[];
-  activeWorkers: number;
-  busyWorkers: number;
-  workersByHost: Record<string, number>;
-  /** How long a due pending job has waited (jobs not yet due do not count). */
-  oldestPendingAgeMs: number | null;
-  /** How long until the next pending job not yet due becomes due. */
-  nextRunInMs: number | null;
-  workers: ListedWorker[];
-  /** Every queue, by name, with its counts and settings. */
-  queues: QueueRecord[];
-  /** The queue asked for (`status({ queue })`): counts and workers above are its own. Null: every queue. */
-  queue: QueueRecord | null;
-}
-
-/** A registered worker, with whether it is alive (see `Queue.workers`). */
-export interface ListedWorker extends WorkerRecord {
-  alive: boolean;
-}
-
-export function parseState(text: string): JobState {
-  const state = text.trim().toLowerCase();
-  if (!isJobState(state)) throw new UsageError(`unknown state '${text}'; use one of ${JOB_STATES.join(', ')}`);
-  return state;
-}
-
-/** A state `purge` may delete: completed, dead or cancelled. */
-export function parseFinishedState(text: string): JobState {
-  const state = parseState(text);
-  if (!isTerminal(state)) throw new UsageError(`purge: '${state}' is not a finished state; use completed, dead or cancelled`);
-  return state;
-}
-
-const SIGNALS = ['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGCONT', 'SIGSTOP'];
-
-export function parseSignal(text: string): string {
-  const upper = text.trim().toUpperCase();
-  const name = upper.startsWith('SIG') ? upper : `SIG${upper}`;
-  if (!SIGNALS.includes(name)) throw new UsageError(`unknown signal '${text}'; use one of ${SIGNALS.join(', ')}`);
-  return name;
-}
