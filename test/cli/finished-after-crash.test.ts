@@ -12,13 +12,15 @@ for (const backend of backends()) {
         const s = await CliSession.forTest(t, backend);
         await s.configSet('lease-timeout', '5');
         const ran = s.path('ran');
+        // Workers first: a job that kills its worker while `worker start` still waits for both to register would read
+        // as a worker that never started.
+        await s.startWorkers(2);
         // The shell's parent is the worker running it: the first attempt kills it, then ends on its own.
         await s.enqueue({
           id: 'a/b:c',
           command: `echo run >> ${ran}; echo before; if [ "$QUEUECTL_ATTEMPT" = 1 ]; then kill -9 $PPID; fi; echo after >&2; exit ${exitCode}`,
           max_retries: exitCode === 0 ? 3 : 0,
         });
-        await s.startWorkers(2);
         const job = await s.waitForState('a/b:c', exitCode === 0 ? 'completed' : 'dead');
 
         const shown = await s.show('a/b:c');
