@@ -29,7 +29,7 @@ export async function wait(
   const pollMs = options.pollMs ?? WAIT_FALLBACK_POLL_MS;
   const signal = new WakeSignal();
   // Subscribed before the first look, so a job that ends between that look and the wait for a wake-up is not missed.
-  const unsubscribe = await queue.subscribeToEnds(signal.wake);
+  const unsubscribe = await queue.subscribeToEnds([...new Set(ids)], signal.wake);
   try {
     const seen = new Map<string, Job>();
     let open = [...new Set(ids)];

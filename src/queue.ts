@@ -65,11 +65,12 @@ export class Queue {
   }
 
   /**
-   * Calls `onEnd` when a job of this store reaches its end (completed, dead, cancelled) in any process: on SQLite
-   * through a file beside the database, on PostgreSQL by LISTEN. Returns the function that unsubscribes.
+   * Calls `onEnd` when one of `jobIds` reaches its end (completed, dead, cancelled) in any process (and possibly on
+   * other jobs' ends): on SQLite through a file beside the database, on PostgreSQL by LISTEN. Returns the function
+   * that unsubscribes.
    */
-  async subscribeToEnds(onEnd: () => void): Promise<() => Promise<void>> {
-    return this.store.subscribeToEnds(onEnd);
+  async subscribeToEnds(jobIds: string[], onEnd: () => void): Promise<() => Promise<void>> {
+    return this.store.subscribeToEnds({ jobIds, onEnd });
   }
 
   /** Jobs newest first: in `state`, of `queue`, whose command contains `command`. */

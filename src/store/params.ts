@@ -119,14 +119,22 @@ export interface RecordAttemptProcessParams {
 }
 
 export interface FinishAndClaimParams {
-  finish: FinishParams;
+  /** At least one; the same worker's, each a different job. */
+  finishes: FinishParams[];
   claim: ClaimParams;
 }
 
 export interface FinishAndClaimResult {
-  finished: boolean;
-  /** What the claim took (empty when the finish did not apply). */
+  /** Whether each finish applied, in the order of `finishes`. */
+  finished: boolean[];
+  /** What the claim took (empty when no finish applied). */
   next: ClaimedJob[];
+}
+
+export interface SubscribeToEndsParams {
+  /** The jobs whose ends are awaited. */
+  jobIds: string[];
+  onEnd: () => void;
 }
 
 export interface RegisterWorkerParams {

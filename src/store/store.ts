@@ -2,7 +2,7 @@ import type { Attempt, Job, OutputChunk } from '../core/job';
 import type { CancelResult, EndedJob, EnqueueResult, JobCountsSummary, WorkerRecord } from '../core/records';
 import type { QueueRecord } from '../core/queue-settings';
 import type { Schedule } from '../core/schedule';
-import type { AddScheduleParams, AppendOutputParams, AttemptTotals, AttemptTotalsParams, CallDeadlineParams, CancelParams, CappedJobCounts, ClaimParams, ClaimedJob, CountJobsCappedParams, DeleteDeadJobsParams, DueSchedulesParams, DueSchedulesResult, EnqueueParams, FinishAndClaimParams, FinishAndClaimResult, FinishParams, FinishedStats, FinishedStatsParams, FireScheduleParams, FireScheduleResult, GetJobParams, GetJobsParams, GetScheduleParams, HeartbeatParams, HeartbeatReply, ListQueuesParams, NextRunAtParams, SetQueueParams, JobPage, LateResultParams, LeaseRecord, ListAttemptsParams, ListJobsParams, ListWorkersParams, PageJobsParams, PurgeParams, ReadOutputParams, RecordAttemptProcessParams, RegisterWorkerParams, RemoveScheduleParams, RemoveWorkerParams, RequestStopParams, RetryJobsParams, RunScheduleParams, SetConfigParams, SetSchedulePausedParams, TakeFinishHooksParams, UnsetConfigParams } from './params';
+import type { AddScheduleParams, AppendOutputParams, AttemptTotals, AttemptTotalsParams, CallDeadlineParams, CancelParams, CappedJobCounts, ClaimParams, ClaimedJob, CountJobsCappedParams, DeleteDeadJobsParams, DueSchedulesParams, DueSchedulesResult, EnqueueParams, FinishAndClaimParams, FinishAndClaimResult, FinishParams, FinishedStats, FinishedStatsParams, FireScheduleParams, FireScheduleResult, GetJobParams, GetJobsParams, GetScheduleParams, HeartbeatParams, HeartbeatReply, ListQueuesParams, NextRunAtParams, SetQueueParams, JobPage, LateResultParams, LeaseRecord, ListAttemptsParams, ListJobsParams, ListWorkersParams, PageJobsParams, PurgeParams, ReadOutputParams, RecordAttemptProcessParams, RegisterWorkerParams, RemoveScheduleParams, RemoveWorkerParams, RequestStopParams, RetryJobsParams, RunScheduleParams, SetConfigParams, SetSchedulePausedParams, SubscribeToEndsParams, TakeFinishHooksParams, UnsetConfigParams } from './params';
 
 // The records the store returns live in core (core/records.ts); re-exported so adapters and the worker name them here.
 export type { CancelResult, EndedJob, EnqueueResult, JobCountsSummary, StopMode, WorkerIdentity, WorkerRecord, WorkerState } from '../core/records';
@@ -83,8 +83,9 @@ export interface Store {
    */
   recordLateResult(params: LateResultParams): Promise<boolean>;
   /**
-   * `finishAttempt`, then, only when it applied, `claim` for the same worker, in one transaction: a busy worker reports
-   * and takes its next job with one write instead of two.
+   * `finishAttempt` of each of `finishes` (each guarded on its own), then, when at least one applied, `claim` for the
+   * same worker, in one transaction: a busy worker reports the jobs its slots ended meanwhile and takes its next ones
+   * with one write.
    */
   finishAndClaim(params: FinishAndClaimParams): Promise<FinishAndClaimResult>;
   /**
@@ -157,10 +158,12 @@ export interface Store {
   /** Calls `onWake` when any process notifies. Returns the function that unsubscribes. */
   subscribe(onWake: () => void): Promise<() => Promise<void>>;
   /**
-   * Calls `onEnd` when a job reaches its end (completed, dead or cancelled) in any process: what `wait` listens to. A
-   * channel of its own, so that ends never wake idle workers (which would all run a claim on every finish).
+   * Calls `onEnd` when one of `jobIds` reaches its end (completed, dead or cancelled) in any process: what `wait`
+   * listens to. A channel of its own, so that ends never wake idle workers (which would all run a claim on every
+   * finish). `onEnd` may also run for other jobs' ends. A store may announce only the ends of jobs someone subscribed
+   * to (PostgreSQL marks them): a finish then costs no notification when nobody waits.
    */
-  subscribeToEnds(onEnd: () => void): Promise<() => Promise<void>>;
+  subscribeToEnds(params: SubscribeToEndsParams): Promise<() => Promise<void>>;
 
   // --- Schedules (recurring jobs): one row per schedule; its ticks become ordinary jobs ------------------------------
 

@@ -4,6 +4,7 @@ import type { JobState } from '../core/job';
 import { planAfterAttempt, type AttemptResult } from '../core/transitions';
 import type { ClaimedJob, FinishParams, StopMode, Store } from '../store/store';
 import { attemptFileName } from './attempt-files';
+import type { EndWritten } from './end-reports';
 import { LeaseWatchdog } from './lease';
 import { OutputBuffer } from './output-buffer';
 import { attemptMarker, processStartTime } from '../platform/process-info';
@@ -34,10 +35,10 @@ export interface JobRunContext {
   config: () => Config;
   stopMode: () => StopMode | null;
   /**
-   * Writes the attempt's end, claiming the worker's next jobs in the same write unless it is stopping. Throws on a
-   * store error (retried here through outages).
+   * Writes the attempt's end (in one write with the ends of other slots that finish meanwhile), claiming the worker's
+   * next jobs in the same write unless it is stopping. Throws on a store error (retried here through outages).
    */
-  writeEnd: (finish: FinishParams) => Promise<{ finished: boolean; next: Claim[] }>;
+  writeEnd: (finish: FinishParams) => Promise<EndWritten>;
   /** Keeps a result the store could not take, to write once it answers again (services/late-reports.ts). */
   keepForLater: (finish: FinishParams) => void;
   onJobEnded: (jobId: string, state: JobState, exitCode: number | null) => void;

@@ -66,10 +66,13 @@ export async function startBackgroundWorkers(params: {
   }
   const pids = children.map((child) => child.pid!).filter((pid) => pid !== undefined);
   const deadline = Date.now() + 15_000;
+  // A worker seen registered has started, even if it is gone by a later look: a job may end it (and a peer reap and
+  // deregister it) while its peers are still starting. What happens to it then is in the worker log, not a start error.
+  const started = new Set<number>();
   for (;;) {
-    const registered = new Set((await params.store.listWorkers({ staleAfterMs: 60_000 })).filter((w) => w.host === currentHost()).map((w) => w.pid));
-    if (pids.every((pid) => registered.has(pid))) return { pids, logPath };
-    const exited = pids.filter((pid) => !registered.has(pid) && !isProcessAlive(pid, null));
+    for (const worker of await params.store.listWorkers({ staleAfterMs: 60_000 })) if (worker.host === currentHost()) started.add(worker.pid);
+    if (pids.every((pid) => started.has(pid))) return { pids, logPath };
+    const exited = pids.filter((pid) => !started.has(pid) && !isProcessAlive(pid, null));
     if (exited.length > 0 || Date.now() > deadline) {
       const tail = readTail(logPath);
       throw new StoreUnavailableError(

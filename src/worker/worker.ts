@@ -7,6 +7,7 @@ import { workerStaleAfterMs } from '../core/worker-liveness';
 import { validateWorkerConcurrency, validateWorkerQueues } from '../core/worker-slots';
 import type { ClaimedJob, ClaimParams, FinishAndClaimResult, FinishParams, StopMode, Store, WorkerState } from '../store/store';
 import { runFinishHook } from './finish-hook';
+import { EndReports } from './end-reports';
 import { JobRun, type Claim, type JobRunContext } from './job-run';
 import { callDeadlineMs, Heartbeat, type WorkerRegistration } from './lease';
 import { createCaptureDirectory, removeCaptureDirectory } from './output-capture';
@@ -77,6 +78,8 @@ export class Worker {
   private stopMode: StopMode | null = null;
   /** The jobs in hand, each in its slot from its claim until its end is reported. */
   private readonly slots = new Set<JobRun>();
+  /** Ends of jobs that finish while a write is in flight share the next write. */
+  private readonly endReports = new EndReports((finishes) => this.writeEnds(finishes));
   /** Slots promised to claims under way, or to jobs claimed and not yet started: never offered to another claim. */
   private reserved = 0;
   private jobContext: JobRunContext | null = null;
@@ -255,18 +258,18 @@ export class Worker {
   }
 
   /**
-   * Writes a job's end. Unless stopping, the same write claims as many jobs as there are slots free once this one's
-   * is: its own and every other free one, reserved until the jobs claimed are started.
+   * Writes the ends of jobs (see EndReports). Unless stopping, the same write claims as many jobs as there are slots
+   * free once these are: theirs and every other free one, reserved until the jobs claimed are started.
    */
-  private async writeEnd(finish: FinishParams): Promise<{ finished: boolean; next: Claim[] }> {
-    if (this.stopMode !== null) return { finished: await this.store.finishAttempt(finish), next: [] };
+  private async writeEnds(finishes: FinishParams[]): Promise<{ finished: boolean[]; next: Claim[] }> {
+    if (this.stopMode !== null) return { finished: await Promise.all(finishes.map((finish) => this.store.finishAttempt(finish))), next: [] };
     const others = this.freeSlots();
     this.reserved += others;
     const sentAt = this.clock.now();
-    const claim = this.claimParams(others + 1);
+    const claim = this.claimParams(others + finishes.length);
     let reply: FinishAndClaimResult;
     try {
-      reply = await this.store.finishAndClaim({ finish, claim });
+      reply = await this.store.finishAndClaim({ finishes, claim });
     } finally {
       this.reserved -= others;
     }
@@ -286,7 +289,7 @@ export class Worker {
       log: this.log,
       config: () => this.config,
       stopMode: () => this.stopMode,
-      writeEnd: (finish) => this.writeEnd(finish),
+      writeEnd: (finish) => this.endReports.write(finish),
       keepForLater: (finish) => this.lateReports.add(finish),
       onJobEnded: (jobId, state, exitCode) => this.jobEnded(jobId, state, exitCode),
       guard: (what, fn) => this.guard(what, fn),

@@ -79,10 +79,10 @@ describe('PostgresStore queues under concurrent claimers', { skip }, () => {
       const reports = reporting.map(async ({ store, workerId, claimed }) => {
         held.delete(claimed.job.id);
         const result = await store.finishAndClaim({
-          finish: { jobId: claimed.job.id, workerId, attempt: claimed.attempt, result: ok, next: next('completed') },
+          finishes: [{ jobId: claimed.job.id, workerId, attempt: claimed.attempt, result: ok, next: next('completed') }],
           claim: { workerId, host: 'h', leaseMs: 60_000, limit: 2, queues: ['limited', 'free'] },
         });
-        assert.equal(result.finished, true);
+        assert.deepEqual(result.finished, [true]);
         take(store, workerId, result.next);
         return result.next;
       });
@@ -176,7 +176,7 @@ describe('PostgresStore queues under concurrent claimers', { skip }, () => {
       const [b] = await worker.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 1, queues: ['limited'] });
       const beforeSecond = wakes;
       const result = await worker.finishAndClaim({
-        finish: { jobId: b!.job.id, workerId: 'w1', attempt: b!.attempt, result: ok, next: next('completed') },
+        finishes: [{ jobId: b!.job.id, workerId: 'w1', attempt: b!.attempt, result: ok, next: next('completed') }],
         claim: { workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 1, queues: ['other'] },
       });
       assert.deepEqual(result.next.map((job) => job.job.id), ['c']);

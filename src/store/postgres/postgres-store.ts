@@ -3,7 +3,7 @@ import { emptyCounts, JOB_STATES, type Job, type JobState, type OutputChunk } fr
 import type { Schedule } from '../../core/schedule';
 import type {
   AddScheduleParams, AppendOutputParams, CallDeadlineParams, CancelParams, CancelResult, ClaimedJob, ClaimParams, DueSchedulesParams,
-  DueSchedulesResult, EndedJob, EnqueueParams, EnqueueResult, FinishAndClaimParams, FinishAndClaimResult, FinishParams, FireScheduleParams,
+  DueSchedulesResult, EndedJob, EnqueueParams, EnqueueResult, FinishAndClaimParams, FinishAndClaimResult, FinishParams, FireScheduleParams, SubscribeToEndsParams,
   FireScheduleResult, GetJobParams, GetJobsParams, GetScheduleParams, HeartbeatParams, HeartbeatReply, JobCountsSummary, LateResultParams, LeaseRecord,
   ListAttemptsParams, ListJobsParams, ListWorkersParams, NextRunAtParams, PurgeParams, ReadOutputParams, RecordAttemptProcessParams, RegisterWorkerParams,
   RemoveScheduleParams, RemoveWorkerParams, RequestStopParams, RetryJobsParams, RunScheduleParams, SetConfigParams, ListQueuesParams, SetQueueParams, SetSchedulePausedParams,
@@ -18,7 +18,7 @@ import { compileQueries, SCHEMA_NAME_PATTERN, type Queries } from './queries';
 import { cancelIn, clearDeadIn, purgeIn, retryJobsIn } from './operator';
 import { appendOutput } from './output';
 import { PostgresSchedules } from './schedules';
-import { claimedJobs, finishArgs } from './finish';
+import { claimArgs, claimedJobs, finishJobsArgs } from './finish';
 import { PostgresQueues } from './queues';
 import { PostgresStats } from './stats';
 import type {
@@ -200,17 +200,21 @@ export class PostgresStore implements Store {
    * queue with a concurrency limit was freed (waking on every completion would stampede busy workers).
    */
   async finishAttempt(params: FinishParams): Promise<boolean> {
-    const [row] = await this.db.query<{ applied: boolean }>(this.Q.FINISH_JOB, [...finishArgs(params), this.channel, this.endsChannel]);
-    return row?.applied === true;
+    return (await this.finishJobs(params.workerId, [params], null)).finished[0]!;
   }
 
-  /** One round trip (see migration 7); the claim is made for the reporting worker, and wakes as finishAttempt does. */
+  /** One round trip (see migration 9); the claim is made for the reporting worker, and wakes as finishAttempt does. */
   async finishAndClaim(params: FinishAndClaimParams): Promise<FinishAndClaimResult> {
-    const [row] = await this.db.query<{ applied: boolean; jobs: JobRow[] | null }>(this.Q.FINISH_AND_CLAIM, [
-      ...finishArgs(params.finish), ...claimArgs(params.claim).slice(1), this.channel, this.endsChannel,
+    const workerIds = new Set(params.finishes.map((finish) => finish.workerId));
+    if (workerIds.size !== 1 || !workerIds.has(params.claim.workerId)) throw new Error('finishAndClaim: every finish must be the claiming worker\'s');
+    return this.finishJobs(params.claim.workerId, params.finishes, params.claim);
+  }
+
+  private async finishJobs(workerId: string, finishes: FinishParams[], claim: ClaimParams | null): Promise<FinishAndClaimResult> {
+    const [row] = await this.db.query<{ applied: boolean[]; jobs: JobRow[] | null }>(this.Q.FINISH_JOBS_AND_CLAIM, [
+      ...finishJobsArgs(workerId, finishes, claim), this.channel, this.endsChannel,
     ]);
-    if (!row?.applied) return { finished: false, next: [] };
-    return { finished: true, next: claimedJobs(row.jobs) };
+    return { finished: finishes.map((_, i) => row?.applied[i] === true), next: claimedJobs(row?.jobs ?? null) };
   }
 
   async nextRunAt(params: NextRunAtParams): Promise<number | null> {
@@ -324,8 +328,16 @@ export class PostgresStore implements Store {
     return this.listen(this.channel, onWake);
   }
 
-  async subscribeToEnds(onEnd: () => void): Promise<() => Promise<void>> {
-    return this.listen(this.endsChannel, onEnd);
+  /** Listens first, then marks the jobs: an end committed after the mark is announced, one before it is read. */
+  async subscribeToEnds(params: SubscribeToEndsParams): Promise<() => Promise<void>> {
+    const unlisten = await this.listen(this.endsChannel, params.onEnd);
+    try {
+      if (params.jobIds.length > 0) await this.db.execute(this.Q.WATCH_ENDS, [params.jobIds]);
+    } catch (err) {
+      await unlisten();
+      throw err;
+    }
+    return unlisten;
   }
 
   private async listen(channel: string, onWake: () => void): Promise<() => Promise<void>> {
@@ -369,9 +381,4 @@ export class PostgresStore implements Store {
   finishedStats(params: FinishedStatsParams): Promise<FinishedStats> { return this.stats.finished(params); }
   attemptTotals(params: AttemptTotalsParams): Promise<AttemptTotals> { return this.stats.totals(params); }
   deleteDeadJobs(params: DeleteDeadJobsParams): Promise<string[]> { return this.stats.deleteDead(params); }
-}
-
-/** CLAIM_JOBS's arguments $1..$5; FINISH_AND_CLAIM takes them from the lease on (the worker is the finish's). */
-function claimArgs(params: ClaimParams): unknown[] {
-  return [params.workerId, params.leaseMs, params.host, Math.max(1, Math.floor(params.limit)), params.queues];
 }

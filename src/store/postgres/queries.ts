@@ -119,15 +119,20 @@ const STATEMENTS = {
       FROM @schema.claim_jobs($1, $2, $3, $4, $5::text[])`,
 
   /**
-   * A worker's report of its job and the claim of its next ones, in one call (function of migration 8), and in the
-   * same statement the wake-up it calls for (dependents became runnable, a slot of a limited queue was freed, rows
-   * were left locked) and the job's end when it ended (for `wait`).
-   * $1..$10 as FINISH_JOB; $11: lease ms; $12: host; $13: limit; $14: queues; $15: the channel; $16: the ends' channel.
+   * A worker's reports of one or more attempts and the claim of its next jobs (none when $13 is 0), in one call
+   * (function of migration 9), and in the same statement the wake-up it calls for (dependents became runnable, a slot
+   * of a limited queue was freed, rows were left locked) and, when a job someone waits for ended, its end.
+   * $1..$10: finish_job's arguments as parallel arrays but $7, the worker; $11: lease ms; $12: host; $13: limit;
+   * $14: queues; $15: the channel; $16: the ends' channel.
    */
-  FINISH_AND_CLAIM: `
+  FINISH_JOBS_AND_CLAIM: `
     SELECT applied, jobs, CASE WHEN promoted > 0 OR wake THEN pg_notify($15, '') END AS notified,
-           CASE WHEN applied AND $1 IN ('completed', 'dead', 'cancelled') THEN pg_notify($16, '') END AS ended
-      FROM @schema.finish_and_claim($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text[])`,
+           CASE WHEN ended_watched THEN pg_notify($16, '') END AS ended
+      FROM @schema.finish_jobs_and_claim($1::text[], $2::integer[], $3::bigint[], $4::text[], $5::integer[], $6::text[], $7,
+                                         $8::integer[], $9::text[], $10::text[], $11, $12, $13, $14::text[])`,
+
+  /** Asks for the ends of the jobs $1 to be announced (see FINISH_JOBS_AND_CLAIM). */
+  WATCH_ENDS: `UPDATE @schema.jobs SET end_watched = true WHERE id = ANY($1::text[]) AND NOT end_watched`,
 
   /** $1: job, $2: attempt, $3: worker, $4: pid, $5: pid start. */
   RECORD_ATTEMPT_PROCESS: `
@@ -152,14 +157,6 @@ const STATEMENTS = {
   MARK_OUTPUT_TRUNCATED: `
     UPDATE @schema.attempts SET output_truncated = true, output_bytes = $3 WHERE job_id = $1 AND attempt = $2`,
 
-  /**
-   * The guarded report of an attempt, then its dependents (function of migration 7), and the wake-up and end it
-   * calls for (see FINISH_AND_CLAIM). $1..$10: see finish_job; $11: the channel; $12: the ends' channel.
-   */
-  FINISH_JOB: `
-    SELECT applied, CASE WHEN promoted > 0 OR queue_limited THEN pg_notify($11, '') END AS notified,
-           CASE WHEN applied AND $1 IN ('completed', 'dead', 'cancelled') THEN pg_notify($12, '') END AS ended
-      FROM @schema.finish_job($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
   /** Cancels what waits downstream of $1, which ended $2 (function of migration 3). */
   CANCEL_DEPENDENTS: `SELECT @schema.cancel_dependents($1, $2)`,
 

@@ -5,7 +5,7 @@ import type { QueueRecord } from '../../core/queue-settings';
 import type { Schedule } from '../../core/schedule';
 import type {
   AddScheduleParams, AppendOutputParams, CallDeadlineParams, CancelParams, CancelResult, ClaimedJob, ClaimParams, DueSchedulesParams,
-  DueSchedulesResult, EndedJob, EnqueueParams, EnqueueResult, FinishAndClaimParams, FinishAndClaimResult, FinishParams, FireScheduleParams,
+  DueSchedulesResult, EndedJob, EnqueueParams, EnqueueResult, FinishAndClaimParams, FinishAndClaimResult, FinishParams, FireScheduleParams, SubscribeToEndsParams,
   FireScheduleResult, GetJobParams, GetJobsParams, GetScheduleParams, HeartbeatParams, HeartbeatReply, JobCountsSummary, LateResultParams, LeaseRecord, ListAttemptsParams,
   ListJobsParams, ListWorkersParams, NextRunAtParams, PurgeParams, ReadOutputParams, RecordAttemptProcessParams, RegisterWorkerParams, RemoveScheduleParams,
   RemoveWorkerParams, RequestStopParams, RetryJobsParams, RunScheduleParams, SetConfigParams, ListQueuesParams, SetQueueParams, SetSchedulePausedParams, StopMode, Store,
@@ -172,7 +172,7 @@ export class SqliteStore implements Store {
 
   async finishAttempt(params: FinishParams): Promise<boolean> {
     const applied = await this.db.write(() => finishIn(this.db, params, this.clock.now()));
-    this.announceFinish(params, applied);
+    this.announceFinish([params], [applied]);
     return applied !== false;
   }
 
@@ -181,20 +181,20 @@ export class SqliteStore implements Store {
    * queue with a concurrency limit came free (waking them on every completion would stampede busy workers); a job's
    * end is told on the ends channel, which only `wait` listens to.
    */
-  private announceFinish(params: FinishParams, applied: false | FinishApplied): void {
-    if (!applied) return;
-    if (applied.promoted > 0 || applied.freedLimitedSlot) this.wake.notify();
-    if (isTerminal(params.next.state)) this.ends.notify();
+  private announceFinish(finishes: FinishParams[], applied: (false | FinishApplied)[]): void {
+    const done = applied.flatMap((outcome, i) => (outcome ? [{ outcome, finish: finishes[i]! }] : []));
+    if (done.some(({ outcome }) => outcome.promoted > 0 || outcome.freedLimitedSlot)) this.wake.notify();
+    if (done.some(({ finish }) => isTerminal(finish.next.state))) this.ends.notify();
   }
 
   async finishAndClaim(params: FinishAndClaimParams): Promise<FinishAndClaimResult> {
     const outcome = await this.db.write(() => {
       const now = this.clock.now();
-      const applied = finishIn(this.db, params.finish, now);
-      return { applied, next: applied ? claimIn(this.db, params.claim, now) : [] };
+      const applied = params.finishes.map((finish) => finishIn(this.db, finish, now));
+      return { applied, next: applied.some(Boolean) ? claimIn(this.db, params.claim, now) : [] };
     });
-    this.announceFinish(params.finish, outcome.applied);
-    return { finished: outcome.applied !== false, next: outcome.next };
+    this.announceFinish(params.finishes, outcome.applied);
+    return { finished: outcome.applied.map((applied) => applied !== false), next: outcome.next };
   }
 
   async nextRunAt(params: NextRunAtParams): Promise<number | null> {
@@ -327,8 +327,9 @@ export class SqliteStore implements Store {
     return this.wake.subscribe(onWake);
   }
 
-  async subscribeToEnds(onEnd: () => void): Promise<() => Promise<void>> {
-    return this.ends.subscribe(onEnd);
+  /** Every end touches the file (one utimes call): nothing to mark. */
+  async subscribeToEnds(params: SubscribeToEndsParams): Promise<() => Promise<void>> {
+    return this.ends.subscribe(params.onEnd);
   }
 
   // --- Schedules: SQL and logic in ./schedules.ts ---------------------------------------------------------------------

@@ -83,10 +83,10 @@ export function claimContract(it: ContractIt): void {
       await store.enqueue({ jobs: ['a', 'b', 'c', 'd'].map((id) => newJob(id)), ifNotExists: false });
       const [a] = await store.claim({ workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 1, queues: null });
       const finish = { jobId: 'a', workerId: 'w1', attempt: a!.attempt, result: ok, next: next('completed') };
-      const reported = await store.finishAndClaim({ finish, claim: { workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 2, queues: null } });
-      assert.deepEqual([reported.finished, reported.next.map((c) => [c.job.id, c.attempt])], [true, [['b', 1], ['c', 1]]]);
-      const other = await store.finishAndClaim({ finish: { ...finish, jobId: 'b' }, claim: { workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 5, queues: ['other'] } });
-      assert.deepEqual(other, { finished: true, next: [] }, 'the claim honours its queues');
+      const reported = await store.finishAndClaim({ finishes: [finish], claim: { workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 2, queues: null } });
+      assert.deepEqual([reported.finished, reported.next.map((c) => [c.job.id, c.attempt])], [[true], [['b', 1], ['c', 1]]]);
+      const other = await store.finishAndClaim({ finishes: [{ ...finish, jobId: 'b' }], claim: { workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 5, queues: ['other'] } });
+      assert.deepEqual(other, { finished: [true], next: [] }, 'the claim honours its queues');
     });
 
     it('never hands the same job to two concurrent claims', async ({ store }) => {

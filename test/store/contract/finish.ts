@@ -25,8 +25,8 @@ export function finishContract(it: ContractIt): void {
       const first = await claimNext(store, 'w1');
       const claim = { workerId: 'w1', host: 'test-host', leaseMs: 60_000, limit: 1, queues: null };
       const finish = { jobId: 'a', workerId: 'w1', attempt: first!.attempt, result: ok, next: next('completed') };
-      const reported = await store.finishAndClaim({ finish, claim });
-      assert.equal(reported.finished, true);
+      const reported = await store.finishAndClaim({ finishes: [finish], claim });
+      assert.deepEqual(reported.finished, [true]);
       const [b, ...more] = reported.next;
       assert.equal(more.length, 0);
       assert.equal(b?.job.id, 'b');
@@ -35,14 +35,51 @@ export function finishContract(it: ContractIt): void {
       assert.deepEqual((await store.listAttempts({ jobId: 'b' })).map((a) => [a.attempt, a.workerId, a.outcome]), [[1, 'w1', null]]);
 
       // Reporting again for 'a' (its lease long gone) applies nothing and must not take 'c'.
-      const stale = await store.finishAndClaim({ finish, claim });
-      assert.deepEqual(stale, { finished: false, next: [] });
+      const stale = await store.finishAndClaim({ finishes: [finish], claim });
+      assert.deepEqual(stale, { finished: [false], next: [] });
       assert.equal((await store.getJob({ id: 'c' }))?.state, 'pending');
 
-      const last = await store.finishAndClaim({ finish: { ...finish, jobId: 'b', attempt: b.attempt }, claim });
+      const last = await store.finishAndClaim({ finishes: [{ ...finish, jobId: 'b', attempt: b.attempt }], claim });
       assert.deepEqual(last.next.map((c) => c.job.id), ['c']);
-      const drained = await store.finishAndClaim({ finish: { ...finish, jobId: 'c', attempt: last.next[0]!.attempt }, claim });
-      assert.deepEqual(drained, { finished: true, next: [] });
+      const drained = await store.finishAndClaim({ finishes: [{ ...finish, jobId: 'c', attempt: last.next[0]!.attempt }], claim });
+      assert.deepEqual(drained, { finished: [true], next: [] });
+    });
+
+    it('finishAndClaim reports several attempts in one write, each guarded on its own, then claims for all the slots', async ({ store }) => {
+      await store.enqueue({
+        jobs: [newJob('a', { priority: 9 }), newJob('b', { priority: 8, maxRetries: 0 }), newJob('c', { priority: 7 }), newJob('d'), newJob('e'), newJob('f'), newJob('after-a', { dependsOn: ['a'] })],
+        ifNotExists: false,
+      });
+      const claim = { workerId: 'w1', host: 'test-host', leaseMs: 60_000, limit: 3, queues: null };
+      const held = await store.claim(claim);
+      assert.deepEqual(held.map((c) => c.job.id), ['a', 'b', 'c']);
+      const [a, b, c] = held as [typeof held[0], typeof held[0], typeof held[0]];
+      const finishes = [
+        { jobId: 'c', workerId: 'w1', attempt: c.attempt, result: ok, next: next('completed') },
+        { jobId: 'b', workerId: 'w1', attempt: b.attempt + 1, result: ok, next: next('completed') }, // not its run: a stale report
+        { jobId: 'a', workerId: 'w1', attempt: a.attempt, result: exit(1), next: next('failed', 60_000) },
+      ];
+      const reported = await store.finishAndClaim({ finishes, claim: { ...claim, limit: 3 } });
+      assert.deepEqual(reported.finished, [true, false, true], 'in the order given');
+      assert.deepEqual(reported.next.map((j) => j.job.id), ['d', 'e', 'f'], 'b still holds its slot, but the claim takes what it is asked');
+      assert.deepEqual(
+        (await store.getJobs({ ids: ['a', 'b', 'c', 'after-a'] })).map((j) => [j.id, j.state]).sort(),
+        [['a', 'failed'], ['after-a', 'waiting'], ['b', 'processing'], ['c', 'completed']],
+      );
+      // b's own report then applies; nothing is left to claim.
+      const last = await store.finishAndClaim({ finishes: [{ ...finishes[1]!, attempt: b.attempt, result: exit(2), next: next('dead') }], claim });
+      assert.deepEqual(last, { finished: [true], next: [] });
+      assert.equal((await store.getJob({ id: 'b' }))?.state, 'dead');
+    });
+
+    it('finishAndClaim claims nothing when no report of the batch applied', async ({ store }) => {
+      await store.enqueue({ jobs: [newJob('a'), newJob('b')], ifNotExists: false });
+      const claim = { workerId: 'w1', host: 'test-host', leaseMs: 60_000, limit: 1, queues: null };
+      const [a] = await store.claim(claim);
+      const stale = { jobId: 'a', workerId: 'w2', attempt: a!.attempt, result: ok, next: next('completed') };
+      const reported = await store.finishAndClaim({ finishes: [stale], claim: { ...claim, workerId: 'w2' } });
+      assert.deepEqual(reported, { finished: [false], next: [] });
+      assert.deepEqual((await store.getJobs({ ids: ['a', 'b'] })).map((j) => [j.id, j.state]).sort(), [['a', 'processing'], ['b', 'pending']]);
     });
 
     it('fails a job with a retry delay: not claimable before it is due', async ({ store }) => {

@@ -129,8 +129,8 @@ export function queuesContract(it: ContractIt): void {
             const done = (round + i) % 3 === 0 ? held[i]!.shift() : undefined;
             if (!done) return claimer.claim(claim);
             const finish = { jobId: done.job.id, workerId: `w${i}`, attempt: done.attempt, result: ok, next: next('completed') };
-            const reported = await claimer.finishAndClaim({ finish, claim });
-            assert.equal(reported.finished, true);
+            const reported = await claimer.finishAndClaim({ finishes: [finish], claim });
+            assert.deepEqual(reported.finished, [true]);
             return reported.next;
           }),
         );

@@ -24,8 +24,11 @@ export function wakeupsContract(it: ContractIt): void {
       await registerWorker(store, 'w1');
       await store.enqueue({ jobs: [newJob('done'), newJob('dies', { maxRetries: 0 }), newJob('queued', { delayMs: 3_600_000 })], ifNotExists: false });
       let ends = 0;
-      const unsubscribe = await store.subscribeToEnds(() => {
-        ends++;
+      const unsubscribe = await store.subscribeToEnds({
+        jobIds: ['done', 'dies', 'queued'],
+        onEnd: () => {
+          ends++;
+        },
       });
       try {
         const first = await claimNext(store);
@@ -36,7 +39,7 @@ export function wakeupsContract(it: ContractIt): void {
         const second = await claimNext(store);
         assert.equal(second?.job.id, 'dies');
         await store.finishAndClaim({
-          finish: { jobId: 'dies', workerId: 'w1', attempt: second.attempt, result: exit(1), next: next('dead') },
+          finishes: [{ jobId: 'dies', workerId: 'w1', attempt: second.attempt, result: exit(1), next: next('dead') }],
           claim: { workerId: 'w1', host: 'h', leaseMs: 60_000, limit: 1, queues: null },
         });
         await waitFor('a death to be told', () => ends > seen);
