@@ -99,8 +99,7 @@ describe('PostgresStore queues under concurrent claimers', { skip }, () => {
 
   it('spaces the starts of a rate-limited queue by the database clock across stores: 20/s over 200 jobs in 9.5-10.5 s', async () => {
     const stores = await Promise.all(Array.from({ length: 3 }, () => open()));
-    // Every start the ring records, with the clock the rule reads (an attempt's started_at is its transaction's start,
-    // which a wait for the queue's lock puts earlier).
+    // Every start the ring records, by the clock the rule reads, in a log of its own: the ring overwrites its slots.
     await sql(`CREATE TABLE "${schema}".start_log (started_at bigint NOT NULL)`);
     await sql(`CREATE FUNCTION "${schema}".log_start() RETURNS trigger LANGUAGE plpgsql AS $$
                  BEGIN INSERT INTO "${schema}".start_log VALUES (NEW.started_at); RETURN NEW; END $$`);

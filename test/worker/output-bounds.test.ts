@@ -79,8 +79,9 @@ describe('output of a job writing far past the output limit', () => {
     // Garbage from the strings read (collected late under load): 40-67 MiB seen; one that kept the output would grow by 400.
     assert.ok(growthMiB < 128, `RSS grew ${growthMiB.toFixed(1)} MiB`);
     // Bounded by how much the writer adds between two reads (5 ms apart at its fastest, more on a loaded machine): here
-    // up to about 100 MiB for `tr` at full speed; a file that kept everything would reach 381 MiB.
-    assert.ok(fileMost < 160 * MiB, `a capture file reached ${(fileMost / MiB).toFixed(1)} MiB`);
+    // up to about 100 MiB for `tr` at full speed, 172 MiB seen with the suite and more tests running beside it; a file
+    // that kept everything would reach 381 MiB.
+    assert.ok(fileMost < 256 * MiB, `a capture file reached ${(fileMost / MiB).toFixed(1)} MiB`);
     assert.equal(mostInFlight, 1, 'one store write at a time');
   });
 });

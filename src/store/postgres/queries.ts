@@ -177,9 +177,11 @@ const STATEMENTS = {
       (SELECT min(run_at) FROM @schema.jobs
         WHERE state = 'failed' AND run_at > ${NOW_MS}
           AND ($1::text[] IS NULL OR queue = ANY($1::text[])) AND queue NOT IN (SELECT name FROM held)),
-      (SELECT min(greatest(q.rate_next_at, s.started_at + q.rate_period_ms))
+      (SELECT min(greatest(q.rate_next_at, s.started_at + q.rate_period_ms,
+                           ceil(l.started_at + q.rate_period_ms::float8 / q.rate_count / 2)::bigint))
          FROM @schema.queues q
          LEFT JOIN @schema.queue_starts s ON s.queue = q.name AND s.slot = q.rate_slot % q.rate_count
+         LEFT JOIN @schema.queue_starts l ON l.queue = q.name AND q.rate_slot > 0 AND l.slot = (q.rate_slot - 1) % q.rate_count
         WHERE q.rate_count IS NOT NULL AND q.name NOT IN (SELECT name FROM held)
           AND ($1::text[] IS NULL OR q.name = ANY($1::text[]))
           AND EXISTS (SELECT 1 FROM @schema.jobs j

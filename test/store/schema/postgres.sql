@@ -213,9 +213,13 @@ AS $function$
                 - (SELECT count(*) FROM "@schema".jobs j WHERE j.queue = v_q.name AND j.state = 'processing')::integer);
             END IF;
             IF v_q.rate_count IS NOT NULL AND v_room_q > 0 THEN
+              -- The pace, the ring's oldest start a period ago, and the last start half a spacing ago.
               IF v_clock < v_q.rate_next_at OR EXISTS (
                    SELECT 1 FROM "@schema".queue_starts s
-                    WHERE s.queue = v_q.name AND s.slot = v_q.rate_slot % v_q.rate_count AND v_clock < s.started_at + v_q.rate_period_ms) THEN
+                    WHERE s.queue = v_q.name
+                      AND ((s.slot = v_q.rate_slot % v_q.rate_count AND v_clock < s.started_at + v_q.rate_period_ms)
+                           OR (v_q.rate_slot > 0 AND s.slot = (v_q.rate_slot - 1) % v_q.rate_count
+                               AND v_clock < s.started_at + v_q.rate_period_ms::float8 / v_q.rate_count / 2))) THEN
                 v_room_q := 0;
               ELSE
                 v_room_q := 1;
@@ -267,7 +271,7 @@ AS $function$
           RETURNING *
         ), attempt AS (
           INSERT INTO "@schema".attempts (job_id, attempt, worker_id, host, started_at)
-          SELECT id, runs, p_worker_id, p_host, now_ms FROM claimed
+          SELECT id, runs, p_worker_id, p_host, coalesce(v_clock, now_ms) FROM claimed
         )
         SELECT json_agg(row_to_json(c) ORDER BY c.priority DESC, c.run_at, c.created_at, c.seq),
                array_agg(DISTINCT c.queue) FILTER (WHERE c.queue = ANY(v_lock)),
@@ -275,14 +279,22 @@ AS $function$
           INTO v_jobs, v_started, v_left
           FROM claimed c;
 
-        -- Each rate-limited queue that started a job (one at most) records it: the ring slot, and the next start
-        -- one spacing on from the later of the planned start and half a spacing ago (late wake-ups do not drift).
+        -- Each rate-limited queue that started a job (one at most) records it: the ring slot, and the pace moved one
+        -- spacing on from the later of the planned start and a floor. While the queue starts jobs without a break (its
+        -- last start at most a spacing and a second ago) the floor is a second ago, or half a spacing when that is
+        -- longer: starts that came late are made up, half a spacing apart at the least. After a break it is half a
+        -- spacing ago: an idle queue builds up no starts to make up. (SQLite: queue-rules.ts, recordRateStart.)
         IF v_started IS NOT NULL THEN
           WITH started AS (
-            UPDATE "@schema".queues
+            UPDATE "@schema".queues q
                SET rate_slot = rate_slot + 1, updated_at = now_ms,
-                   rate_next_at = round(greatest(rate_next_at::float8, v_clock - rate_period_ms::float8 / rate_count / 2)
-                                        + rate_period_ms::float8 / rate_count)::bigint
+                   rate_next_at = round(greatest(rate_next_at::float8, v_clock - CASE
+                       WHEN v_clock - (SELECT s.started_at FROM "@schema".queue_starts s
+                                        WHERE s.queue = q.name AND q.rate_slot > 0 AND s.slot = (q.rate_slot - 1) % q.rate_count)
+                            <= rate_period_ms::float8 / rate_count + 1000
+                       THEN greatest(1000, rate_period_ms::float8 / rate_count / 2)
+                       ELSE rate_period_ms::float8 / rate_count / 2 END)
+                     + rate_period_ms::float8 / rate_count)::bigint
              WHERE name = ANY(v_started) AND rate_count IS NOT NULL
             RETURNING name, ((rate_slot - 1) % rate_count)::integer AS slot
           )
@@ -426,3 +438,4 @@ AS $function$
 7 named queues, their limits and multi-job claims
 8 a claim that leaves rows locked wakes idle workers
 9 finishes in batches; job ends announced only when awaited
+10 a rate makes up the starts that came late
