@@ -97,6 +97,36 @@ describe('PostgresStore queues under concurrent claimers', { skip }, () => {
     assert.ok(limitedStarts >= 40, `only ${limitedStarts} jobs of the limited queue started`);
   });
 
+  it('a rate makes up a late start while its queue is busy, and builds up nothing while it is idle', async () => {
+    // The store's contract drains on a manual clock; PostgreSQL keeps real time, so lateness is made here by moving
+    // the queue's pace and ring back, as if the claimer had woken that much later. Exact, however loaded the machine.
+    const store = await open();
+    await store.setQueue({ name: 'paced', rate: { count: 20, periodMs: 1_000 } });
+    await store.enqueue({ jobs: Array.from({ length: 3 }, (_, i) => newJob(`p${i}`, { queue: 'paced' })), ifNotExists: false });
+    const claimOne = async (): Promise<void> => {
+      assert.equal((await store.claim({ workerId: 'w', host: 'h', leaseMs: 60_000, limit: 4, queues: ['paced'] })).length, 1);
+    };
+    const pace = async (): Promise<number> => (await sql<{ at: number }>(`SELECT rate_next_at::float8 AS at FROM "${schema}".queues WHERE name = 'paced'`))[0]!.at;
+    const rewind = (ms: number) =>
+      sql(`WITH q AS (UPDATE "${schema}".queues SET rate_next_at = rate_next_at - $1 WHERE name = 'paced')
+           UPDATE "${schema}".queue_starts SET started_at = started_at - $1 WHERE queue = 'paced'`, [ms]);
+    await claimOne();
+
+    // 300 ms late: the pace moves one spacing on from where it was, not from now.
+    await rewind(300);
+    const planned = await pace();
+    await claimOne();
+    assert.equal(await pace(), planned + 50, 'the late start is made up');
+
+    // A break of 2 s: the pace starts afresh half a spacing from now.
+    await rewind(2_000);
+    const before = await store.now();
+    await claimOne();
+    const after = await store.now();
+    const fresh = await pace();
+    assert.ok(fresh >= before + 25 && fresh <= after + 25, `after a break the next start is half a spacing on: ${fresh - before} ms`);
+  });
+
   it('spaces the starts of a rate-limited queue by the database clock across stores: 20/s over 200 jobs in 9.5-10.5 s', async () => {
     const stores = await Promise.all(Array.from({ length: 3 }, () => open()));
     // Every start the ring records, by the clock the rule reads, in a log of its own: the ring overwrites its slots.

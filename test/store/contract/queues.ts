@@ -210,11 +210,12 @@ export function queuesContract(it: ContractIt): void {
       const starts = await startsUnderRate(subject, 120, { lateMs: (started) => (started % 9 === 8 ? 150 : 0) });
       // On pace: the second start half an interval after the first, then one every interval: 25 + 118 x 50 ms. The
       // pace makes lateness up, half an interval a start; the ring keeps a late start's delay for the start a period
-      // (20 starts) later, so some remains (exactly 6.175 s on a manual clock). A store on the real clock wakes a
-      // little late each time too, more so on a loaded machine: the bound is well under the 7.55 s of a pace that
-      // forgets lateness, which no store can take less than.
+      // (20 starts) later, so some remains: 6.175 s, against 7.55 s for a pace that forgets lateness. A store on the
+      // real clock wakes later still by however loaded the machine is, so the span is checked on a manual clock
+      // (PostgreSQL's catch-up is checked exactly in postgres-queues.test.ts); the spacing rules hold on either.
       const span = starts.at(-1)! - starts[0]!;
-      assert.ok(span >= 5_925 && span <= 7_100, `120 starts took ${span} ms, expected 5925 to 7100: ${starts.join(', ')}`);
+      if (subject.manualClock) assert.equal(span, 6_175, `120 starts took ${span} ms: ${starts.join(', ')}`);
+      else assert.ok(span >= 5_925, `120 starts took ${span} ms: ${starts.join(', ')}`);
       for (let i = 1; i < starts.length; i++) assert.ok(starts[i]! - starts[i - 1]! >= 25, `start ${i} at least half an interval after the one before: ${starts.join(', ')}`);
       for (let i = 20; i < starts.length; i++) assert.ok(starts[i]! - starts[i - 20]! >= 1_000, `at most 20 starts in any second: ${starts.join(', ')}`);
     });

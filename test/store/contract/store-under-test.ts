@@ -16,6 +16,8 @@ export interface StoreUnderTest {
    * on by `ms`: only ever a few milliseconds in this suite.
    */
   elapse: (ms: number) => Promise<void>;
+  /** Whether `elapse` is exact (a manual clock), so that timings may be checked to the millisecond. */
+  manualClock: boolean;
   /** Another connection (its own handle, pool or file descriptor) to the same store, closed after the test. */
   connect: () => Promise<Store>;
 }
@@ -36,6 +38,7 @@ export function contractIt(makeStore: MakeStore, options: { manualClock: boolean
       const subject: StoreUnderTest = {
         store: temp.store,
         elapse: clock ? async (ms) => clock.advance(ms) : (ms) => waitForStoreTime(temp.store, ms),
+        manualClock: clock !== null,
         connect: async () => {
           const store = await openStore(temp.location, { durability: 'normal', schema: temp.env.QUEUECTL_SCHEMA, ...(clock ? { clock } : {}) });
           extra.push(store);
