@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli, startCli } from '../support/run-cli';
 import { tempSqliteStore, type TempStore } from '../support/temp-store';
@@ -65,6 +67,40 @@ describe('stats, metrics and dashboard commands', () => {
       server.child.kill('SIGTERM');
     }
     assert.equal(await server.exited, 0, server.output().stderr);
+  });
+
+  it('dashboard --open hands the browser opener the URL, with the token; without an opener it says where to go', async () => {
+    // A stand-in for xdg-open first on PATH: it writes down the URL it was given.
+    const bin = join(dirname(temp.location), 'opener-bin');
+    const opened = join(dirname(temp.location), 'opened-url');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s' "$1" > '${opened}.tmp' && mv '${opened}.tmp' '${opened}'\n`, { mode: 0o755 });
+    const token = 'open-sesame-42';
+    const server = startCli(temp, ['dashboard', '--port', '0', '--token', token, '--open'], { env: { PATH: `${bin}:${process.env.PATH}` } });
+    try {
+      const url = await waitFor('the dashboard URL', () => /Dashboard on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(server.output().stdout)?.[1]);
+      const given = await waitFor('the opener to be run', () => (existsSync(opened) ? readFileSync(opened, 'utf8') : null));
+      assert.equal(given, `${url}?token=${token}`);
+      // The URL opened lets the browser in: it sets the token's cookie and sends it on to the page.
+      const entry = await fetch(given, { redirect: 'manual' });
+      assert.equal(entry.status, 303);
+      assert.match(entry.headers.get('set-cookie') ?? '', /^queuectl_dashboard_token=open-sesame-42;/);
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+    assert.equal(await server.exited, 0, server.output().stderr);
+
+    // No opener anywhere on PATH (the CLI runs from process.execPath, so it needs none).
+    const empty = join(dirname(temp.location), 'empty-bin');
+    mkdirSync(empty, { recursive: true });
+    const alone = startCli(temp, ['dashboard', '--port', '0', '--open'], { env: { PATH: empty } });
+    try {
+      const line = await waitFor('the fallback line', () => /^Could not start a browser \(xdg-open\); open (http:\S+)$/m.exec(alone.output().stdout)?.[1]);
+      assert.equal((await fetch(line)).status, 200);
+    } finally {
+      alone.child.kill('SIGTERM');
+    }
+    assert.equal(await alone.exited, 0, alone.output().stderr);
   });
 
   it('dashboard on a port in use says so in one line', async () => {
