@@ -4,6 +4,7 @@ import type { Attempt } from '../src/core/job';
 import { Cleanup, median, progress, runCli, sleep } from './harness';
 import { existsSync, writeFileSync } from 'node:fs';
 import { workerSpawnEngine, type SpawnEngine } from '../src/worker/spawn';
+import { measurePgBossDrain, type PeerResult } from './peer-pg-boss';
 import { ADDON_PATH, addonHasSpawnAsync, measureSpawnCeiling, type CeilingResult } from './spawn-ceiling';
 import { createTarget, processesCpuMs, startWorkers, workerBackends, workerLogTail, type Backend } from './targets';
 
@@ -36,9 +37,10 @@ export interface ShapeDrain {
    * The rate as a share of ceilings of the same round, median over rounds: `oneProcess`, the child_process loop with
    * 1 process × 4 in flight (issue 10's baseline); `native`, the addon's posix_spawn loop, 1 process × 4, no queue
    * (issue 14's native ceiling; null without the addon); `threaded`, the addon's loop starting each child on the
-   * threadpool as the workers do (null without it); `best`, the higher child_process shape (issue 14's).
+   * threadpool as the workers do (null without it); `best`, the higher child_process shape (issue 14's); `peer`,
+   * pg-boss's drain (null without PostgreSQL).
    */
-  ratio: { oneProcess: number; native: number | null; threaded: number | null; best: number };
+  ratio: { oneProcess: number; native: number | null; threaded: number | null; best: number; peer: number | null };
   /** Every round's share of the posix_spawn loop (else of the child_process 1 × 4 loop), in round order. */
   roundsRatio: number[];
   /** Jobs per worker process (from the attempts' worker_id), ascending, in the last round. */
@@ -78,6 +80,12 @@ export interface DrainResult {
   nativeCeiling: { perSecond: number; cpuMsPerRun: number; runs: number[] } | null;
   /** The same loop with spawnAsync (each start on the threadpool, as workers start jobs); null without it. */
   threadedCeiling: { perSecond: number; cpuMsPerRun: number; runs: number[] } | null;
+  /**
+   * Issue 14's Node peer in the same rounds: pg-boss, 4 `work()` loops with a batch of 100 each, 4 in flight (median
+   * over rounds; null without PostgreSQL). One `work()` running its batch of 100 four at a time is bound by pg-boss's
+   * polling interval (a fetch at most every 0.5 s: 208 jobs/s measured), so the faster shape is the one measured.
+   */
+  peer: { name: string; perSecond: number; cpuMsPerRun: number; runs: number[] } | null;
   /** Each shape of DRAIN_SHAPES, in that order. */
   shapes: ShapeDrain[];
   /** The 1-minute load average at the start of each round (the machine is shared). */
@@ -92,8 +100,17 @@ export interface DrainResult {
  * loops' start-up counts (measured on its own). Each drain has a fresh store. Each round's ratios are to that round's
  * ceilings; the figures are medians over the rounds.
  */
-export async function measureDrain(params: { backend: Backend; jobs: number; rounds: number; cleanup: Cleanup; shapes?: readonly DrainShape[] }): Promise<DrainResult> {
+export async function measureDrain(params: {
+  backend: Backend;
+  jobs: number;
+  rounds: number;
+  cleanup: Cleanup;
+  shapes?: readonly DrainShape[];
+  /** The server pg-boss (the peer) drains on; null: no peer. */
+  peerPgUrl?: string | null;
+}): Promise<DrainResult> {
   const { backend, jobs, rounds, cleanup } = params;
+  const peerPgUrl = params.peerPgUrl ?? null;
   const shapes = params.shapes ?? DRAIN_SHAPES;
   // Only its temp directory is used (the loops' counter files and the jobs file).
   const dir = createTarget('sqlite', 'drain-ceiling', cleanup).dir;
@@ -102,7 +119,7 @@ export async function measureDrain(params: { backend: Backend; jobs: number; rou
   const native = existsSync(ADDON_PATH);
   const threaded = native && addonHasSpawnAsync();
 
-  const perRound: { ceilings: CeilingResult[]; drains: Map<DrainShape, DrainOnce> }[] = [];
+  const perRound: { ceilings: CeilingResult[]; peer: PeerResult | null; drains: Map<DrainShape, DrainOnce> }[] = [];
   const loadAverages: number[] = [];
   for (let round = 0; round < rounds; round++) {
     const turned = round % 2 === 1;
@@ -116,10 +133,18 @@ export async function measureDrain(params: { backend: Backend; jobs: number; rou
     ];
     if (turned) loops.reverse();
     const ceilings: CeilingResult[] = [];
+    let peer: PeerResult | null = null;
+    const measurePeer = async () => {
+      if (peerPgUrl === null) return;
+      progress(`drain/${backend}: round ${round + 1}: pg-boss, 4 work() x batch 100`);
+      peer = await measurePgBossDrain(peerPgUrl, jobs, IN_FLIGHT, IN_FLIGHT);
+    };
+    if (turned) await measurePeer();
     for (const loop of loops) ceilings.push(await loop());
+    if (!turned) await measurePeer();
     const drains = new Map<DrainShape, DrainOnce>();
     for (const shape of turned ? [...shapes].reverse() : shapes) drains.set(shape, await drainOnce({ backend, jobs, file, shape, cleanup }));
-    perRound.push({ ceilings, drains });
+    perRound.push({ ceilings, peer, drains });
   }
 
   const of = (ceilings: CeilingResult[], engine: CeilingResult['engine'], processes: number) =>
@@ -147,6 +172,14 @@ export async function measureDrain(params: { backend: Backend; jobs: number; rou
     nativeCeiling: native
       ? { perSecond: median(roundCeilings.map((c) => c.native!.perSecond)), cpuMsPerRun: median(roundCeilings.map((c) => c.native!.cpuMsPerRun)), runs: roundCeilings.map((c) => c.native!.perSecond) }
       : null,
+    peer: peerPgUrl === null
+      ? null
+      : {
+          name: 'pg-boss 10 (4 work() × batch 100)',
+          perSecond: median(perRound.map((r) => r.peer!.perSecond)),
+          cpuMsPerRun: median(perRound.map((r) => r.peer!.cpuMsPerRun)),
+          runs: perRound.map((r) => r.peer!.perSecond),
+        },
     threadedCeiling: threaded
       ? { perSecond: median(roundCeilings.map((c) => c.threaded!.perSecond)), cpuMsPerRun: median(roundCeilings.map((c) => c.threaded!.cpuMsPerRun)), runs: roundCeilings.map((c) => c.threaded!.perSecond) }
       : null,
@@ -166,6 +199,7 @@ export async function measureDrain(params: { backend: Backend; jobs: number; rou
         ratio: {
           oneProcess: median(oneProcessRatios), native: nativeRatios === null ? null : median(nativeRatios),
           threaded: threadedRatios === null ? null : median(threadedRatios), best: median(roundCeilings.map((c, i) => rate(i) / c.best)),
+          peer: peerPgUrl === null ? null : median(perRound.map((r, i) => rate(i) / r.peer!.perSecond)),
         },
         roundsRatio: nativeRatios ?? oneProcessRatios,
         perWorker: drains[drains.length - 1]!.perWorker,

@@ -103,6 +103,19 @@ export function renderMarkdown(r: BenchResults): string {
     `${(['sqlite', 'postgres'] as const).map((b) => cell(r.drain[b], (d) => `${num(d.ceiling.baseline)} jobs/s`)).filter((t) => t !== '–').join(' / ')}`,
     `≥ ${num(TARGETS.sqlite.nativeDrainShare, 1)}× / ≥ ${num(TARGETS.postgres.nativeDrainShare, 1)}× with posix_spawn; ≥ ${percent(TARGETS.sqlite.drainShare)} / ≥ ${percent(TARGETS.postgres.drainShare)} with child_process`,
   ]);
+  if (drainJobs?.peer) {
+    rows.push([
+      '2',
+      `Drain, the faster shape, beside the Node peer: ${drainJobs.peer.name}, 4 in flight, same rounds`,
+      ...both(r.drain, (d, b) => {
+        if (d.peer === null) return 'no peer (PostgreSQL not in the run)';
+        const best = Math.max(...d.shapes.map((s) => s.ratio.peer ?? 0));
+        return `${num(best, 2)}× ${verdict(best >= TARGETS[b].nativeDrainShare)}`;
+      }),
+      `pg-boss jobs/s: ${(['sqlite', 'postgres'] as const).map((b) => cell(r.drain[b], (d) => (d.peer ? num(d.peer.perSecond) : '–'))).filter((t) => t !== '–').join(' / ')}`,
+      `≥ ${num(TARGETS.sqlite.nativeDrainShare, 1)}× / ≥ ${num(TARGETS.postgres.nativeDrainShare, 1)}×`,
+    ]);
+  }
   const fourWorkers = drainJobs?.shapes.findIndex((s) => s.shape.count > 1) ?? -1;
   if (fourWorkers >= 0) {
     rows.push(['2', `Jobs per worker (min–max), ${shapeName(drainJobs!.shapes[fourWorkers]!.shape)}`, ...both(r.drain, (d) => `${d.shapes[fourWorkers]!.perWorker.min}–${d.shapes[fourWorkers]!.perWorker.max}`), `even split: ${drainJobs!.jobs / drainJobs!.shapes[fourWorkers]!.shape.count}`, 'fair']);
@@ -166,7 +179,7 @@ export function renderMarkdown(r: BenchResults): string {
         `${shapeName(s.shape)}: ${num(s.drainMs)} ms first start → last finish (last worker's first claim after ${num(s.rampMs)} ms); per job ${num(s.perJob.inJobMs)} (mean ${num(s.perJob.meanInJobMs, 2)}) ms claim → finish write, ${num(s.perJob.idleSlotMs, 2)} ms of slot time idle; workers' CPU ${s.cpuMsPerJob === null ? '?' : num(s.cpuMsPerJob, 2)} ms per job${s.serverCpuMsPerJob === null ? '' : ` + the server's ${num(s.serverCpuMsPerJob, 2)} ms (${s.serverProcesses} backends)`}; ${num(s.ratio.native === null ? NaN : s.ratio.native * 100)}% of the posix_spawn loop, ${num(s.ratio.threaded === null ? NaN : s.ratio.threaded * 100)}% of the threaded one, ${num(s.ratio.oneProcess, 2)}× the child_process 1 × 4 loop, ${num(s.ratio.best, 2)}× the higher child_process shape${s.shape.count > 1 ? `; jobs per worker ${s.perWorker.counts.join(', ')}` : ''}`,
       ).join('. ');
       notes.push(
-        `- drain/${backend} (jobs start with ${d.engine}; medians of ${d.rounds} round(s), load average ${d.loadAverages.map((l) => num(l, 1)).join(', ')} at their starts; per round, share of the ${d.nativeCeiling ? 'posix_spawn' : 'child_process'} loop: ${d.shapes.map((s) => `${s.shape.count}×${s.shape.concurrency} ${s.roundsRatio.map((v) => percent(v)).join(', ')}`).join('; ')}): ${shapes}. Spawn loops: child_process 1 × 4 ${num(d.ceiling.oneProcess)}, 4 × 1 ${num(d.ceiling.fourProcesses)} jobs/s (runs: ${d.ceiling.runs.map((c) => num(c.perSecond)).join(', ')}), CPU per run ${num(d.ceiling.cpuMsPerRun, 2)} ms${d.nativeCeiling ? `; posix_spawn 1 × 4 ${num(d.nativeCeiling.perSecond)} jobs/s (runs: ${d.nativeCeiling.runs.map((v) => num(v)).join(', ')}), CPU per run ${num(d.nativeCeiling.cpuMsPerRun, 2)} ms` : ''}${d.threadedCeiling ? `; threaded posix_spawn 1 × 4 ${num(d.threadedCeiling.perSecond)} jobs/s (runs: ${d.threadedCeiling.runs.map((v) => num(v)).join(', ')}), CPU per run ${num(d.threadedCeiling.cpuMsPerRun, 2)} ms` : ''}.`,
+        `- drain/${backend} (jobs start with ${d.engine}; medians of ${d.rounds} round(s), load average ${d.loadAverages.map((l) => num(l, 1)).join(', ')} at their starts; per round, share of the ${d.nativeCeiling ? 'posix_spawn' : 'child_process'} loop: ${d.shapes.map((s) => `${s.shape.count}×${s.shape.concurrency} ${s.roundsRatio.map((v) => percent(v)).join(', ')}`).join('; ')}): ${shapes}. Spawn loops: child_process 1 × 4 ${num(d.ceiling.oneProcess)}, 4 × 1 ${num(d.ceiling.fourProcesses)} jobs/s (runs: ${d.ceiling.runs.map((c) => num(c.perSecond)).join(', ')}), CPU per run ${num(d.ceiling.cpuMsPerRun, 2)} ms${d.nativeCeiling ? `; posix_spawn 1 × 4 ${num(d.nativeCeiling.perSecond)} jobs/s (runs: ${d.nativeCeiling.runs.map((v) => num(v)).join(', ')}), CPU per run ${num(d.nativeCeiling.cpuMsPerRun, 2)} ms` : ''}${d.threadedCeiling ? `; threaded posix_spawn 1 × 4 ${num(d.threadedCeiling.perSecond)} jobs/s (runs: ${d.threadedCeiling.runs.map((v) => num(v)).join(', ')}), CPU per run ${num(d.threadedCeiling.cpuMsPerRun, 2)} ms` : ''}${d.peer ? `. Peer: ${d.peer.name} ${num(d.peer.perSecond)} jobs/s (runs: ${d.peer.runs.map((v) => num(v)).join(', ')}), its process's CPU ${num(d.peer.cpuMsPerRun, 2)} ms per job` : ''}.`,
       );
     }
     const m = r.memory[backend];

@@ -98,7 +98,7 @@ async function main(): Promise<number> {
 
   if (wanted('startup')) results.startup = await measure('startup', (cleanup) => measureStartup({ runs: sizes.startupRuns, cleanup }));
   for (const backend of backends) {
-    if (wanted('drain')) results.drain[backend] = await measure(`drain/${backend}`, (cleanup) => measureDrain({ backend, jobs: sizes.drainJobs, rounds: sizes.drainRounds, cleanup }));
+    if (wanted('drain')) results.drain[backend] = await measure(`drain/${backend}`, (cleanup) => measureDrain({ backend, jobs: sizes.drainJobs, rounds: sizes.drainRounds, cleanup, peerPgUrl: pgReason === null ? pgUrl : null }));
   }
   for (const backend of backends) {
     if (wanted('memory')) results.memory[backend] = await measure(`memory/${backend}`, (cleanup) => measureMemory({ backend, slots: sizes.memorySlots, cleanup }));

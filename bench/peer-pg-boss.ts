@@ -1,0 +1,51 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { benchEnv } from './harness';
+
+/**
+ * Issue 14's Node peer: pg-boss draining `true` jobs with 4 in flight, beside queuectl's drains in the same rounds.
+ * Two shapes, as queuectl's: one `work()` with a batch of 100 run 4 at a time, and 4 `work()` loops with a batch of
+ * 100 each, run one at a time; the peer's figure is the higher. The loop is peer-pg-boss-child.cjs.
+ */
+
+export interface PeerResult {
+  workers: number;
+  ms: number;
+  runs: number;
+  /** CPU time of the pg-boss process per job (its own, not the server's or the `sh` children's). */
+  cpuMsPerRun: number;
+  perSecond: number;
+}
+
+/** Drains `jobs` jobs through pg-boss on `pgUrl` in a fresh schema, with `workers` work() loops and `inFlight` in all. */
+export async function measurePgBossDrain(pgUrl: string, jobs: number, workers: number, inFlight: number): Promise<PeerResult> {
+  const schema = `bench_pgboss_${process.pid}_${Date.now()}`;
+  const child = spawn(process.execPath, [join(__dirname, 'peer-pg-boss-child.cjs'), pgUrl, schema, String(jobs), String(workers), String(inFlight)], {
+    env: benchEnv(),
+    stdio: ['pipe', 'pipe', 'inherit'],
+    // Its own session, as the workers and the spawn loops have (a fair share of the CPU under autogroup scheduling).
+    detached: true,
+  });
+  let out = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('ready\n')) resolve();
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`pg-boss peer exited ${code} before it was ready`)));
+  });
+  const done = new Promise<{ start: number; end: number; runs: number; cpuMs: number }>((resolve, reject) =>
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.slice(out.indexOf('ready\n') + 6))) : reject(new Error(`pg-boss peer exited ${code}`)))),
+  );
+  done.catch(() => undefined); // awaited below; a failure before then must not crash the bench as unhandled
+  try {
+    await ready;
+    child.stdin.end('go\n');
+    const span = await done;
+    const ms = span.end - span.start;
+    return { workers, ms, runs: span.runs, cpuMsPerRun: span.cpuMs / span.runs, perSecond: span.runs / (ms / 1000) };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}
