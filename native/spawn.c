@@ -387,6 +387,25 @@ static napi_value spawn_child_async(napi_env env, napi_callback_info info) {
 }
 #endif
 
+/**
+ * groupHasMembers(pgid): whether any process (a zombie too) is left in the group, by signal 0. Node's process.kill
+ * answers an empty group by throwing an ErrnoException, which costs a worker more than the rest of this check; a
+ * worker asks once per job, after its shell exited.
+ */
+static napi_value group_has_members(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg;
+  CHECK(napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
+  int32_t pgid = 0;
+  if (argc != 1 || napi_get_value_int32(env, arg, &pgid) != napi_ok || pgid <= 1) {
+    napi_throw_type_error(env, NULL, "groupHasMembers(pgid): a process group id above 1");
+    return NULL;
+  }
+  napi_value result;
+  napi_get_boolean(env, kill(-pgid, 0) == 0 || errno == EPERM, &result);
+  return result;
+}
+
 /** Why this build cannot spawn natively here, or null when it can (checked once, by the JS wrapper, at load). */
 static napi_value unavailable_reason(napi_env env, napi_callback_info info) {
   (void)info;
@@ -410,6 +429,7 @@ static napi_value unavailable_reason(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"unavailableReason", NULL, unavailable_reason, NULL, NULL, NULL, napi_default, NULL},
+      {"groupHasMembers", NULL, group_has_members, NULL, NULL, NULL, napi_default, NULL},
 #if HAVE_NATIVE_SPAWN
       {"spawn", NULL, spawn_child, NULL, NULL, NULL, napi_default, NULL},
       {"spawnAsync", NULL, spawn_child_async, NULL, NULL, NULL, napi_default, NULL},

@@ -4,7 +4,7 @@ import { describeResult, type AttemptResult } from '../core/transitions';
 import { setLongTimeout } from './long-timer';
 import { OutputCapture, type OutputSink } from './output-capture';
 import { processGroupExists } from '../platform/process-info';
-import { spawnJob, type SpawnedJob } from './spawn';
+import { groupHasMembers, spawnJob, type SpawnedJob } from './spawn';
 
 /** How long a signalled job gets to exit before its whole process group is sent SIGKILL. */
 export const KILL_GRACE_MS = 3000;
@@ -51,11 +51,12 @@ export class RunningCommand {
   constructor(options: RunCommandOptions) {
     this.graceMs = options.killGraceMs ?? KILL_GRACE_MS;
     this.timeoutSeconds = options.timeoutSeconds;
-    const cwdProblem = options.cwd === null ? null : checkDirectory(options.cwd);
-    if (cwdProblem) {
-      this.result = Promise.resolve({ outcome: 'spawn_error', exitCode: null, signal: null, error: `could not start: ${cwdProblem}` });
-      return;
-    }
+    // A start that failed says why; a missing working directory is named as such (looked at only then: a stat per
+    // job is a cost every job would pay).
+    const startFailed = (err: Error): AttemptResult => ({
+      outcome: 'spawn_error', exitCode: null, signal: null,
+      error: `could not start: ${(options.cwd === null ? null : checkDirectory(options.cwd)) ?? err.message}`,
+    });
     let capture: OutputCapture;
     try {
       capture = new OutputCapture(options.captureDir, options.captureLimitBytes, options.captureName);
@@ -75,7 +76,7 @@ export class RunningCommand {
       });
     } catch (err) {
       capture.close();
-      this.result = Promise.resolve({ outcome: 'spawn_error', exitCode: null, signal: null, error: `could not start: ${(err as Error).message}` });
+      this.result = Promise.resolve(startFailed(err as Error));
       return;
     }
     this.child = child;
@@ -114,7 +115,7 @@ export class RunningCommand {
       };
       child.exited.then(
         ({ code, signal }) => void this.afterExit(code, signal).then(finish),
-        (err: Error) => finish({ outcome: 'spawn_error', exitCode: null, signal: null, error: `could not start: ${err.message}` }),
+        (err: Error) => finish(startFailed(err)),
       );
     });
   }
@@ -196,16 +197,6 @@ export function withExitStatus(command: string, statusPath: string): string {
 
 function shellQuote(text: string): string {
   return `'${text.replaceAll("'", `'\\''`)}'`;
-}
-
-/** True when any process (even a zombie) is left in the group: one cheap signal 0, no /proc scan. */
-function groupHasMembers(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function checkDirectory(path: string): string | null {

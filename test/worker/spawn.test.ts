@@ -3,7 +3,7 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { spawnEngine, spawnJob, useSpawnEngine, workerSpawnEngine, type SpawnJobOptions } from '../../src/worker/spawn';
+import { groupHasMembers, spawnEngine, spawnJob, useSpawnEngine, workerSpawnEngine, type SpawnJobOptions } from '../../src/worker/spawn';
 import { skipEngine, SPAWN_ENGINES } from '../support/spawn-engines';
 
 /** Children of this process that exited and were never reaped. */
@@ -99,6 +99,17 @@ for (const engine of SPAWN_ENGINES) {
       assert.deepEqual(exit, { code: null, signal: 'SIGPIPE' });
       assert.equal(readFileSync(join(dir, 'out'), 'utf8'), '');
       process.removeAllListeners('SIGPIPE');
+    });
+
+    it('tells whether any process is left in a job\'s group after its shell exited', async () => {
+      // The shell leaves a background sleep in its group.
+      const job = sh('sleep 30 & echo $! > bg');
+      await job.exited;
+      assert.equal(groupHasMembers(job.pid!), true, 'the background sleep is left');
+      process.kill(Number(readFileSync(join(dir, 'bg'), 'utf8')), 'SIGKILL');
+      const alone = sh('true');
+      await alone.exited;
+      assert.equal(groupHasMembers(alone.pid!), false, 'a job that left nothing');
     });
 
     it('fails to start a program that does not exist', async () => {

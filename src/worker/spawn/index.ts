@@ -10,6 +10,8 @@ export const SPAWN_ENV = 'QUEUECTL_SPAWN';
 interface Chosen {
   engine: SpawnEngine;
   spawn: SpawnJob;
+  /** Whether any process is left in a job's group: the addon's probe when loaded, else a signal 0 from Node. */
+  groupHasMembers: (pgid: number) => boolean;
   /** Why the fallback runs; null for posix_spawn. */
   reason: string | null;
 }
@@ -20,10 +22,12 @@ let chosen: Chosen | null = null;
 function choose(): Chosen {
   if (chosen) return chosen;
   if (process.env[SPAWN_ENV] === 'child_process') {
-    chosen = { engine: 'child_process', spawn: childProcessSpawn, reason: `${SPAWN_ENV}=child_process` };
+    chosen = { engine: 'child_process', spawn: childProcessSpawn, groupHasMembers: signalGroupHasMembers, reason: `${SPAWN_ENV}=child_process` };
   } else {
     const native = loadNativeSpawn();
-    chosen = 'spawn' in native ? { engine: 'posix_spawn', spawn: native.spawn, reason: null } : { engine: 'child_process', spawn: childProcessSpawn, reason: native.reason };
+    chosen = 'spawn' in native
+      ? { engine: 'posix_spawn', spawn: native.spawn, groupHasMembers: native.groupHasMembers ?? signalGroupHasMembers, reason: null }
+      : { engine: 'child_process', spawn: childProcessSpawn, groupHasMembers: signalGroupHasMembers, reason: native.reason };
   }
   return chosen;
 }
@@ -36,12 +40,12 @@ export function useSpawnEngine(engine: SpawnEngine | null): void {
   chosen = null;
   if (engine === null) return;
   if (engine === 'child_process') {
-    chosen = { engine, spawn: childProcessSpawn, reason: 'chosen by the caller' };
+    chosen = { engine, spawn: childProcessSpawn, groupHasMembers: signalGroupHasMembers, reason: 'chosen by the caller' };
     return;
   }
   const native = loadNativeSpawn();
   if (!('spawn' in native)) throw new Error(`posix_spawn is unavailable: ${native.reason}`);
-  chosen = { engine, spawn: native.spawn, reason: null };
+  chosen = { engine, spawn: native.spawn, groupHasMembers: native.groupHasMembers ?? signalGroupHasMembers, reason: null };
 }
 
 /**
@@ -49,6 +53,21 @@ export function useSpawnEngine(engine: SpawnEngine | null): void {
  * returns a rejecting `exited`, when it cannot start.
  */
 export const spawnJob: SpawnJob = (options) => choose().spawn(options);
+
+/** True when any process (even a zombie) is left in the group `pgid`: one cheap signal 0, no /proc scan. */
+export function groupHasMembers(pgid: number): boolean {
+  return choose().groupHasMembers(pgid);
+}
+
+/** Node's way: process.kill answers an empty group by throwing, which costs tens of µs (the addon's probe does not). */
+function signalGroupHasMembers(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** The engine jobs of this process are started with. */
 export function spawnEngine(): SpawnEngine {

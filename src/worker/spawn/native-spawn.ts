@@ -8,6 +8,8 @@ const ADDON_FILE = join('build', 'Release', 'queuectl_spawn.node');
 
 interface SpawnAddon {
   unavailableReason(): string | null;
+  /** Whether any process (a zombie too) is left in the group (absent from an addon built before it). */
+  groupHasMembers?(pgid: number): boolean;
   spawn(
     file: string,
     argv: string[],
@@ -46,8 +48,8 @@ function findAddon(): string | null {
   return null;
 }
 
-/** The addon's spawn, or why it cannot be used here (never throws). */
-export function loadNativeSpawn(): { spawn: SpawnJob } | { reason: string } {
+/** The addon's spawn (and its group probe, when built with one), or why it cannot be used here (never throws). */
+export function loadNativeSpawn(): { spawn: SpawnJob; groupHasMembers: ((pgid: number) => boolean) | null } | { reason: string } {
   if (process.platform !== 'linux') return { reason: `native spawn is Linux-only (this is ${process.platform})` };
   const path = findAddon();
   if (path === null) return { reason: `the native addon was not built (${ADDON_FILE} is missing; see the install log)` };
@@ -60,7 +62,8 @@ export function loadNativeSpawn(): { spawn: SpawnJob } | { reason: string } {
   }
   const reason = addon.unavailableReason();
   if (reason !== null) return { reason };
-  return { spawn: (options) => nativeSpawn(addon, options) };
+  const probe = addon.groupHasMembers;
+  return { spawn: (options) => nativeSpawn(addon, options), groupHasMembers: probe ? (pgid) => probe.call(addon, pgid) : null };
 }
 
 function nativeSpawn(addon: SpawnAddon, options: SpawnJobOptions): SpawnedJob {
