@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { join } from 'node:path';
 
 /**
@@ -105,3 +106,26 @@ export function median(samples: number[]): number {
 
 /** Progress lines go to stderr, so stdout holds only the results table. */
 export const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+/**
+ * A measuring child: `node SCRIPT ARGS` in its own session (with the kernel's autogroup scheduling a session is the
+ * unit that gets a fair share of the CPU, as each worker has), which prints "ready", waits for a line on stdin, and
+ * prints its figures as one JSON line before exiting 0. `ready` resolves on "ready"; `done` with the JSON.
+ */
+export function startMeasuringChild<T>(script: string, args: string[], what: string): { child: ChildProcessByStdio<Writable, Readable, null>; ready: Promise<void>; done: Promise<T> } {
+  const child = spawn(process.execPath, [script, ...args], { env: benchEnv(), stdio: ['pipe', 'pipe', 'inherit'], detached: true });
+  let out = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('ready\n')) resolve();
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`${what} exited ${code} before it was ready`)));
+  });
+  const done = new Promise<T>((resolve, reject) =>
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.slice(out.indexOf('ready\n') + 6)) as T) : reject(new Error(`${what} exited ${code}`)))),
+  );
+  done.catch(() => undefined); // awaited by the caller; a failure before then must not crash the bench as unhandled
+  return { child, ready, done };
+}

@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { benchEnv } from './harness';
+import { startMeasuringChild } from './harness';
 
 /**
  * Issue 14's Node peer: pg-boss draining `true` jobs with 4 in flight, beside queuectl's drains in the same rounds.
@@ -20,25 +19,9 @@ export interface PeerResult {
 /** Drains `jobs` jobs through pg-boss on `pgUrl` in a fresh schema, with `workers` work() loops and `inFlight` in all. */
 export async function measurePgBossDrain(pgUrl: string, jobs: number, workers: number, inFlight: number): Promise<PeerResult> {
   const schema = `bench_pgboss_${process.pid}_${Date.now()}`;
-  const child = spawn(process.execPath, [join(__dirname, 'peer-pg-boss-child.cjs'), pgUrl, schema, String(jobs), String(workers), String(inFlight)], {
-    env: benchEnv(),
-    stdio: ['pipe', 'pipe', 'inherit'],
-    // Its own session, as the workers and the spawn loops have (a fair share of the CPU under autogroup scheduling).
-    detached: true,
-  });
-  let out = '';
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('ready\n')) resolve();
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => reject(new Error(`pg-boss peer exited ${code} before it was ready`)));
-  });
-  const done = new Promise<{ start: number; end: number; runs: number; cpuMs: number }>((resolve, reject) =>
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.slice(out.indexOf('ready\n') + 6))) : reject(new Error(`pg-boss peer exited ${code}`)))),
+  const { child, ready, done } = startMeasuringChild<{ start: number; end: number; runs: number; cpuMs: number }>(
+    join(__dirname, 'peer-pg-boss-child.cjs'), [pgUrl, schema, String(jobs), String(workers), String(inFlight)], 'pg-boss peer',
   );
-  done.catch(() => undefined); // awaited below; a failure before then must not crash the bench as unhandled
   try {
     await ready;
     child.stdin.end('go\n');

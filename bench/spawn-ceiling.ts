@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { benchEnv } from './harness';
+import { startMeasuringChild } from './harness';
 
 /**
  * The raw spawn ceiling: how fast Node can run `sh -c true` with 4 in flight, spawned the plain way: its own process
@@ -51,31 +50,11 @@ export interface CeilingResult {
 export async function measureSpawnCeiling(runs: number, concurrency: number, processes: number, dir: string, engine: CeilingEngine = 'child_process'): Promise<CeilingResult> {
   const counterFile = join(dir, `ceiling-${engine}-${processes}-${Date.now()}`);
   writeFileSync(counterFile, '');
-  const children = Array.from({ length: processes }, () => {
-    const child = spawn(process.execPath, [join(__dirname, 'spawn-ceiling-child.cjs'), counterFile, String(runs), String(concurrency / processes), engine], {
-      env: benchEnv(),
-      stdio: ['pipe', 'pipe', 'inherit'],
-      // Its own session, as each worker has: with the kernel's autogroup scheduling a session is the unit that gets a
-      // fair share of the CPU, so a loop left in the bench's session would be starved on a busy machine.
-      detached: true,
-    });
-    let out = '';
-    const ready = new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (d) => {
-        out += d;
-        if (out.includes('ready\n')) resolve();
-      });
-      child.on('error', reject);
-      child.on('exit', (code) => reject(new Error(`spawn-ceiling child exited ${code} before it was ready`)));
-    });
-    const done = new Promise<{ start: number; end: number; runs: number; cpuMs: number }>((resolve, reject) =>
-      child.on('close', (code) =>
-        code === 0 ? resolve(JSON.parse(out.slice(out.indexOf('ready\n') + 6)) as { start: number; end: number; runs: number; cpuMs: number }) : reject(new Error(`spawn-ceiling child exited ${code}`)),
-      ),
-    );
-    done.catch(() => undefined); // awaited below; a failure before then must not crash the bench as unhandled
-    return { child, ready, done };
-  });
+  const children = Array.from({ length: processes }, () =>
+    startMeasuringChild<{ start: number; end: number; runs: number; cpuMs: number }>(
+      join(__dirname, 'spawn-ceiling-child.cjs'), [counterFile, String(runs), String(concurrency / processes), engine], 'spawn-ceiling child',
+    ),
+  );
   try {
     await Promise.all(children.map((c) => c.ready));
     for (const c of children) c.child.stdin.end('go\n');
