@@ -15,7 +15,7 @@ import { measureStoreThroughput } from './store-throughput';
 import { DEFAULT_PG_URL, postgresUnavailable, usePgUrl, type Backend } from './targets';
 
 /**
- * The benchmark suite: `npm run bench [-- --quick] [--pg | --no-pg] [--pg-url URL] [--only startup,drain,…]`.
+ * The benchmark suite: `npm run bench [-- --quick] [--pg | --no-pg] [--pg-url URL] [--only startup,drain,…] [--backends sqlite,postgres]`.
  * Prints a markdown table on stdout (progress goes to stderr) and writes bench/results.json. PostgreSQL runs when
  * its server answers and its adapter is real, or always with --pg (then failing if it cannot).
  */
@@ -61,6 +61,7 @@ async function main(): Promise<number> {
       'no-pg': { type: 'boolean', default: false },
       'pg-url': { type: 'string', default: process.env.QUEUECTL_BENCH_PG_URL ?? DEFAULT_PG_URL },
       only: { type: 'string' },
+      backends: { type: 'string' },
     },
   });
   const sizes = values.quick ? SIZES.quick : SIZES.full;
@@ -79,7 +80,8 @@ async function main(): Promise<number> {
     if (pgReason !== null && values.pg) throw new Error(`--pg: PostgreSQL at ${pgUrl} cannot be benchmarked: ${pgReason}`);
     progress(pgReason === null ? `PostgreSQL at ${pgUrl}: in` : `PostgreSQL skipped: ${pgReason}`);
   }
-  const backends: Backend[] = pgReason === null ? ['sqlite', 'postgres'] : ['sqlite'];
+  const available: Backend[] = pgReason === null ? ['sqlite', 'postgres'] : ['sqlite'];
+  const backends = values.backends === undefined ? available : available.filter((b) => values.backends!.split(',').includes(b));
 
   const args = process.argv.slice(2).join(' ');
   const results: BenchResults = {

@@ -2,7 +2,7 @@ import { toJob, type JobRow } from '../rows';
 import type { ClaimedJob, ClaimParams, FinishParams } from '../store';
 
 /*
- * The worker's claim and finish run in the plpgsql functions of migrations 007-009 (claim_jobs, finish_job,
+ * The worker's claim and finish run in the plpgsql functions of migrations 7-11 (claim_jobs, finish_job,
  * finish_jobs_and_claim); these are their arguments and results.
  */
 

@@ -203,7 +203,7 @@ export class PostgresStore implements Store {
     return (await this.finishJobs(params.workerId, [params], null)).finished[0]!;
   }
 
-  /** One round trip (see migration 9); the claim is made for the reporting worker, and wakes as finishAttempt does. */
+  /** One round trip (see migration 11); the claim is made for the reporting worker, and wakes as finishAttempt does. */
   async finishAndClaim(params: FinishAndClaimParams): Promise<FinishAndClaimResult> {
     const workerIds = new Set(params.finishes.map((finish) => finish.workerId));
     if (workerIds.size !== 1 || !workerIds.has(params.claim.workerId)) throw new Error('finishAndClaim: every finish must be the claiming worker\'s');

@@ -120,7 +120,7 @@ const STATEMENTS = {
 
   /**
    * A worker's reports of one or more attempts and the claim of its next jobs (none when $13 is 0), in one call
-   * (function of migration 9), and in the same statement the wake-up it calls for (dependents became runnable, a slot
+   * (function of migration 11), and in the same statement the wake-up it calls for (dependents became runnable, a slot
    * of a limited queue was freed, rows were left locked) and, when a job someone waits for ended, its end.
    * $1..$10: finish_job's arguments as parallel arrays but $7, the worker; $11: lease ms; $12: host; $13: limit;
    * $14: queues; $15: the channel; $16: the ends' channel.

@@ -72,6 +72,29 @@ export function finishContract(it: ContractIt): void {
       assert.equal((await store.getJob({ id: 'b' }))?.state, 'dead');
     });
 
+    it('finishAndClaim settles dependents and attempts of every report in its batch', async ({ store }) => {
+      await store.enqueue({
+        jobs: [newJob('a'), newJob('b'), newJob('c'), newJob('both', { dependsOn: ['a', 'b'] }), newJob('after-c', { dependsOn: ['c'] }), newJob('next')],
+        ifNotExists: false,
+      });
+      const claim = { workerId: 'w1', host: 'test-host', leaseMs: 60_000, limit: 3, queues: null };
+      const held = new Map((await store.claim(claim)).map((c) => [c.job.id, c.attempt]));
+      assert.deepEqual([...held.keys()].sort(), ['a', 'b', 'c']);
+      const finishes = [
+        { jobId: 'b', workerId: 'w1', attempt: held.get('b')!, result: ok, next: next('completed') },
+        { jobId: 'c', workerId: 'w1', attempt: held.get('c')!, result: exit(4), next: next('dead') },
+        { jobId: 'a', workerId: 'w1', attempt: held.get('a')!, result: ok, next: next('completed') },
+      ];
+      const reported = await store.finishAndClaim({ finishes, claim });
+      assert.deepEqual(reported.finished, [true, true, true]);
+      // Both of its dependencies completed in this one write: it runs, and is claimed along with the other due job.
+      assert.deepEqual(reported.next.map((c) => c.job.id).sort(), ['both', 'next']);
+      assert.equal((await store.getJob({ id: 'after-c' }))?.state, 'cancelled', 'a dead dependency cancels what waits on it');
+      const attempts = await store.listAttempts({ jobId: 'c' });
+      assert.deepEqual(attempts.map((a) => [a.attempt, a.outcome, a.exitCode, a.finishedAt !== null]), [[1, 'exit', 4, true]]);
+      assert.deepEqual((await store.listAttempts({ jobId: 'a' })).map((a) => [a.outcome, a.exitCode]), [['exit', 0]]);
+    });
+
     it('finishAndClaim claims nothing when no report of the batch applied', async ({ store }) => {
       await store.enqueue({ jobs: [newJob('a'), newJob('b')], ifNotExists: false });
       const claim = { workerId: 'w1', host: 'test-host', leaseMs: 60_000, limit: 1, queues: null };

@@ -382,38 +382,74 @@ CREATE OR REPLACE FUNCTION @schema.finish_jobs_and_claim(p_states text[], p_unco
  LANGUAGE plpgsql
 AS $function$
       DECLARE
+        now_ms     bigint := floor(extract(epoch FROM now()) * 1000)::bigint;
         v_applied  boolean[] := array_fill(false, ARRAY[cardinality(p_job_ids)]);
         v_promoted integer := 0;
+        v_moved    integer;
         v_freed    text[] := '{}';
-        v_ended    text[] := '{}';
+        v_limited  boolean;
         v_watched  boolean := false;
-        v_finish   record;
+        v_queue    text;
+        v_awaited  boolean;
         v_claim    record;
+        v_state    text;
+        v_id       text;
         i          integer;
       BEGIN
         -- In job id order, as heartbeats and cancels lock job rows: no lock cycle with them.
         FOR i IN SELECT t.ord FROM unnest(p_job_ids) WITH ORDINALITY AS t(id, ord) ORDER BY t.id LOOP
-          SELECT * INTO v_finish FROM "@schema".finish_job(p_states[i], p_uncounted[i], p_delays[i], p_errors[i],
-            p_exit_codes[i], p_job_ids[i], p_worker_id, p_attempts[i], p_outcomes[i], p_signals[i]);
-          CONTINUE WHEN NOT v_finish.applied;
+          v_id := p_job_ids[i];
+          v_state := p_states[i];
+          -- The guarded report (nothing when the worker no longer holds the job) and its attempt's end, together.
+          WITH finished AS (
+            UPDATE "@schema".jobs
+               SET state = v_state,
+                   attempts = attempts - p_uncounted[i],
+                   run_at = CASE WHEN v_state = 'failed' THEN now_ms + p_delays[i] WHEN v_state = 'pending' THEN now_ms ELSE run_at END,
+                   finished_at = CASE WHEN v_state IN ('completed', 'dead', 'cancelled') THEN now_ms END,
+                   worker_id = NULL, lease_expires_at = NULL, cancel_signal = NULL,
+                   last_error = p_errors[i], exit_code = p_exit_codes[i], updated_at = now_ms
+             WHERE id = v_id AND state = 'processing' AND worker_id = p_worker_id AND runs = p_attempts[i]
+            RETURNING end_watched, (SELECT q.concurrency IS NOT NULL FROM "@schema".queues q WHERE q.name = jobs.queue) AS limited, queue
+          ), closed AS (
+            UPDATE "@schema".attempts
+               SET finished_at = now_ms, outcome = p_outcomes[i], exit_code = p_exit_codes[i], signal = p_signals[i], error = p_errors[i]
+             WHERE job_id = v_id AND attempt = p_attempts[i] AND EXISTS (SELECT 1 FROM finished)
+          )
+          SELECT end_watched, limited, queue INTO v_awaited, v_limited, v_queue FROM finished;
+          CONTINUE WHEN NOT FOUND;
           v_applied[i] := true;
-          v_promoted := v_promoted + v_finish.promoted;
-          IF v_finish.queue_limited THEN
-            v_freed := v_freed || v_finish.job_queue;
+          IF v_limited THEN
+            v_freed := v_freed || v_queue;
           END IF;
-          IF p_states[i] IN ('completed', 'dead', 'cancelled') THEN
-            v_ended := v_ended || p_job_ids[i];
+          IF v_state IN ('completed', 'dead', 'cancelled') AND v_awaited THEN
+            v_watched := true;
+          END IF;
+          IF v_state = 'completed' THEN
+            -- Dependents (an index probe when there are none): lock those waiting in id order first, so two
+            -- dependencies finishing at once take turns and the second sees the first completed; then those whose
+            -- every dependency has completed become pending. Purged dependencies count as done.
+            PERFORM 1 FROM "@schema".jobs
+              WHERE state = 'waiting' AND id IN (SELECT job_id FROM "@schema".job_deps WHERE depends_on = v_id)
+              ORDER BY id FOR UPDATE;
+            IF FOUND THEN
+              UPDATE "@schema".jobs SET state = 'pending', updated_at = now_ms
+               WHERE state = 'waiting'
+                 AND id IN (SELECT job_id FROM "@schema".job_deps WHERE depends_on = v_id)
+                 AND NOT EXISTS (SELECT 1 FROM "@schema".job_deps d JOIN "@schema".jobs dep ON dep.id = d.depends_on
+                                  WHERE d.job_id = jobs.id AND dep.state <> 'completed');
+              GET DIAGNOSTICS v_moved = ROW_COUNT;
+              v_promoted := v_promoted + v_moved;
+            END IF;
+          ELSIF v_state IN ('dead', 'cancelled') THEN
+            PERFORM "@schema".cancel_dependents(v_id, v_state);
           END IF;
         END LOOP;
         IF NOT (true = ANY(v_applied)) THEN
           RETURN QUERY SELECT v_applied, 0, false, false, NULL::json;
           RETURN;
         END IF;
-        -- Read after the job rows were locked and updated above: a waiter's mark committed before our update is
-        -- seen; one made after it waits for our commit, and its waiter then reads the job ended.
-        IF cardinality(v_ended) > 0 THEN
-          v_watched := EXISTS (SELECT 1 FROM "@schema".jobs WHERE id = ANY(v_ended) AND end_watched);
-        END IF;
+
         IF p_limit > 0 THEN
           SELECT * INTO v_claim FROM "@schema".claim_jobs(p_worker_id, p_lease, p_host, p_limit, p_queues);
         ELSE
@@ -439,3 +475,4 @@ AS $function$
 8 a claim that leaves rows locked wakes idle workers
 9 finishes in batches; job ends announced only when awaited
 10 a rate makes up the starts that came late
+11 a batch of finishes written by one statement
