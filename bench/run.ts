@@ -81,7 +81,10 @@ async function main(): Promise<number> {
     progress(pgReason === null ? `PostgreSQL at ${pgUrl}: in` : `PostgreSQL skipped: ${pgReason}`);
   }
   const available: Backend[] = pgReason === null ? ['sqlite', 'postgres'] : ['sqlite'];
-  const backends = values.backends === undefined ? available : available.filter((b) => values.backends!.split(',').includes(b));
+  const asked = values.backends?.split(',').map((s) => s.trim()) ?? available;
+  for (const name of asked) if (!(['sqlite', 'postgres'] as string[]).includes(name)) throw new Error(`--backends: unknown store '${name}' (known: sqlite, postgres)`);
+  if (asked.includes('postgres') && pgReason !== null) throw new Error(`--backends postgres: PostgreSQL at ${pgUrl} cannot be benchmarked: ${pgReason}`);
+  const backends = available.filter((backend) => asked.includes(backend));
 
   const args = process.argv.slice(2).join(' ');
   const results: BenchResults = {
