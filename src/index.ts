@@ -7,6 +7,7 @@
  * const [job] = await queue.add({ command: './backup.sh', max_retries: 5 });
  * await queue.add({ command: 'curl -fsS https://api.example.com/sync', queue: 'api' });
  * await queue.setQueue('api', { concurrency: 3, rate: '10/s' }); // across every worker and host
+ * await queue.addSchedule({ name: 'nightly', cron: '0 3 * * *', command: './report.sh' }); // fired by the workers
  * console.log((await queue.status()).counts);
  * await queue.close();
  * ```
@@ -19,6 +20,8 @@ export type { CancelResult, EnqueueResult, WorkerRecord, WorkerState, StopMode }
 export { DEFAULT_QUEUE, formatRate, parseRate, type QueueRecord, type RateLimit } from './core/queue-settings';
 export type { QueueSettingsInput } from './core/queue-settings-input';
 export { parseJobSpec, parseJobJson, type JobSpecInput, type NewJob, type ParsedJobSpec } from './core/job-spec';
+// Types only: the schedule code (and croner) loads when a schedule is first used.
+export type { Schedule, NewSchedule, ScheduleSpecInput } from './core/schedule';
 export { JOB_STATES, TERMINAL_STATES, ATTEMPT_OUTCOMES, type Job, type JobState, type Attempt, type AttemptOutcome, type OutputChunk } from './core/job';
 export { CONFIG_KEYS, type Config, type ConfigKey } from './core/config';
 export { QueueError, UsageError, NotFoundError, ConflictError, StoreUnavailableError } from './core/errors';

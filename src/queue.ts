@@ -7,7 +7,7 @@ import { queueSettingsChange, type QueueSettingsInput } from './core/queue-setti
 import type { CancelResult, EnqueueResult } from './core/records';
 import { isWorkerAlive, workerStaleAfterMs } from './core/worker-liveness';
 import { thisHost } from './platform/process-info';
-import type { NewSchedule, Schedule } from './core/schedule';
+import type { NewSchedule, Schedule, ScheduleSpecInput } from './core/schedule';
 import type { JobPage, Store } from './store/store';
 import type { ListedWorker, QueueStats, QueueStatus } from './queue-records';
 import { parseFinishedState, parseSignal, parseState } from './queue-inputs';
@@ -252,6 +252,16 @@ export class Queue {
     const { firstRunAt } = await import('./core/schedule');
     const nextRunAt = firstRunAt(schedule, await this.store.now());
     return this.store.addSchedule({ schedule, nextRunAt, replace: options.replace === true });
+  }
+
+  /**
+   * Validates and stores a schedule given as a plain object, the same shape as `schedule add`'s JSON: `name`, one of
+   * `cron` (with `tz`) or `every`, `no_overlap?`, `catch_up?`, and the job's fields (`command`, `queue`, ...). A job
+   * without `cwd` runs in this process's working directory. A name that exists is a ConflictError unless `replace`.
+   */
+  async addSchedule(input: ScheduleSpecInput, options: { replace?: boolean } = {}): Promise<Schedule> {
+    const { parseScheduleSpec } = await import('./core/schedule');
+    return this.scheduleAdd(parseScheduleSpec(input, { now: Date.now(), defaultCwd: process.cwd() }), options);
   }
 
   async scheduleList(): Promise<Schedule[]> {

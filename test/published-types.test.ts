@@ -11,7 +11,7 @@ describe('published types', () => {
     const { dir, cleanup } = tempDir();
     try {
       const dist = join(__dirname, '..', 'dist', 'index');
-      writeFileSync(join(dir, 'use.ts'), `import { openQueue, wait, follow, type JobSpecInput } from '${dist}';\nconst spec: JobSpecInput = { command: 'true', delay: '10m' };\nvoid openQueue; void wait; void follow; void spec;\n`);
+      writeFileSync(join(dir, 'use.ts'), `import { openQueue, wait, follow, type JobSpecInput, type ScheduleSpecInput, type Schedule } from '${dist}';\nconst spec: JobSpecInput = { command: 'true', delay: '10m' };\nconst nightly: ScheduleSpecInput = { name: 'nightly', cron: '0 3 * * *', command: 'true' };\nconst added: (queue: Awaited<ReturnType<typeof openQueue>>) => Promise<Schedule> = (queue) => queue.addSchedule(nightly);\nvoid openQueue; void wait; void follow; void spec; void added;\n`);
       writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
         compilerOptions: { strict: true, noEmit: true, types: [], typeRoots: [join(dir, 'none')], moduleResolution: 'node', module: 'commonjs', target: 'es2022' },
         files: ['use.ts'],
