@@ -475,4 +475,4 @@ AS $function$
 8 a claim that leaves rows locked wakes idle workers
 9 finishes in batches; job ends announced only when awaited
 10 a rate makes up the starts that came late
-11 a batch of finishes written by one statement
+11 each report of a batch written by one statement

