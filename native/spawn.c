@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
@@ -406,6 +407,30 @@ static napi_value group_has_members(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/**
+ * punchHole(fd, offset, length): frees the file's blocks in that range, its size and every other byte unchanged, so a
+ * capture file read this far stops taking room while its writer appends on (an ftruncate would lose what the writer
+ * adds between the last read and the cut). False when the file system cannot (the caller truncates instead).
+ */
+static napi_value punch_hole(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value args[3];
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  int32_t fd = -1;
+  int64_t offset = -1, length = 0;
+  if (argc != 3 || napi_get_value_int32(env, args[0], &fd) != napi_ok || napi_get_value_int64(env, args[1], &offset) != napi_ok ||
+      napi_get_value_int64(env, args[2], &length) != napi_ok || fd < 0 || offset < 0 || length <= 0) {
+    napi_throw_type_error(env, NULL, "punchHole(fd, offset, length): a descriptor, an offset of 0 or more, a length above 0");
+    return NULL;
+  }
+  int rc;
+  do rc = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)length);
+  while (rc < 0 && errno == EINTR);
+  napi_value result;
+  napi_get_boolean(env, rc == 0, &result);
+  return result;
+}
+
 /** Why this build cannot spawn natively here, or null when it can (checked once, by the JS wrapper, at load). */
 static napi_value unavailable_reason(napi_env env, napi_callback_info info) {
   (void)info;
@@ -430,6 +455,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"unavailableReason", NULL, unavailable_reason, NULL, NULL, NULL, napi_default, NULL},
       {"groupHasMembers", NULL, group_has_members, NULL, NULL, NULL, napi_default, NULL},
+      {"punchHole", NULL, punch_hole, NULL, NULL, NULL, napi_default, NULL},
 #if HAVE_NATIVE_SPAWN
       {"spawn", NULL, spawn_child, NULL, NULL, NULL, napi_default, NULL},
       {"spawnAsync", NULL, spawn_child_async, NULL, NULL, NULL, napi_default, NULL},

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { OutputStream } from '../core/job';
 import { ERR_SUFFIX, formatPositions, OUT_SUFFIX, POSITIONS_SUFFIX, STATUS_SUFFIX } from './attempt-files';
+import { punchHole } from './spawn';
 
 const READ_CHUNK = 64 * 1024;
 const TMPFS_MAGIC = 0x01021994;
@@ -72,6 +73,9 @@ export function removeCaptureDirectory(workerId: string): void {
   for (const root of new Set(captureRoots())) rmSync(join(root, directoryName(workerId)), { recursive: true, force: true });
 }
 
+/** A capture file freed in place (see OutputCapture.free) is emptied instead once this long: 1 TiB. */
+const MAX_SPARSE_BYTES = 2 ** 40;
+
 let sequence = 0;
 /**
  * One read buffer for every capture of the process (reads are synchronous): a buffer per attempt would leave
@@ -102,8 +106,9 @@ export interface OutputSink {
  * once more when it has exited.
  *
  * Memory and disk stay bounded by the output limit whatever the job writes: a read takes at most the last
- * `limitBytes` of what is new in a file (seeking past the rest, which the store would drop anyway), and a file is
- * emptied once `max(MIN_CAPTURE_FILE_LIMIT, 2 × limitBytes)` of it was read.
+ * `limitBytes` of what is new in a file (seeking past the rest, which the store would drop anyway), and what was read
+ * of a file is freed (in place where it can be, see free) once `max(MIN_CAPTURE_FILE_LIMIT, 2 × limitBytes)` of it
+ * was read.
  */
 export class OutputCapture {
   /** The files' descriptors, for the child's stdout and stderr. */
@@ -114,6 +119,8 @@ export class OutputCapture {
   private readonly positionsPath: string;
   private positionsFd: number | null = null;
   private readonly offsets: [number, number] = [0, 0];
+  /** How far each file's read bytes have been freed in place (see free). */
+  private readonly punched: [number, number] = [0, 0];
   private readonly decoders: [StringDecoder, StringDecoder] = [new StringDecoder('utf8'), new StringDecoder('utf8')];
   /** A stream's next bytes follow a skip: a partial character at their start is dropped. */
   private readonly skipped: [boolean, boolean] = [false, false];
@@ -163,16 +170,33 @@ export class OutputCapture {
       sink.dropped();
       return 0;
     }
-    if (size < this.offsets[index]) this.offsets[index] = 0;
+    if (size < this.offsets[index]) this.offsets[index] = this.punched[index] = 0;
     const newBytes = size - this.offsets[index];
     this.readRange(index, stream, size, sink);
     if (final) {
       const rest = this.decoders[index].end();
       if (rest) sink.output(stream, rest);
-    } else if (this.offsets[index] >= this.emptyAt) {
-      this.empty(index, stream, sink);
+    } else if (this.offsets[index] - this.punched[index] >= this.emptyAt) {
+      this.free(index, stream, sink);
     }
     return newBytes;
+  }
+
+  /**
+   * Frees what was read. In place where it can (the addon's fallocate, on tmpfs and the usual Linux file systems): the
+   * file keeps its size and the command appends on, so nothing it writes meanwhile is lost, whatever the timing. Else,
+   * and once a file's size nears MAX_SPARSE_BYTES (far from any file size limit), it is emptied (see empty).
+   */
+  private free(index: 0 | 1, stream: OutputStream, sink: OutputSink): void {
+    const offset = this.offsets[index];
+    if (offset >= MAX_SPARSE_BYTES) return this.empty(index, stream, sink);
+    // A salvage after a crash reads on from the saved positions: never from inside the hole about to be made.
+    this.savePositions();
+    if (punchHole(this.fds[index], this.punched[index], offset - this.punched[index])) {
+      this.punched[index] = offset;
+      return;
+    }
+    this.empty(index, stream, sink);
   }
 
   /** Reads the stream up to `end`, skipping all but its last `limitBytes`. */
@@ -217,7 +241,7 @@ export class OutputCapture {
         const size = fstatSync(this.fds[index]).size;
         if (size === this.offsets[index]) {
           ftruncateSync(this.fds[index], 0);
-          this.offsets[index] = 0;
+          this.offsets[index] = this.punched[index] = 0;
           return;
         }
         if (tries === 8) {
@@ -226,7 +250,7 @@ export class OutputCapture {
           ftruncateSync(this.fds[index], 0);
           // A writer that never paused may have added bytes between that read and the cut: flagged as lost.
           sink.dropped();
-          this.offsets[index] = 0;
+          this.offsets[index] = this.punched[index] = 0;
           return;
         }
         this.readRange(index, stream, size, sink);

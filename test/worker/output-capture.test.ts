@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { OutputStream } from '../../src/core/job';
 import { createCaptureDirectory, OutputCapture, removeCaptureDirectory, type OutputSink } from '../../src/worker/output-capture';
+import { useSpawnEngine } from '../../src/worker/spawn';
+import { skipEngine, SPAWN_ENGINES } from '../support/spawn-engines';
 
 type Chunk = [OutputStream, string];
 
@@ -53,24 +55,36 @@ describe('OutputCapture', () => {
     assert.ok(!chunks.some(([, data]) => data.includes('\uFFFD')), 'no replacement character');
   });
 
-  it('empties a file once it was read past its limit, and what comes after still arrives', () => {
-    const capture = new OutputCapture(dir, 3 * 1024 * 1024);
-    const { chunks, collect, drops } = collector();
-    const part = 2 * 1024 * 1024;
-    for (let i = 0; i * part < capture.emptyAt; i++) {
-      runInto(capture, `head -c ${part} /dev/zero | tr '\\0' ${i}`);
-      capture.read(collect);
-    }
-    const stdout = () => chunks.map(([, data]) => data).join('');
-    assert.equal(stdout().length, capture.emptyAt);
-    assert.equal(drops(), 0);
-    assert.equal(statSync(join(dir, readdirSync(dir).find((name) => name.endsWith('.out'))!)).size, 0, 'emptied');
-    // The command writes with O_APPEND, so after the cut it writes at the start of the emptied file.
-    writeSync(capture.fds[0], 'after\n');
-    capture.read(collect, true);
-    capture.close();
-    assert.ok(stdout().endsWith('2222after\n'));
-  });
+  for (const engine of SPAWN_ENGINES) {
+    // posix_spawn's addon frees the read part in place (the file keeps its size); without it the file is truncated.
+    const inPlace = engine === 'posix_spawn';
+    it(`${inPlace ? 'frees a file in place' : 'empties a file'} once it was read past its limit, and what comes after still arrives (${engine})`, { skip: skipEngine(engine) }, (t) => {
+      useSpawnEngine(engine);
+      t.after(() => useSpawnEngine(null));
+      const capture = new OutputCapture(dir, 3 * 1024 * 1024);
+      const { chunks, collect, drops } = collector();
+      const part = 2 * 1024 * 1024;
+      for (let i = 0; i * part < capture.emptyAt; i++) {
+        runInto(capture, `head -c ${part} /dev/zero | tr '\\0' ${i}`);
+        capture.read(collect);
+      }
+      const stdout = () => chunks.map(([, data]) => data).join('');
+      assert.equal(stdout().length, capture.emptyAt);
+      assert.equal(drops(), 0);
+      const file = statSync(join(dir, readdirSync(dir).find((name) => name.endsWith('.out'))!));
+      if (inPlace) {
+        assert.equal(file.size, capture.emptyAt, 'its size is kept');
+        assert.ok(file.blocks * 512 < 64 * 1024, `its blocks are freed: ${file.blocks * 512} bytes left`);
+      } else {
+        assert.equal(file.size, 0, 'emptied');
+      }
+      // The command writes with O_APPEND: at the end of the file either way.
+      writeSync(capture.fds[0], 'after\n');
+      capture.read(collect, true);
+      capture.close();
+      assert.ok(stdout().endsWith('2222after\n'));
+    });
+  }
 
   it('reads only the last limit bytes of what is new, whole characters only, and says output was dropped', () => {
     const capture = new OutputCapture(dir, 1000);

@@ -12,6 +12,8 @@ interface Chosen {
   spawn: SpawnJob;
   /** Whether any process is left in a job's group: the addon's probe when loaded, else a signal 0 from Node. */
   groupHasMembers: (pgid: number) => boolean;
+  /** Frees a read range of a capture file in place (the addon's fallocate); null: capture files are truncated. */
+  punchHole: ((fd: number, offset: number, length: number) => boolean) | null;
   /** Why the fallback runs; null for posix_spawn. */
   reason: string | null;
 }
@@ -22,12 +24,12 @@ let chosen: Chosen | null = null;
 function choose(): Chosen {
   if (chosen) return chosen;
   if (process.env[SPAWN_ENV] === 'child_process') {
-    chosen = { engine: 'child_process', spawn: childProcessSpawn, groupHasMembers: signalGroupHasMembers, reason: `${SPAWN_ENV}=child_process` };
+    chosen = { engine: 'child_process', spawn: childProcessSpawn, groupHasMembers: signalGroupHasMembers, punchHole: null, reason: `${SPAWN_ENV}=child_process` };
   } else {
     const native = loadNativeSpawn();
     chosen = 'spawn' in native
-      ? { engine: 'posix_spawn', spawn: native.spawn, groupHasMembers: native.groupHasMembers ?? signalGroupHasMembers, reason: null }
-      : { engine: 'child_process', spawn: childProcessSpawn, groupHasMembers: signalGroupHasMembers, reason: native.reason };
+      ? { engine: 'posix_spawn', spawn: native.spawn, groupHasMembers: native.groupHasMembers ?? signalGroupHasMembers, punchHole: native.punchHole, reason: null }
+      : { engine: 'child_process', spawn: childProcessSpawn, groupHasMembers: signalGroupHasMembers, punchHole: null, reason: native.reason };
   }
   return chosen;
 }
@@ -40,12 +42,12 @@ export function useSpawnEngine(engine: SpawnEngine | null): void {
   chosen = null;
   if (engine === null) return;
   if (engine === 'child_process') {
-    chosen = { engine, spawn: childProcessSpawn, groupHasMembers: signalGroupHasMembers, reason: 'chosen by the caller' };
+    chosen = { engine, spawn: childProcessSpawn, groupHasMembers: signalGroupHasMembers, punchHole: null, reason: 'chosen by the caller' };
     return;
   }
   const native = loadNativeSpawn();
   if (!('spawn' in native)) throw new Error(`posix_spawn is unavailable: ${native.reason}`);
-  chosen = { engine, spawn: native.spawn, groupHasMembers: native.groupHasMembers ?? signalGroupHasMembers, reason: null };
+  chosen = { engine, spawn: native.spawn, groupHasMembers: native.groupHasMembers ?? signalGroupHasMembers, punchHole: native.punchHole, reason: null };
 }
 
 /**
@@ -53,6 +55,15 @@ export function useSpawnEngine(engine: SpawnEngine | null): void {
  * returns a rejecting `exited`, when it cannot start.
  */
 export const spawnJob: SpawnJob = (options) => choose().spawn(options);
+
+/**
+ * Frees the blocks of `length` bytes at `offset` of an open file, leaving its size and other bytes as they are: true
+ * when done; false where the addon is not in use or the file system cannot (then the caller truncates).
+ */
+export function punchHole(fd: number, offset: number, length: number): boolean {
+  const punch = choose().punchHole;
+  return punch !== null && punch(fd, offset, length);
+}
 
 /** True when any process (even a zombie) is left in the group `pgid`: one cheap signal 0, no /proc scan. */
 export function groupHasMembers(pgid: number): boolean {

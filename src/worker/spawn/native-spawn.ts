@@ -10,6 +10,8 @@ interface SpawnAddon {
   unavailableReason(): string | null;
   /** Whether any process (a zombie too) is left in the group (absent from an addon built before it). */
   groupHasMembers?(pgid: number): boolean;
+  /** fallocate(PUNCH_HOLE | KEEP_SIZE); false when the file system cannot (absent from an addon built before it). */
+  punchHole?(fd: number, offset: number, length: number): boolean;
   spawn(
     file: string,
     argv: string[],
@@ -49,7 +51,9 @@ function findAddon(): string | null {
 }
 
 /** The addon's spawn (and its group probe, when built with one), or why it cannot be used here (never throws). */
-export function loadNativeSpawn(): { spawn: SpawnJob; groupHasMembers: ((pgid: number) => boolean) | null } | { reason: string } {
+export function loadNativeSpawn():
+  | { spawn: SpawnJob; groupHasMembers: ((pgid: number) => boolean) | null; punchHole: ((fd: number, offset: number, length: number) => boolean) | null }
+  | { reason: string } {
   if (process.platform !== 'linux') return { reason: `native spawn is Linux-only (this is ${process.platform})` };
   const path = findAddon();
   if (path === null) return { reason: `the native addon was not built (${ADDON_FILE} is missing; see the install log)` };
@@ -63,7 +67,12 @@ export function loadNativeSpawn(): { spawn: SpawnJob; groupHasMembers: ((pgid: n
   const reason = addon.unavailableReason();
   if (reason !== null) return { reason };
   const probe = addon.groupHasMembers;
-  return { spawn: (options) => nativeSpawn(addon, options), groupHasMembers: probe ? (pgid) => probe.call(addon, pgid) : null };
+  const punch = addon.punchHole;
+  return {
+    spawn: (options) => nativeSpawn(addon, options),
+    groupHasMembers: probe ? (pgid) => probe.call(addon, pgid) : null,
+    punchHole: punch ? (fd, offset, length) => punch.call(addon, fd, offset, length) : null,
+  };
 }
 
 function nativeSpawn(addon: SpawnAddon, options: SpawnJobOptions): SpawnedJob {
