@@ -129,10 +129,11 @@ export class JobRun {
     if (ctx.stopMode() === 'kill') running.kill('SIGTERM', 'stopped');
     // Most jobs of a busy queue end before the delay and never pay for the write (nor for the /proc read); until it is
     // written, a reaper recovering the job finds the group by the attempt marker in its processes' environment. The pid
-    // is read when the delay is up: a process is started off the loop's thread, and its pid comes a moment later.
+    // is awaited when the delay is up: a process is started off the loop's thread, and on a loaded machine its pid can
+    // come later than the delay.
     const recording = later(PROCESS_RECORD_DELAY_MS, async () => {
-      const pid = running.pid;
-      if (pid === null) return;
+      const pid = await running.startedPid();
+      if (pid === null || this.exited) return;
       await ctx.guard('record pid', () => ctx.store.recordAttemptProcess({ jobId: job.id, attempt, workerId: ctx.workerId, pid, pidStart: processStartTime(pid) }));
     });
     const result: AttemptResult = await running.result;

@@ -146,6 +146,12 @@ export class RunningCommand {
     return this.child?.pid ?? null;
   }
 
+  /** The pid once the process runs (a start on a busy threadpool can take a while); null when it never did. */
+  async startedPid(): Promise<number | null> {
+    if (this.child === null) return null;
+    return this.child.started.catch(() => null);
+  }
+
   /**
    * Signals the whole group now and SIGKILLs it after the grace. The first reason given is the one recorded. A
    * process still starting gets the signal as soon as it runs (SIGKILL wins over a milder one asked first).

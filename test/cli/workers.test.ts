@@ -137,7 +137,8 @@ for (const backend of backends()) {
       const foreground = s.start(['worker', 'start', '--foreground']);
       await s.waitFor('the foreground worker to register', async () => (await s.temp.store.listWorkers({ staleAfterMs: 60_000 })).length === 1);
       await s.enqueue({ id: 'fg', command: `${gate.wait}; echo done > ${marker}` });
-      await s.waitForRunning('fg');
+      // Its log is its stderr: shown should the job not start.
+      await s.waitForRunning('fg').catch((err: Error) => assert.fail(`${err.message}\nforeground stderr:\n${foreground.output().stderr}`));
 
       foreground.child.kill('SIGINT');
       await s.waitFor('the SIGINT to be handled', () => /stopping after the running jobs finish/.test(foreground.output().stderr));

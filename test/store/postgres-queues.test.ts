@@ -94,7 +94,9 @@ describe('PostgresStore queues under concurrent claimers', { skip }, () => {
     await sampler;
     assert.ok(maxSeen <= 3, `the sampler saw ${maxSeen} jobs of the limited queue processing at once`);
     // The limit is not a stall: the limited queue kept its 3 slots busy.
-    assert.ok(limitedStarts >= 40, `only ${limitedStarts} jobs of the limited queue started`);
+    // 40-43 seen on a quiet machine (migrations 10 and 11 alike) and 37 in CI on a loaded one; a queue stalled at its
+    // limit would start its first 3 and no more. One start per round on average is the bar.
+    assert.ok(limitedStarts >= 25, `only ${limitedStarts} jobs of the limited queue started`);
   });
 
   it('a rate makes up a late start while its queue is busy, and builds up nothing while it is idle', async () => {
